@@ -1,0 +1,167 @@
+/** The service's configuration: read from the environment once at start, validated, frozen. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Unset means: run the embedded PostgreSQL under dataDir. */
+  readonly databaseUrl: string | undefined;
+  /** Unset means: write mail to the dev mailbox under dataDir/mail. */
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  readonly appBaseUrl: string;
+  readonly dataDir: string;
+  readonly logLevel: string;
+  readonly trustProxy: boolean;
+  readonly workspaceProvisionUrl: string | undefined;
+  readonly trialDays: number;
+  readonly trialEndingSoonDays: number;
+  readonly trialReminderDays: number;
+  readonly emailVerificationTtlSeconds: number;
+  readonly invitationTtlSeconds: number;
+  readonly resendCooldownSeconds: number;
+  readonly sessionTtlSeconds: number;
+  readonly rateLimits: {
+    readonly registrationsPerMinute: number;
+    readonly signInsPerMinute: number;
+    readonly confirmsPerMinute: number;
+    readonly onboardingSavesPerMinute: number;
+  };
+  readonly onboardingSteps: readonly string[];
+  readonly onboardingStatusCacheSeconds: number;
+  readonly abandonedAfterDays: number;
+  /** Unset means the admin API answers 401 to everyone. */
+  readonly adminToken: string | undefined;
+  readonly workerConcurrency: number;
+  /** Whether this process runs the job worker beside the HTTP server. */
+  readonly runWorker: boolean;
+}
+
+/** Raised at start when the environment does not describe a valid configuration. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the configuration; throws a ConfigError naming every bad variable at once. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const read = new EnvReader(env, problems);
+  const config: Config = {
+    port: read.int('PORT', 3000, 0, 65535),
+    host: read.string('HOST', '127.0.0.1'),
+    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    smtpUrl: read.url('SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: read.string('MAIL_FROM', 'Onboarding <no-reply@localhost>'),
+    appBaseUrl: (read.url('APP_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, ''),
+    dataDir: read.string('DATA_DIR', '.data'),
+    logLevel: read.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    trustProxy: read.bool('TRUST_PROXY', false),
+    workspaceProvisionUrl: read.url('WORKSPACE_PROVISION_URL', ['http:', 'https:']),
+    trialDays: read.int('TRIAL_DAYS', 14, 1, 3650),
+    trialEndingSoonDays: read.int('TRIAL_ENDING_SOON_DAYS', 3, 1, 365),
+    trialReminderDays: read.int('TRIAL_REMINDER_DAYS', 3, 1, 365),
+    emailVerificationTtlSeconds: read.int('EMAIL_VERIFICATION_TTL_SECONDS', 86_400, 60, 31_536_000),
+    invitationTtlSeconds: read.int('INVITATION_TTL_SECONDS', 604_800, 60, 31_536_000),
+    resendCooldownSeconds: read.int('RESEND_COOLDOWN_SECONDS', 60, 0, 86_400),
+    sessionTtlSeconds: read.int('SESSION_TTL_SECONDS', 2_592_000, 60, 31_536_000),
+    rateLimits: {
+      registrationsPerMinute: read.int('RATE_LIMIT_REGISTRATIONS_PER_MINUTE', 10, 1, 1_000_000),
+      signInsPerMinute: read.int('RATE_LIMIT_SIGNINS_PER_MINUTE', 10, 1, 1_000_000),
+      confirmsPerMinute: read.int('RATE_LIMIT_CONFIRMS_PER_MINUTE', 30, 1, 1_000_000),
+      onboardingSavesPerMinute: read.int('ONBOARDING_SAVES_PER_MINUTE', 120, 1, 1_000_000),
+    },
+    onboardingSteps: read.list('ONBOARDING_STEPS', [
+      'profile_complete',
+      'first_integration',
+      'invited_teammate',
+      'first_data_import',
+    ]),
+    onboardingStatusCacheSeconds: read.int('ONBOARDING_STATUS_CACHE_SECONDS', 30, 0, 3600),
+    abandonedAfterDays: read.int('ABANDONED_AFTER_DAYS', 7, 1, 3650),
+    adminToken: read.secret('ADMIN_TOKEN', 32),
+    workerConcurrency: read.int('WORKER_CONCURRENCY', 5, 1, 100),
+    runWorker: read.bool('RUN_WORKER', true),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+class EnvReader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max}, got "${value}".`);
+      return fallback;
+    }
+    return parsed;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['1', 'true', 'yes'].includes(value)) return true;
+    if (['0', 'false', 'no'].includes(value)) return false;
+    this.problems.push(`${name} must be true or false, got "${value}".`);
+    return fallback;
+  }
+
+  oneOf(name: string, fallback: string, allowed: string[]): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (allowed.includes(value)) return value;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')}, got "${value}".`);
+    return fallback;
+  }
+
+  url(name: string, protocols: string[]): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    try {
+      const url = new URL(value);
+      if (protocols.includes(url.protocol)) return value;
+    } catch {
+      // reported below
+    }
+    this.problems.push(`${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}.`);
+    return undefined;
+  }
+
+  list(name: string, fallback: string[]): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const items = value.split(',').map((item) => item.trim());
+    if (items.some((item) => !/^[a-z][a-z0-9_]{0,63}$/.test(item)) || new Set(items).size !== items.length) {
+      this.problems.push(`${name} must be a comma-separated list of distinct snake_case keys, got "${value}".`);
+      return fallback;
+    }
+    return items;
+  }
+
+  secret(name: string, minLength: number): string | undefined {
+    const value = this.raw(name);
+    if (value !== undefined && value.length < minLength) {
+      this.problems.push(`${name} must be at least ${minLength} characters long.`);
+      return undefined;
+    }
+    return value;
+  }
+}

@@ -1,0 +1,126 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** A timestamp column: read as Date, written as Date or an SQL expression. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** jsonb: read as parsed JSON, written as a JSON string (pg would send arrays as Postgres arrays). */
+type Json<T> = ColumnType<T, string | undefined, string>;
+
+export type Role = 'owner' | 'admin' | 'member';
+export type WorkspaceStatus = 'active' | 'closed';
+export type InvitationStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
+export type ActorType = 'account' | 'admin' | 'system';
+
+export interface AccountsTable {
+  id: Generated<string>;
+  email: string;
+  name: string;
+  password_hash: string;
+  email_verified_at: Timestamp | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  token_hash: Buffer;
+  account_id: string;
+  created_at: DefaultedTimestamp;
+  expires_at: Timestamp;
+}
+
+export interface EmailVerificationsTable {
+  id: Generated<string>;
+  account_id: string;
+  token_hash: Buffer;
+  created_at: DefaultedTimestamp;
+  expires_at: Timestamp;
+  verified_at: Timestamp | null;
+  invalidated_at: Timestamp | null;
+}
+
+export interface WorkspacesTable {
+  id: Generated<string>;
+  name: string;
+  plan: Generated<string>;
+  trial_ends_at: Timestamp | null;
+  initialized_at: Timestamp | null;
+  settings: Json<Record<string, unknown>> | null;
+  status: Generated<WorkspaceStatus>;
+  closed_at: Timestamp | null;
+  created_at: DefaultedTimestamp;
+}
+
+export interface WorkspaceMembersTable {
+  workspace_id: string;
+  account_id: string;
+  role: Role;
+  joined_at: DefaultedTimestamp;
+}
+
+export interface OnboardingProgressTable {
+  workspace_id: string;
+  completed_steps: ColumnType<string[], string[] | undefined, string[]>;
+  step_completed_at: Json<Record<string, string>>;
+  current_step: string | null;
+  data: Json<Record<string, unknown>>;
+  version: Generated<number>;
+  completed_at: Timestamp | null;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface InvitationsTable {
+  id: Generated<string>;
+  workspace_id: string;
+  email: string;
+  role: Role;
+  token_hash: Buffer;
+  status: Generated<InvitationStatus>;
+  invited_by: string | null;
+  created_at: DefaultedTimestamp;
+  expires_at: Timestamp;
+  sent_at: DefaultedTimestamp;
+  accepted_at: Timestamp | null;
+  accepted_by: string | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface IdempotencyKeysTable {
+  scope: string;
+  key: string;
+  request_hash: Buffer;
+  account_id: string | null;
+  response: Json<unknown> | null;
+  created_at: DefaultedTimestamp;
+}
+
+export interface RateLimitsTable {
+  key: string;
+  hits: number;
+  window_ends_at: Timestamp;
+}
+
+export interface AuditEventsTable {
+  id: Generated<string>;
+  occurred_at: DefaultedTimestamp;
+  actor_type: ActorType;
+  actor_id: string | null;
+  action: string;
+  workspace_id: string | null;
+  account_id: string | null;
+  data: Json<Record<string, unknown>>;
+}
+
+/** The tables Kysely knows, by their SQL names. */
+export interface Database {
+  accounts: AccountsTable;
+  sessions: SessionsTable;
+  email_verifications: EmailVerificationsTable;
+  workspaces: WorkspacesTable;
+  workspace_members: WorkspaceMembersTable;
+  onboarding_progress: OnboardingProgressTable;
+  invitations: InvitationsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  rate_limits: RateLimitsTable;
+  audit_events: AuditEventsTable;
+}

@@ -1,0 +1,56 @@
+/** Every domain error code the service can answer with; the HTTP layer maps each to a status in one place. */
+export type ErrorCode =
+  | 'validation_failed'
+  | 'unauthenticated'
+  | 'invalid_credentials'
+  | 'forbidden'
+  | 'not_found'
+  | 'email_taken'
+  | 'idempotency_key_reused'
+  | 'invalid_token'
+  | 'token_expired'
+  | 'already_verified'
+  | 'resend_too_soon'
+  | 'rate_limited'
+  | 'already_member'
+  | 'invitation_pending'
+  | 'invitation_not_found'
+  | 'invitation_expired'
+  | 'invitation_email_mismatch'
+  | 'sign_in_required'
+  | 'last_owner'
+  | 'unknown_step'
+  | 'version_conflict'
+  | 'steps_incomplete'
+  | 'onboarding_completed'
+  | 'workspace_closed'
+  | 'workspace_not_closed'
+  | 'trial_not_started'
+  | 'invalid_cursor'
+  | 'malformed_request'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'internal_error';
+
+/** A problem with one input field, shown to the user next to that field. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** A failure the caller can act on; `detail` is a whole sentence, `extra` adds machine-readable context. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly options: { fields?: FieldError[]; extra?: Record<string, unknown>; retryAfterSeconds?: number } = {},
+  ) {
+    super(detail);
+    this.name = 'AppError';
+  }
+}
+
+/** The one "not found" for a workspace and everything under it, so a non-member learns nothing. */
+export function workspaceNotFound(): AppError {
+  return new AppError('not_found', 'No workspace with this id exists, or you are not a member of it.');
+}

@@ -1,0 +1,46 @@
+import { Type } from 'typebox';
+import { SESSION_COOKIE } from '../auth.js';
+import { Email, problems, Uuid } from '../schemas/common.js';
+import type { App, RouteDeps } from '../types.js';
+
+/** Sign-in and sign-out. */
+export async function sessionRoutes(app: App, { services, config, cookies }: RouteDeps): Promise<void> {
+  app.post(
+    '/v1/sessions',
+    {
+      config: {
+        rateLimit: {
+          max: config.rateLimits.signInsPerMinute,
+          timeWindow: 60_000,
+          hook: 'preHandler',
+          keyGenerator: (request) => `${request.ip}|${String((request.body as { email?: string }).email).toLowerCase()}`,
+        },
+      },
+      schema: {
+        tags: ['sessions'],
+        summary: 'Sign in; sets the session cookie',
+        body: Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ accountId: Uuid }), ...problems(400, 401, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { email, password } = request.body;
+      const session = await services.sessions.signIn(email, password, request.cookies[SESSION_COOKIE]);
+      cookies.set(reply, session);
+      return { accountId: session.accountId };
+    },
+  );
+
+  app.delete(
+    '/v1/sessions/current',
+    {
+      schema: { tags: ['sessions'], summary: 'Sign out; clears the session cookie', response: { 204: Type.Null() } },
+    },
+    async (request, reply) => {
+      const token = request.cookies[SESSION_COOKIE];
+      if (token) await services.sessions.signOut(token);
+      cookies.clear(reply);
+      return reply.code(204).send(null);
+    },
+  );
+}

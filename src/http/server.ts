@@ -1,0 +1,92 @@
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify';
+import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
+import type { Services } from '../services/index.js';
+import { trimKeyword } from './ajv-keywords.js';
+import { guards as makeGuards, sessionCookies } from './auth.js';
+import { sendProblem } from './error-handler.js';
+import { postgresRateLimitStore } from './rate-limit-store.js';
+import { accountRoutes } from './routes/accounts.js';
+import { emailVerificationRoutes } from './routes/email-verifications.js';
+import { healthRoutes } from './routes/health.js';
+import { registrationRoutes } from './routes/registrations.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { Problem } from './schemas/common.js';
+import type { App, RouteDeps } from './types.js';
+
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** Logger options that keep secrets out: no cookies, no Authorization header, no tokens in URLs. */
+export function loggerOptions(level: string) {
+  return {
+    level,
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.token'],
+    serializers: {
+      req: (request: { method: string; url: string; ip?: string }) => ({ method: request.method, url: redactUrl(request.url), ip: request.ip }),
+    },
+  };
+}
+
+/** Tokens travel in some paths and links (43 base64url characters); they never reach a log line. */
+export function redactUrl(url: string): string {
+  return url.replace(/[A-Za-z0-9_-]{43,}/g, '[redacted]').replace(/([?&]token=)[^&]*/g, '$1[redacted]');
+}
+
+/** Builds the HTTP API; it never listens (the caller does), so tests drive it with inject. */
+export async function buildServer(deps: { config: Config; services: Services; logger?: FastifyBaseLogger }): Promise<App> {
+  const { config, services } = deps;
+  const options: FastifyServerOptions = {
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: config.trustProxy,
+    ajv: { customOptions: { allErrors: true }, plugins: [trimKeyword] },
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config.logLevel) }),
+  };
+  const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  // Only JSON bodies: anything else is answered 415.
+  app.removeContentTypeParser('text/plain');
+  app.addSchema(Problem);
+  app.setErrorHandler((error, request, reply) => sendProblem(error as never, request, reply));
+  app.setNotFoundHandler((request, reply) => sendProblem(new AppError('not_found', 'There is nothing at this address.'), request, reply));
+
+  await app.register(cookie);
+  await app.register(rateLimit, {
+    global: false,
+    store: postgresRateLimitStore(services.rateLimits),
+    errorResponseBuilder: (_request, context) =>
+      new AppError('rate_limited', `Too many requests. Try again in ${Math.ceil(context.ttl / 1000)} seconds.`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
+      }),
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Onboarding service',
+        version: '1.0.0',
+        description: 'Sign-up, email verification, trials, invitations, resumable onboarding and the admin back office.',
+      },
+      components: {
+        securitySchemes: {
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: 'sid' },
+          adminToken: { type: 'http', scheme: 'bearer' },
+        },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const cookies = sessionCookies(config.appBaseUrl.startsWith('https:'));
+  const routeDeps: RouteDeps = { config, services, cookies, guards: makeGuards(services, cookies, config.adminToken) };
+  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes]) {
+    await app.register(async (scope) => routes(scope as App, routeDeps));
+  }
+  return app;
+}

@@ -1,0 +1,25 @@
+import type { Task, TaskList } from 'graphile-worker';
+import type { JobName, JobPayloads } from '../repositories/job-queue.js';
+import type { Services } from '../services/index.js';
+
+/** Rejects a malformed payload without retrying it forever: it would never become valid. */
+function payloadOf<N extends JobName>(name: N, payload: unknown, keys: (keyof JobPayloads[N])[]): JobPayloads[N] {
+  const ok = typeof payload === 'object' && payload !== null && keys.every((key) => typeof (payload as Record<PropertyKey, unknown>)[key] === 'string');
+  if (!ok) throw new Error(`Job ${name} got a malformed payload.`);
+  return payload as JobPayloads[N];
+}
+
+/** The graphile-worker task list: each task checks its payload and calls one service. */
+export function createTaskList(services: Services): TaskList {
+  const tasks: Partial<Record<JobName, Task>> = {
+    send_verification_email: async (payload) => {
+      const { verificationId } = payloadOf('send_verification_email', payload, ['verificationId']);
+      await services.email.sendVerification(verificationId);
+    },
+    initialize_workspace: async (payload) => {
+      const { workspaceId } = payloadOf('initialize_workspace', payload, ['workspaceId']);
+      await services.provisioning.initialize(workspaceId);
+    },
+  };
+  return tasks as TaskList;
+}

@@ -1,0 +1,32 @@
+import { Logger, parseCrontab, run, type Runner } from 'graphile-worker';
+import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
+import type { Services } from '../services/index.js';
+import { createTaskList } from './tasks.js';
+
+/** graphile-worker's log lines, through our JSON logger. */
+export function workerLogger(log: FastifyBaseLogger): Logger {
+  return new Logger((scope) => (level, message, meta) => {
+    const fields = { scope: { label: scope.label, taskIdentifier: scope.taskIdentifier, jobId: scope.jobId }, ...(meta?.error ? { err: meta.error } : {}) };
+    if (level === 'error') log.error(fields, message);
+    else if (level === 'warning') log.warn(fields, message);
+    else if (level === 'info') log.info(fields, message);
+    else log.debug(fields, message);
+  });
+}
+
+/** The crontab of recurring jobs (none yet in the registration core). */
+export const CRONTAB = '';
+
+/** Starts the job worker on the shared pool; stop it with `runner.stop()`. */
+export async function startWorker(deps: { pool: pg.Pool; services: Services; log: FastifyBaseLogger; concurrency: number }): Promise<Runner> {
+  return run({
+    pgPool: deps.pool,
+    taskList: createTaskList(deps.services),
+    parsedCronItems: parseCrontab(CRONTAB),
+    concurrency: deps.concurrency,
+    noHandleSignals: true,
+    pollInterval: 1000,
+    logger: workerLogger(deps.log),
+  });
+}

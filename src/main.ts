@@ -1,0 +1,28 @@
+import pino from 'pino';
+import type { Runner } from 'graphile-worker';
+import { configOrExit, onShutdown } from './lifecycle.js';
+import { buildServer, loggerOptions } from './http/server.js';
+import { startWorker } from './jobs/worker.js';
+import { createRuntime } from './runtime.js';
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const log = pino(loggerOptions(config.logLevel));
+  const runtime = await createRuntime(config, log);
+  const app = await buildServer({ config, services: runtime.services, logger: log });
+  let worker: Runner | undefined;
+  if (config.runWorker) {
+    worker = await startWorker({ pool: runtime.pool, services: runtime.services, log, concurrency: config.workerConcurrency });
+  }
+  onShutdown(log, async () => {
+    await app.close(); // stops accepting, waits for in-flight requests
+    await worker?.stop(); // waits for running jobs
+    await runtime.close();
+  });
+  await app.listen({ port: config.port, host: config.host });
+}
+
+main().catch((error) => {
+  process.stderr.write(`Failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

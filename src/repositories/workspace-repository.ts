@@ -1,0 +1,110 @@
+import { sql } from 'kysely';
+import type { Role, WorkspaceStatus } from '../db/schema.js';
+import { Repository } from './repository.js';
+
+/** A workspace as the services see it. */
+export interface WorkspaceRow {
+  id: string;
+  name: string;
+  plan: string;
+  trialEndsAt: Date | null;
+  initializedAt: Date | null;
+  status: WorkspaceStatus;
+  closedAt: Date | null;
+  createdAt: Date;
+}
+
+/** A workspace together with one account's role in it. */
+export interface MembershipRow extends WorkspaceRow {
+  role: Role;
+}
+
+// Unqualified: none of these names exists in workspace_members, so they also work in its joins.
+const workspaceColumns = [
+  'id',
+  'name',
+  'plan',
+  'trial_ends_at as trialEndsAt',
+  'initialized_at as initializedAt',
+  'status',
+  'closed_at as closedAt',
+  'created_at as createdAt',
+] as const;
+
+/** SQL for workspaces and their memberships. */
+export class WorkspaceRepository extends Repository {
+  async insert(name: string): Promise<WorkspaceRow> {
+    return this.db
+      .insertInto('workspaces')
+      .values({ name })
+      .returning(workspaceColumns)
+      .executeTakeFirstOrThrow();
+  }
+
+  async findById(id: string): Promise<WorkspaceRow | undefined> {
+    return this.db.selectFrom('workspaces').select(workspaceColumns).where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The workspace if `accountId` is a member of it, with their role. */
+  async findMembership(workspaceId: string, accountId: string): Promise<MembershipRow | undefined> {
+    return this.db
+      .selectFrom('workspaces as w')
+      .innerJoin('workspace_members as m', 'm.workspace_id', 'w.id')
+      .select([...workspaceColumns, 'm.role'])
+      .where('w.id', '=', workspaceId)
+      .where('m.account_id', '=', accountId)
+      .executeTakeFirst();
+  }
+
+  /** Every workspace the account belongs to, oldest membership first. */
+  async listForAccount(accountId: string): Promise<MembershipRow[]> {
+    return this.db
+      .selectFrom('workspaces as w')
+      .innerJoin('workspace_members as m', 'm.workspace_id', 'w.id')
+      .select([...workspaceColumns, 'm.role'])
+      .where('m.account_id', '=', accountId)
+      .orderBy('m.joined_at')
+      .orderBy('w.id')
+      .execute();
+  }
+
+  /** Adds a member; returns false when they already were one (nothing changes then). */
+  async insertMember(input: { workspaceId: string; accountId: string; role: Role }): Promise<boolean> {
+    const result = await this.db
+      .insertInto('workspace_members')
+      .values({ workspace_id: input.workspaceId, account_id: input.accountId, role: input.role })
+      .onConflict((oc) => oc.columns(['workspace_id', 'account_id']).doNothing())
+      .executeTakeFirst();
+    return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  }
+
+  /**
+   * Starts the trial on every workspace the account owns whose trial has not started yet; a second
+   * call finds none, so the clock is never reset. Returns the workspaces whose trial started now.
+   */
+  async startTrialsOwnedBy(accountId: string, trialDays: number): Promise<{ id: string; trialEndsAt: Date }[]> {
+    return this.db
+      .updateTable('workspaces')
+      .set({ trial_ends_at: sql`now() + make_interval(days => ${trialDays})` })
+      .where('trial_ends_at', 'is', null)
+      .where('id', 'in', (qb) =>
+        qb
+          .selectFrom('workspace_members')
+          .select('workspace_id')
+          .where('account_id', '=', accountId)
+          .where('role', '=', 'owner'),
+      )
+      .returning(['id', 'trial_ends_at as trialEndsAt'])
+      .execute() as Promise<{ id: string; trialEndsAt: Date }[]>;
+  }
+
+  /** Records provisioning as done, once; later calls keep the first time and settings. */
+  async markInitialized(id: string, settings: Record<string, unknown>): Promise<void> {
+    await this.db
+      .updateTable('workspaces')
+      .set({ settings: JSON.stringify(settings), initialized_at: sql`now()` })
+      .where('id', '=', id)
+      .where('initialized_at', 'is', null)
+      .execute();
+  }
+}

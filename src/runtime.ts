@@ -1,0 +1,52 @@
+import path from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
+import type { Config } from './config.js';
+import { createDb, createPool, type Db } from './db/database.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { migrate } from './db/migrator.js';
+import { createDevMailbox, createSmtpMailer, type Mailer } from './mail/mailer.js';
+import { createServices, type Services } from './services/index.js';
+
+/** Everything below the HTTP server and the worker: database, mail, services. */
+export interface Runtime {
+  pool: pg.Pool;
+  db: Db;
+  mailer: Mailer;
+  services: Services;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root's lower half: connects (starting the embedded PostgreSQL when DATABASE_URL
+ * is unset), migrates, chooses SMTP or the dev mailbox, and wires the services.
+ */
+export async function createRuntime(config: Config, log: FastifyBaseLogger): Promise<Runtime> {
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), database: 'onboarding' });
+    databaseUrl = embedded.url;
+    log.info({ dataDir: path.join(config.dataDir, 'postgres') }, 'embedded PostgreSQL started (DATABASE_URL is unset)');
+  }
+  const pool = createPool(databaseUrl);
+  const applied = await migrate(pool);
+  if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  const db = createDb(pool);
+  const mailer = config.smtpUrl
+    ? createSmtpMailer(config.smtpUrl, config.mailFrom)
+    : createDevMailbox(path.join(config.dataDir, 'mail'), config.mailFrom, log);
+  if (!config.smtpUrl) log.info({ dir: path.join(config.dataDir, 'mail') }, 'dev mailbox: mail is saved as .eml files (SMTP_URL is unset)');
+  const services = createServices({ db, pool, config, mailer });
+  return {
+    pool,
+    db,
+    mailer,
+    services,
+    async close() {
+      mailer.close();
+      await pool.end();
+      await embedded?.stop();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import type pg from 'pg';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { Mailer } from '../mail/mailer.js';
+import { AccountRepository } from '../repositories/account-repository.js';
+import { AuditRepository } from '../repositories/audit-repository.js';
+import { IdempotencyRepository } from '../repositories/idempotency-repository.js';
+import { OnboardingRepository } from '../repositories/onboarding-repository.js';
+import { RateLimitRepository } from '../repositories/rate-limit-repository.js';
+import { SessionRepository } from '../repositories/session-repository.js';
+import { VerificationRepository } from '../repositories/verification-repository.js';
+import { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import { AccountService } from './account-service.js';
+import { EmailService } from './email-service.js';
+import { HealthService } from './health-service.js';
+import { ProvisioningService } from './provisioning-service.js';
+import { RateLimitService } from './rate-limit-service.js';
+import { RegistrationService } from './registration-service.js';
+import { SessionService } from './session-service.js';
+import { VerificationService } from './verification-service.js';
+import { WorkspaceService } from './workspace-service.js';
+
+/** Every service, wired to its repositories: what the HTTP layer and the jobs call. */
+export type Services = ReturnType<typeof createServices>;
+
+/** Builds the repositories and the services over them. */
+export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; mailer: Mailer }) {
+  const { db, pool, config, mailer } = deps;
+  const accounts = new AccountRepository(db);
+  const workspaces = new WorkspaceRepository(db);
+  const verifications = new VerificationRepository(db);
+  const audit = new AuditRepository(db);
+  const sessions = new SessionService(db, accounts, new SessionRepository(db), config.sessionTtlSeconds);
+  return {
+    sessions,
+    registrations: new RegistrationService({
+      db,
+      accounts,
+      workspaces,
+      onboarding: new OnboardingRepository(db),
+      verifications,
+      idempotency: new IdempotencyRepository(db),
+      audit,
+      sessions,
+      emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
+    }),
+    verifications: new VerificationService({
+      db,
+      accounts,
+      workspaces,
+      verifications,
+      audit,
+      trialDays: config.trialDays,
+      emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
+      resendCooldownSeconds: config.resendCooldownSeconds,
+    }),
+    accounts: new AccountService(accounts, workspaces),
+    workspaces: new WorkspaceService(workspaces),
+    provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl),
+    email: new EmailService(mailer, verifications, config.appBaseUrl),
+    health: new HealthService(pool),
+    rateLimits: new RateLimitService(new RateLimitRepository(db)),
+  };
+}

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../db/database.js';
+import { AppError } from '../errors.js';
+import type { AccountRepository } from '../repositories/account-repository.js';
+import type { AuditRepository } from '../repositories/audit-repository.js';
+import type { IdempotencyRepository } from '../repositories/idempotency-repository.js';
+import { enqueueJob } from '../repositories/job-queue.js';
+import type { OnboardingRepository } from '../repositories/onboarding-repository.js';
+import type { VerificationRepository } from '../repositories/verification-repository.js';
+import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import type { IssuedSession, SessionService } from './session-service.js';
+import { unguessableHash } from './tokens.js';
+import { toAccountView, toWorkspaceView, type AccountView, type WorkspaceView } from './views.js';
+
+/** What a person gives to sign up; names arrive trimmed. */
+export interface RegistrationInput {
+  email: string;
+  password: string;
+  name: string;
+  workspaceName: string;
+}
+
+/** The created account and workspace, exactly as first answered (replays return the same). */
+export interface Registration {
+  account: AccountView;
+  workspace: WorkspaceView;
+}
+
+const IDEMPOTENCY_SCOPE = 'registration';
+const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+
+/** Thrown inside the transaction when another request already holds the idempotency key. */
+class KeyAlreadyUsed extends Error {}
+
+/** Sign-up: one transaction for account, workspace, membership, progress, token and jobs. */
+export class RegistrationService {
+  constructor(
+    private readonly deps: {
+      db: Db;
+      accounts: AccountRepository;
+      workspaces: WorkspaceRepository;
+      onboarding: OnboardingRepository;
+      verifications: VerificationRepository;
+      idempotency: IdempotencyRepository;
+      audit: AuditRepository;
+      sessions: SessionService;
+      emailVerificationTtlSeconds: number;
+    },
+  ) {}
+
+  /**
+   * Registers a person and their workspace. With an idempotency key, a retry of the same request
+   * within 24 hours gets the first answer again (and a session); a different request gets 422.
+   */
+  async register(input: RegistrationInput, idempotencyKey?: string): Promise<Registration & { session: IssuedSession }> {
+    const email = normalizeEmail(input.email);
+    const requestHash = fingerprint({ ...input, email });
+    if (idempotencyKey) {
+      const replay = await this.replay(idempotencyKey, requestHash, input.password);
+      if (replay) return replay;
+    }
+    const passwordHash = await hashPassword(input.password);
+    try {
+      return await this.create({ ...input, email }, passwordHash, idempotencyKey, requestHash);
+    } catch (error) {
+      if (!(error instanceof KeyAlreadyUsed) || !idempotencyKey) throw error;
+      const replay = await this.replay(idempotencyKey, requestHash, input.password);
+      if (!replay) throw error;
+      return replay;
+    }
+  }
+
+  private async create(
+    input: RegistrationInput,
+    passwordHash: string,
+    idempotencyKey: string | undefined,
+    requestHash: Buffer,
+  ): Promise<Registration & { session: IssuedSession }> {
+    const { db, emailVerificationTtlSeconds } = this.deps;
+    return db.transaction().execute(async (trx) => {
+      const idempotency = this.deps.idempotency.withTx(trx);
+      if (idempotencyKey && !(await idempotency.claim(IDEMPOTENCY_SCOPE, idempotencyKey, requestHash, IDEMPOTENCY_TTL_SECONDS))) {
+        throw new KeyAlreadyUsed();
+      }
+      const account = await this.deps.accounts.withTx(trx).insert({ email: input.email, name: input.name, passwordHash });
+      const workspaces = this.deps.workspaces.withTx(trx);
+      const workspace = await workspaces.insert(input.workspaceName);
+      await workspaces.insertMember({ workspaceId: workspace.id, accountId: account.id, role: 'owner' });
+      await this.deps.onboarding.withTx(trx).insert(workspace.id);
+      const verificationId = await this.deps.verifications.withTx(trx).insert({
+        accountId: account.id,
+        tokenHash: unguessableHash(),
+        expiresAt: new Date(Date.now() + emailVerificationTtlSeconds * 1000),
+      });
+      await enqueueJob(trx, 'send_verification_email', { verificationId }, { jobKey: verificationJobKey(account.id) });
+      await enqueueJob(trx, 'initialize_workspace', { workspaceId: workspace.id }, { jobKey: `initialize-workspace:${workspace.id}` });
+      await this.deps.audit.withTx(trx).insert({
+        actor: { type: 'account', id: account.id },
+        action: 'account.registered',
+        workspaceId: workspace.id,
+        accountId: account.id,
+        data: { email: account.email, workspaceName: workspace.name },
+      });
+      const registration: Registration = { account: toAccountView(account), workspace: toWorkspaceView(workspace) };
+      if (idempotencyKey) await idempotency.saveResponse(IDEMPOTENCY_SCOPE, idempotencyKey, account.id, registration);
+      const session = await this.deps.sessions.open(trx, account.id);
+      return { ...registration, session };
+    });
+  }
+
+  /**
+   * The first answer for a key, if the key was used: only for the same request and the same password
+   * (checked against the account's hash, so no password-derived value is ever kept with the key).
+   */
+  private async replay(key: string, requestHash: Buffer, password: string): Promise<(Registration & { session: IssuedSession }) | undefined> {
+    const record = await this.deps.idempotency.find(IDEMPOTENCY_SCOPE, key, IDEMPOTENCY_TTL_SECONDS);
+    if (!record || record.response === null || record.accountId === null) return undefined;
+    const account = await this.deps.accounts.findById(record.accountId);
+    const samePassword = await verifyPassword(account?.passwordHash, password);
+    if (!record.requestHash.equals(requestHash) || !samePassword) {
+      throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request. Use a new key for a new request.');
+    }
+    const session = await this.deps.db.transaction().execute((trx) => this.deps.sessions.open(trx, record.accountId!));
+    return { ...(record.response as Registration), session };
+  }
+}
+
+/** The job key that makes a newer verification email replace a queued, unsent older one. */
+export function verificationJobKey(accountId: string): string {
+  return `verification-email:${accountId}`;
+}
+
+/** Addresses are compared and stored in lower case. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** Identifies a registration request without the password. */
+function fingerprint(input: RegistrationInput): Buffer {
+  return createHash('sha256')
+    .update(JSON.stringify([input.email, input.name, input.workspaceName]))
+    .digest();
+}

@@ -1,0 +1,89 @@
+import type { Db, Tx } from '../db/database.js';
+import { AppError } from '../errors.js';
+import type { AccountRepository } from '../repositories/account-repository.js';
+import type { SessionRepository } from '../repositories/session-repository.js';
+import { verifyPassword } from './passwords.js';
+import { hashToken, mintToken } from './tokens.js';
+
+/** A session the caller should (re)send as a cookie. */
+export interface IssuedSession {
+  token: string;
+  expiresAt: Date;
+}
+
+/** Who a valid session belongs to; `renewed` is set when the sliding expiry moved and the cookie must be sent again. */
+export interface Authenticated {
+  accountId: string;
+  renewed?: IssuedSession;
+}
+
+// Extending on every request would write on every read; once a day is enough for a 30-day slide.
+const RENEW_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/** Sign-in, sign-out and the sliding session behind the cookie. */
+export class SessionService {
+  constructor(
+    private readonly db: Db,
+    private readonly accounts: AccountRepository,
+    private readonly sessions: SessionRepository,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  /** Opens a session for the account inside `trx`, so it commits with whatever created the account. */
+  async open(trx: Tx, accountId: string): Promise<IssuedSession> {
+    const { token, hash } = mintToken();
+    const expiresAt = this.nextExpiry();
+    await this.sessions.withTx(trx).insert({ tokenHash: hash, accountId, expiresAt });
+    return { token, expiresAt };
+  }
+
+  /**
+   * Checks email and password and opens a fresh session (the old one, if any, is ended: rotation).
+   * Unknown email and wrong password fail alike, in the same time.
+   */
+  async signIn(email: string, password: string, previousToken?: string): Promise<IssuedSession & { accountId: string }> {
+    const account = await this.accounts.findByEmail(email.trim());
+    const ok = await verifyPassword(account?.passwordHash, password);
+    if (!account || !ok) {
+      throw new AppError('invalid_credentials', 'The email address or password is not correct.');
+    }
+    return this.db.transaction().execute(async (trx) => {
+      if (previousToken) await this.sessions.withTx(trx).deleteByTokenHash(hashToken(previousToken));
+      return { ...(await this.open(trx, account.id)), accountId: account.id };
+    });
+  }
+
+  /** Ends the session behind the token; unknown tokens are ignored. */
+  async signOut(token: string): Promise<void> {
+    await this.sessions.deleteByTokenHash(hashToken(token));
+  }
+
+  /** The account behind a session token, or undefined; slides the expiry at most once a day. */
+  async authenticate(token: string): Promise<Authenticated | undefined> {
+    const session = await this.sessions.findLive(hashToken(token));
+    if (!session) return undefined;
+    const expiresAt = this.nextExpiry();
+    if (expiresAt.getTime() - session.expiresAt.getTime() < RENEW_AFTER_MS) return { accountId: session.accountId };
+    await this.sessions.extend(session.id, expiresAt);
+    return { accountId: session.accountId, renewed: { token, expiresAt } };
+  }
+
+  /** Deletes expired sessions in batches; returns how many went. */
+  async purgeExpired(batchSize: number): Promise<number> {
+    return drain(() => this.sessions.deleteExpired(batchSize), batchSize);
+  }
+
+  private nextExpiry(): Date {
+    return new Date(Date.now() + this.ttlSeconds * 1000);
+  }
+}
+
+/** Repeats a batch delete until a batch comes back short; returns the total. */
+export async function drain(deleteBatch: () => Promise<number>, batchSize: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await deleteBatch();
+    total += deleted;
+    if (deleted < batchSize) return total;
+  }
+}

@@ -1,0 +1,30 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** A secret for a link or cookie, and the only form of it that is stored. */
+export interface MintedToken {
+  token: string;
+  hash: Buffer;
+}
+
+/** 32 random bytes, base64url, with their SHA-256. */
+export function mintToken(): MintedToken {
+  const token = randomBytes(32).toString('base64url');
+  return { token, hash: hashToken(token) };
+}
+
+/** SHA-256 of a token; enough for 256-bit random secrets, and lookups stay indexable. */
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** A stored hash nobody holds the token of: a placeholder until the real token is minted at send time. */
+export function unguessableHash(): Buffer {
+  return mintToken().hash;
+}
+
+/** Compares two secrets in time independent of where they differ. */
+export function secretsEqual(a: string, b: string): boolean {
+  const left = createHash('sha256').update(a).digest();
+  const right = createHash('sha256').update(b).digest();
+  return timingSafeEqual(left, right);
+}

@@ -1,0 +1,75 @@
+import type { Db } from '../db/database.js';
+import { AppError } from '../errors.js';
+import type { AccountRepository } from '../repositories/account-repository.js';
+import type { AuditRepository } from '../repositories/audit-repository.js';
+import { enqueueJob } from '../repositories/job-queue.js';
+import type { VerificationRepository } from '../repositories/verification-repository.js';
+import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import { verificationJobKey } from './registration-service.js';
+import { hashToken, unguessableHash } from './tokens.js';
+
+/** Email verification: confirming a token starts the trial; resending supersedes older tokens. */
+export class VerificationService {
+  constructor(
+    private readonly deps: {
+      db: Db;
+      accounts: AccountRepository;
+      workspaces: WorkspaceRepository;
+      verifications: VerificationRepository;
+      audit: AuditRepository;
+      trialDays: number;
+      emailVerificationTtlSeconds: number;
+      resendCooldownSeconds: number;
+    },
+  ) {}
+
+  /**
+   * Consumes the token (exactly one of any concurrent callers succeeds), verifies the account and
+   * starts the trial of every workspace it owns that has none yet, all in one transaction.
+   */
+  async confirm(token: string): Promise<{ accountId: string }> {
+    const tokenHash = hashToken(token);
+    const consumed = await this.deps.db.transaction().execute(async (trx) => {
+      const verification = await this.deps.verifications.withTx(trx).consume(tokenHash);
+      if (!verification) return undefined;
+      const { accountId } = verification;
+      await this.deps.accounts.withTx(trx).markVerified(accountId);
+      const started = await this.deps.workspaces.withTx(trx).startTrialsOwnedBy(accountId, this.deps.trialDays);
+      const actor = { type: 'account', id: accountId } as const;
+      await this.deps.audit.withTx(trx).insert(
+        { actor, action: 'account.email_verified', accountId },
+        ...started.map((ws) => ({ actor, action: 'trial.started', workspaceId: ws.id, accountId, data: { trialEndsAt: ws.trialEndsAt } })),
+      );
+      return verification;
+    });
+    if (consumed) return { accountId: consumed.accountId };
+    if (await this.deps.verifications.isExpired(tokenHash)) {
+      throw new AppError('token_expired', 'This verification link has expired. Ask for a new one and use the link in that email.');
+    }
+    throw new AppError('invalid_token', 'This verification link is not valid: it was already used or a newer one replaced it.');
+  }
+
+  /** Sends a new verification email and makes every older link stop working. */
+  async resend(accountId: string): Promise<void> {
+    const { db, resendCooldownSeconds, emailVerificationTtlSeconds } = this.deps;
+    await db.transaction().execute(async (trx) => {
+      // Locking the account serialises concurrent resends, so the cooldown holds between them too.
+      const account = await this.deps.accounts.withTx(trx).lockById(accountId);
+      if (!account) throw new AppError('unauthenticated', 'Sign in to continue.');
+      if (account.emailVerifiedAt) throw new AppError('already_verified', 'This email address is already verified.');
+      const verifications = this.deps.verifications.withTx(trx);
+      const age = await verifications.secondsSinceNewest(accountId);
+      if (age !== undefined && age < resendCooldownSeconds) {
+        const retryAfterSeconds = Math.max(1, Math.ceil(resendCooldownSeconds - age));
+        throw new AppError('resend_too_soon', `A verification email was sent moments ago. Check your inbox, or try again in ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
+      }
+      await verifications.invalidateOpen(accountId);
+      const verificationId = await verifications.insert({
+        accountId,
+        tokenHash: unguessableHash(),
+        expiresAt: new Date(Date.now() + emailVerificationTtlSeconds * 1000),
+      });
+      await enqueueJob(trx, 'send_verification_email', { verificationId }, { jobKey: verificationJobKey(accountId) });
+    });
+  }
+}
