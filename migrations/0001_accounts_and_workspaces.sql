@@ -30,6 +30,8 @@ create table email_verifications (
   token_hash     bytea not null constraint email_verifications_token_hash_key unique,
   created_at     timestamptz not null default now(),
   expires_at     timestamptz not null,
+  -- set once the email went out, so a second run of the job does not send it again
+  sent_at        timestamptz,
   verified_at    timestamptz,
   invalidated_at timestamptz
 );

@@ -35,6 +35,7 @@ export interface EmailVerificationsTable {
   token_hash: Buffer;
   created_at: DefaultedTimestamp;
   expires_at: Timestamp;
+  sent_at: Timestamp | null;
   verified_at: Timestamp | null;
   invalidated_at: Timestamp | null;
 }

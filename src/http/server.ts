@@ -7,10 +7,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fast
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Services } from '../services/index.js';
-import { trimKeyword } from './ajv-keywords.js';
 import { guards as makeGuards, sessionCookies } from './auth.js';
 import { sendProblem } from './error-handler.js';
 import { postgresRateLimitStore } from './rate-limit-store.js';
+import { validatorCompiler } from './validation.js';
 import { accountRoutes } from './routes/accounts.js';
 import { emailVerificationRoutes } from './routes/email-verifications.js';
 import { healthRoutes } from './routes/health.js';
@@ -37,17 +37,32 @@ export function redactUrl(url: string): string {
   return url.replace(/[A-Za-z0-9_-]{43,}/g, '[redacted]').replace(/([?&]token=)[^&]*/g, '$1[redacted]');
 }
 
+/**
+ * Graceful close: requests in flight when closing starts still complete, and their answers carry
+ * `Connection: close` so keep-alive sockets do not hold the server open afterwards.
+ */
+function drainOnClose(app: App): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+}
+
 /** Builds the HTTP API; it never listens (the caller does), so tests drive it with inject. */
 export async function buildServer(deps: { config: Config; services: Services; logger?: FastifyBaseLogger }): Promise<App> {
   const { config, services } = deps;
   const options: FastifyServerOptions = {
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.trustProxy,
-    ajv: { customOptions: { allErrors: true }, plugins: [trimKeyword] },
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config.logLevel) }),
   };
   const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
+  app.setValidatorCompiler(validatorCompiler());
+  drainOnClose(app);
   // Only JSON bodies: anything else is answered 415.
   app.removeContentTypeParser('text/plain');
   app.addSchema(Problem);

@@ -69,7 +69,8 @@ export class VerificationRepository extends Repository {
 
   /**
    * Gives a still-usable verification the hash of a freshly minted token, at send time, so the raw
-   * token exists only in the email; returns the recipient, or undefined when it was used or superseded.
+   * token exists only in the email; returns the recipient, or undefined when it was already sent,
+   * used or superseded.
    */
   async replaceTokenHash(id: string, tokenHash: Buffer): Promise<VerificationRecipient | undefined> {
     return this.db
@@ -78,11 +79,16 @@ export class VerificationRepository extends Repository {
       .set({ token_hash: tokenHash })
       .whereRef('a.id', '=', 'v.account_id')
       .where('v.id', '=', id)
+      .where('v.sent_at', 'is', null)
       .where('v.verified_at', 'is', null)
       .where('v.invalidated_at', 'is', null)
       .where('v.expires_at', '>', sql<Date>`now()`)
       .returning(['a.id as accountId', 'a.email', 'a.name', 'v.expires_at as expiresAt'])
       .executeTakeFirst();
+  }
+
+  async markSent(id: string): Promise<void> {
+    await this.db.updateTable('email_verifications').set({ sent_at: sql`now()` }).where('id', '=', id).execute();
   }
 
   /** Deletes up to `limit` tokens that stopped being usable more than `days` days ago. */

@@ -14,13 +14,17 @@ export class EmailService {
     private readonly appBaseUrl: string,
   ) {}
 
-  /** Sends the verification email, unless the verification was used, superseded or expired meanwhile. */
+  /**
+   * Sends the verification email once: not again after it went out, nor after the verification was
+   * used, superseded or expired. A failed send leaves it unsent, so the job's retry mints and sends anew.
+   */
   async sendVerification(verificationId: string): Promise<boolean> {
     const { token, hash } = mintToken();
     const recipient = await this.verifications.replaceTokenHash(verificationId, hash);
     if (!recipient) return false;
     const link = `${this.appBaseUrl}/verify-email?token=${token}`;
     await this.mailer.send(verificationEmail({ to: recipient.email, name: recipient.name, link, expiresAt: recipient.expiresAt }));
+    await this.verifications.markSent(verificationId);
     return true;
   }
 }

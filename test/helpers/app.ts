@@ -1,0 +1,75 @@
+import { Writable } from 'node:stream';
+import { runOnce } from 'graphile-worker';
+import pino from 'pino';
+import type { Test } from 'tap';
+import { loadConfig, type Config } from '../../src/config.js';
+import { buildServer, loggerOptions } from '../../src/http/server.js';
+import type { App } from '../../src/http/types.js';
+import { createTaskList } from '../../src/jobs/tasks.js';
+import { workerLogger } from '../../src/jobs/worker.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createTestDatabase } from './database.js';
+import { startSmtpSink, type SmtpSink } from './smtp.js';
+
+/** Limits high enough that only the rate-limit tests meet them. */
+const TEST_ENV = {
+  LOG_LEVEL: 'silent',
+  APP_BASE_URL: 'http://app.test',
+  RATE_LIMIT_REGISTRATIONS_PER_MINUTE: '100000',
+  RATE_LIMIT_SIGNINS_PER_MINUTE: '100000',
+  RATE_LIMIT_CONFIRMS_PER_MINUTE: '100000',
+  ONBOARDING_SAVES_PER_MINUTE: '100000',
+  ADMIN_TOKEN: 'test-admin-token-0123456789abcdef0123',
+};
+
+/** One instance of the service on a test database, as tests drive it. */
+export interface TestService {
+  app: App;
+  config: Config;
+  runtime: Runtime;
+  /** Runs every job that is due now, like the worker would, then returns. */
+  runJobs(): Promise<void>;
+}
+
+/** A fresh database and SMTP server with one service instance over them. */
+export interface TestContext extends TestService {
+  databaseUrl: string;
+  smtp: SmtpSink;
+  /** Another instance of the service on the same database: the two-instances case. */
+  secondInstance(): Promise<TestService>;
+  /** Everything the service logged, as text (only when `captureLogs` was asked for). */
+  logs(): string;
+}
+
+export async function testContext(t: Test, options: { env?: Record<string, string>; captureLogs?: boolean } = {}): Promise<TestContext> {
+  const databaseUrl = await createTestDatabase(t);
+  const smtp = await startSmtpSink(t);
+  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: databaseUrl, SMTP_URL: smtp.url, ...options.env });
+  let captured = '';
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      captured += chunk.toString();
+      done();
+    },
+  });
+  const logger = options.captureLogs ? pino({ ...loggerOptions('trace') }, sink) : pino({ level: 'silent' });
+
+  async function instance(): Promise<TestService> {
+    const runtime = await createRuntime(config, logger);
+    const app = await buildServer({ config, services: runtime.services, logger });
+    t.teardown(async () => {
+      await app.close();
+      await runtime.close();
+    });
+    const taskList = createTaskList(runtime.services);
+    return {
+      app,
+      config,
+      runtime,
+      runJobs: () => runOnce({ pgPool: runtime.pool, taskList, logger: workerLogger(logger) }),
+    };
+  }
+
+  const first = await instance();
+  return { ...first, databaseUrl, smtp, secondInstance: instance, logs: () => captured };
+}

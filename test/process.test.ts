@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { freePort } from '../src/db/embedded.js';
+import { PASSWORD, uniqueEmail } from './helpers/factories.js';
+
+/** Waits until `check` returns a value, polling; fails the wait (not a timing assertion) after `limitMs`. */
+async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, limitMs = 30_000): Promise<T> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error('condition not reached');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+t.test('npm start with no DATABASE_URL and no SMTP_URL: embedded PostgreSQL, dev mailbox, graceful SIGTERM', async (t) => {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-start-'));
+  await chmod(dataDir, 0o755);
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info', APP_BASE_URL: 'http://localhost:5173' };
+  delete env.DATABASE_URL;
+  delete env.SMTP_URL;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => child.kill('SIGKILL'));
+
+  await eventually(() => (output.includes('Server listening') ? true : undefined));
+  t.match(output, 'embedded PostgreSQL started');
+  const base = `http://127.0.0.1:${port}`;
+  const register = (email: string) =>
+    fetch(`${base}/v1/registrations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: PASSWORD, name: 'Ada', workspaceName: 'Acme' }),
+    });
+
+  const email = uniqueEmail();
+  t.equal((await register(email)).status, 201);
+  const mailDir = path.join(dataDir, 'mail');
+  const files = await eventually(async () => {
+    const names = await readdir(mailDir).catch(() => []);
+    return names.length > 0 ? names : undefined;
+  });
+  const eml = await readFile(path.join(mailDir, files[0]!), 'utf8');
+  t.match(eml, `To: ${email}`);
+  t.match(eml, 'http://localhost:5173/verify-email?token=');
+  t.match(output, /"link":"http:\/\/localhost:5173\/verify-email\?token=/, 'the link is printed to the log');
+
+  // Requests the server has started on must finish even though SIGTERM arrives meanwhile.
+  const arrivedBefore = output.split('incoming request').length;
+  const inFlight = Array.from({ length: 4 }, () => register(uniqueEmail()));
+  await eventually(() => (output.split('incoming request').length >= arrivedBefore + 4 ? true : undefined));
+  child.kill('SIGTERM');
+  const statuses = (await Promise.all(inFlight)).map((r) => r.status);
+  t.same(statuses, [201, 201, 201, 201], 'in-flight requests completed');
+  t.equal(await exited, 0, 'clean exit');
+  t.match(output, 'shutting down');
+});

@@ -1,0 +1,36 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+t.test('defaults describe a local development setup', async (t) => {
+  const config = loadConfig({});
+  t.match(config, {
+    port: 3000,
+    host: '127.0.0.1',
+    databaseUrl: undefined,
+    smtpUrl: undefined,
+    appBaseUrl: 'http://localhost:3000',
+    trialDays: 14,
+    emailVerificationTtlSeconds: 86_400,
+    resendCooldownSeconds: 60,
+    rateLimits: { registrationsPerMinute: 10, signInsPerMinute: 10, confirmsPerMinute: 30 },
+    trustProxy: false,
+  });
+  t.ok(Object.isFrozen(config));
+});
+
+t.test('every invalid variable is named in one error', async (t) => {
+  const error = t.throws(() =>
+    loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', TRIAL_DAYS: '0', TRUST_PROXY: 'maybe', APP_BASE_URL: 'nope', ADMIN_TOKEN: 'short' }),
+  ) as ConfigError;
+  t.type(error, ConfigError);
+  for (const name of ['PORT', 'DATABASE_URL', 'TRIAL_DAYS', 'TRUST_PROXY', 'APP_BASE_URL', 'ADMIN_TOKEN']) {
+    t.ok(error.problems.some((p) => p.startsWith(name)), `names ${name}`);
+  }
+});
+
+t.test('values are read and normalised', async (t) => {
+  const config = loadConfig({ APP_BASE_URL: 'https://app.example.com/', TRUST_PROXY: 'true', ONBOARDING_STEPS: 'a_step, b_step' });
+  t.equal(config.appBaseUrl, 'https://app.example.com');
+  t.equal(config.trustProxy, true);
+  t.same(config.onboardingSteps, ['a_step', 'b_step']);
+});
