@@ -11,7 +11,7 @@ export interface JobPayloads {
 }
 export type JobName = keyof JobPayloads;
 
-/** Options graphile-worker's add_job understands. */
+/** Options graphile-worker's add_jobs understands. */
 export interface JobOptions {
   /** A queued job with the same key is replaced, so at most one of them runs. */
   jobKey?: string;
@@ -19,21 +19,32 @@ export interface JobOptions {
   maxAttempts?: number;
 }
 
+/** One job to add: its task, payload and options. */
+export type JobSpec = { [N in JobName]: { name: N; payload: JobPayloads[N]; options?: JobOptions } }[JobName];
+
+/** An SQL expression that adds the jobs (a set of job rows); usable inside a larger statement. */
+export function addJobsSql(jobs: JobSpec[]) {
+  const specs = jobs.map(({ name, payload, options = {} }) => ({
+    identifier: name,
+    payload,
+    run_at: options.runAt?.toISOString() ?? null,
+    max_attempts: options.maxAttempts ?? 25,
+    job_key: options.jobKey ?? null,
+  }));
+  return sql`graphile_worker.add_jobs(array(
+    select json_populate_recordset(null::graphile_worker.job_spec, ${JSON.stringify(specs)}::json)
+  ))`;
+}
+
 /**
- * Adds a job with SQL `graphile_worker.add_job` inside the caller's transaction, so the job exists
- * exactly when the rows that need it commit.
+ * Adds jobs with SQL `graphile_worker.add_jobs` inside the caller's transaction, in one statement,
+ * so the jobs exist exactly when the rows that need them commit.
  */
-export async function enqueueJob<N extends JobName>(
-  trx: Tx,
-  name: N,
-  payload: JobPayloads[N],
-  options: JobOptions = {},
-): Promise<void> {
-  await sql`select graphile_worker.add_job(
-    identifier => ${name},
-    payload => ${JSON.stringify(payload)}::json,
-    run_at => ${options.runAt ?? null}::timestamptz,
-    max_attempts => ${options.maxAttempts ?? 25}::int,
-    job_key => ${options.jobKey ?? null}::text
-  )`.execute(trx);
+export async function enqueueJobs(trx: Tx, jobs: JobSpec[]): Promise<void> {
+  await sql`select 1 from ${addJobsSql(jobs)}`.execute(trx);
+}
+
+/** Adds one job; see enqueueJobs. */
+export function enqueueJob<N extends JobName>(trx: Tx, name: N, payload: JobPayloads[N], options: JobOptions = {}): Promise<void> {
+  return enqueueJobs(trx, [{ name, payload, options } as JobSpec]);
 }

@@ -5,8 +5,8 @@ import type { Mailer } from '../mail/mailer.js';
 import { AccountRepository } from '../repositories/account-repository.js';
 import { AuditRepository } from '../repositories/audit-repository.js';
 import { IdempotencyRepository } from '../repositories/idempotency-repository.js';
-import { OnboardingRepository } from '../repositories/onboarding-repository.js';
 import { RateLimitRepository } from '../repositories/rate-limit-repository.js';
+import { RegistrationRepository } from '../repositories/registration-repository.js';
 import { SessionRepository } from '../repositories/session-repository.js';
 import { VerificationRepository } from '../repositories/verification-repository.js';
 import { WorkspaceRepository } from '../repositories/workspace-repository.js';
@@ -36,11 +36,8 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     registrations: new RegistrationService({
       db,
       accounts,
-      workspaces,
-      onboarding: new OnboardingRepository(db),
-      verifications,
+      signups: new RegistrationRepository(db),
       idempotency: new IdempotencyRepository(db),
-      audit,
       sessions,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
     }),

@@ -1,13 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { AccountRepository } from '../repositories/account-repository.js';
-import type { AuditRepository } from '../repositories/audit-repository.js';
 import type { IdempotencyRepository } from '../repositories/idempotency-repository.js';
-import { enqueueJob } from '../repositories/job-queue.js';
-import type { OnboardingRepository } from '../repositories/onboarding-repository.js';
-import type { VerificationRepository } from '../repositories/verification-repository.js';
-import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { RegistrationRepository, SignupRows } from '../repositories/registration-repository.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { IssuedSession, SessionService } from './session-service.js';
 import { unguessableHash } from './tokens.js';
@@ -33,17 +29,14 @@ const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 /** Thrown inside the transaction when another request already holds the idempotency key. */
 class KeyAlreadyUsed extends Error {}
 
-/** Sign-up: one transaction for account, workspace, membership, progress, token and jobs. */
+/** Sign-up: one transaction for account, workspace, membership, progress, token, session and jobs. */
 export class RegistrationService {
   constructor(
     private readonly deps: {
       db: Db;
       accounts: AccountRepository;
-      workspaces: WorkspaceRepository;
-      onboarding: OnboardingRepository;
-      verifications: VerificationRepository;
+      signups: RegistrationRepository;
       idempotency: IdempotencyRepository;
-      audit: AuditRepository;
       sessions: SessionService;
       emailVerificationTtlSeconds: number;
     },
@@ -77,35 +70,40 @@ export class RegistrationService {
     idempotencyKey: string | undefined,
     requestHash: Buffer,
   ): Promise<Registration & { session: IssuedSession }> {
-    const { db, emailVerificationTtlSeconds } = this.deps;
-    return db.transaction().execute(async (trx) => {
+    const session = this.deps.sessions.mint();
+    const [accountId, workspaceId, verificationId] = [randomUUID(), randomUUID(), randomUUID()];
+    const rows: SignupRows = {
+      accountId,
+      workspaceId,
+      verificationId,
+      email: input.email,
+      name: input.name,
+      passwordHash,
+      workspaceName: input.workspaceName,
+      verificationTokenHash: unguessableHash(),
+      verificationExpiresAt: new Date(Date.now() + this.deps.emailVerificationTtlSeconds * 1000),
+      sessionTokenHash: session.hash,
+      sessionExpiresAt: session.expiresAt,
+      jobs: [
+        { name: 'send_verification_email', payload: { verificationId }, options: { jobKey: verificationJobKey(accountId) } },
+        { name: 'initialize_workspace', payload: { workspaceId } },
+      ],
+    };
+    const issued = { token: session.token, expiresAt: session.expiresAt };
+    if (!idempotencyKey) {
+      // One statement is atomic by itself: no transaction round trips needed.
+      const { account, workspace } = await this.deps.signups.insertSignup(rows);
+      return { account: toAccountView(account), workspace: toWorkspaceView(workspace), session: issued };
+    }
+    return this.deps.db.transaction().execute(async (trx) => {
       const idempotency = this.deps.idempotency.withTx(trx);
-      if (idempotencyKey && !(await idempotency.claim(IDEMPOTENCY_SCOPE, idempotencyKey, requestHash, IDEMPOTENCY_TTL_SECONDS))) {
+      if (!(await idempotency.claim(IDEMPOTENCY_SCOPE, idempotencyKey, requestHash, IDEMPOTENCY_TTL_SECONDS))) {
         throw new KeyAlreadyUsed();
       }
-      const account = await this.deps.accounts.withTx(trx).insert({ email: input.email, name: input.name, passwordHash });
-      const workspaces = this.deps.workspaces.withTx(trx);
-      const workspace = await workspaces.insert(input.workspaceName);
-      await workspaces.insertMember({ workspaceId: workspace.id, accountId: account.id, role: 'owner' });
-      await this.deps.onboarding.withTx(trx).insert(workspace.id);
-      const verificationId = await this.deps.verifications.withTx(trx).insert({
-        accountId: account.id,
-        tokenHash: unguessableHash(),
-        expiresAt: new Date(Date.now() + emailVerificationTtlSeconds * 1000),
-      });
-      await enqueueJob(trx, 'send_verification_email', { verificationId }, { jobKey: verificationJobKey(account.id) });
-      await enqueueJob(trx, 'initialize_workspace', { workspaceId: workspace.id }, { jobKey: `initialize-workspace:${workspace.id}` });
-      await this.deps.audit.withTx(trx).insert({
-        actor: { type: 'account', id: account.id },
-        action: 'account.registered',
-        workspaceId: workspace.id,
-        accountId: account.id,
-        data: { email: account.email, workspaceName: workspace.name },
-      });
+      const { account, workspace } = await this.deps.signups.withTx(trx).insertSignup(rows);
       const registration: Registration = { account: toAccountView(account), workspace: toWorkspaceView(workspace) };
-      if (idempotencyKey) await idempotency.saveResponse(IDEMPOTENCY_SCOPE, idempotencyKey, account.id, registration);
-      const session = await this.deps.sessions.open(trx, account.id);
-      return { ...registration, session };
+      await idempotency.saveResponse(IDEMPOTENCY_SCOPE, idempotencyKey, account.id, registration);
+      return { ...registration, session: issued };
     });
   }
 

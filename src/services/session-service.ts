@@ -29,10 +29,15 @@ export class SessionService {
     private readonly ttlSeconds: number,
   ) {}
 
+  /** A new session token, its hash and expiry, not yet stored. */
+  mint(): IssuedSession & { hash: Buffer } {
+    const { token, hash } = mintToken();
+    return { token, hash, expiresAt: this.nextExpiry() };
+  }
+
   /** Opens a session for the account inside `trx`, so it commits with whatever created the account. */
   async open(trx: Tx, accountId: string): Promise<IssuedSession> {
-    const { token, hash } = mintToken();
-    const expiresAt = this.nextExpiry();
+    const { token, hash, expiresAt } = this.mint();
     await this.sessions.withTx(trx).insert({ tokenHash: hash, accountId, expiresAt });
     return { token, expiresAt };
   }

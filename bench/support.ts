@@ -1,0 +1,114 @@
+/** Shared parts of the bench scripts: a database, the service as a child process, load, reporting. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
+
+/** A fresh database for one bench run: on BENCH_DATABASE_URL's server if set, else embedded. */
+export async function benchDatabase(): Promise<{ url: string; close(): Promise<void> }> {
+  const name = `bench_${process.pid}`;
+  if (process.env.BENCH_DATABASE_URL) {
+    const admin = new pg.Client({ connectionString: process.env.BENCH_DATABASE_URL });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    const url = new URL(process.env.BENCH_DATABASE_URL);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      async close() {
+        await admin.query(`drop database if exists ${name} with (force)`);
+        await admin.end();
+      },
+    };
+  }
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-bench-'));
+  await chmod(dir, 0o755);
+  const embedded = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), database: name });
+  return {
+    url: embedded.url,
+    async close() {
+      await embedded.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** CPU seconds used so far by the given process and by every PostgreSQL process on the machine. */
+export async function cpuSeconds(pid: number): Promise<{ service: number; postgres: number }> {
+  const ticks = async (p: string) => {
+    const stat = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+  };
+  let postgres = 0;
+  for (const p of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    const comm = await readFile(`/proc/${p}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() === 'postgres') postgres += await ticks(p);
+  }
+  return { service: await ticks(String(pid)), postgres };
+}
+
+/** The service in its own process (as in production), listening on a free port. */
+export async function startService(env: Record<string, string>): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, LOG_LEVEL: 'warn', PORT: String(port), ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const up = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (up) break;
+    if (i > 600) throw new Error('the service did not start');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.on('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Runs autocannon and returns requests/s and latency percentiles in ms. */
+export async function load(options: autocannon.Options): Promise<{ rps: number; p50: number; p99: number; non2xx: number; errors: number }> {
+  const result = await autocannon(options);
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+/** Runs `task` `concurrency` at a time for `seconds`; returns completions per second. */
+export async function throughput(seconds: number, concurrency: number, task: () => Promise<unknown>): Promise<number> {
+  const until = performance.now() + seconds * 1000;
+  let done = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        await task();
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+/** One result line per figure, then the verdict. */
+export function report(title: string, lines: Record<string, string | number>, verdict: { ok: boolean; text: string }): void {
+  process.stdout.write(`\n${title}\n`);
+  for (const [key, value] of Object.entries(lines)) {
+    process.stdout.write(`  ${key.padEnd(34)} ${typeof value === 'number' ? value.toFixed(2) : value}\n`);
+  }
+  process.stdout.write(`  ${verdict.ok ? 'PASS' : 'FAIL'}: ${verdict.text}\n`);
+}
