@@ -1,3 +1,5 @@
+import type { InvitationPreview, InvitationView } from '../services/invitation-service.js';
+import type { MemberView } from '../services/membership-service.js';
 import type { AccountView, MembershipView, WorkspaceView } from '../services/views.js';
 
 /** A time as ISO 8601; accepts what came back from JSON already. */
@@ -26,4 +28,24 @@ export function workspaceJson(workspace: WorkspaceView) {
 
 export function membershipJson(membership: MembershipView) {
   return { ...workspaceJson(membership), role: membership.role };
+}
+
+export function invitationJson(invitation: InvitationView) {
+  return {
+    id: invitation.id,
+    email: invitation.email,
+    role: invitation.role,
+    status: invitation.status,
+    expiresAt: iso(invitation.expiresAt),
+    invitedBy: invitation.invitedBy,
+    createdAt: iso(invitation.createdAt),
+  };
+}
+
+export function invitationPreviewJson(preview: InvitationPreview) {
+  return { ...preview, expiresAt: iso(preview.expiresAt) };
+}
+
+export function memberJson(member: MemberView) {
+  return { accountId: member.accountId, name: member.name, email: member.email, role: member.role, joinedAt: iso(member.joinedAt) };
 }

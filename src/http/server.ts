@@ -14,6 +14,8 @@ import { validatorCompiler } from './validation.js';
 import { accountRoutes } from './routes/accounts.js';
 import { emailVerificationRoutes } from './routes/email-verifications.js';
 import { healthRoutes } from './routes/health.js';
+import { invitationRoutes } from './routes/invitations.js';
+import { memberRoutes } from './routes/members.js';
 import { registrationRoutes } from './routes/registrations.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { Problem } from './schemas/common.js';
@@ -100,7 +102,7 @@ export async function buildServer(deps: { config: Config; services: Services; lo
 
   const cookies = sessionCookies(config.appBaseUrl.startsWith('https:'));
   const routeDeps: RouteDeps = { config, services, cookies, guards: makeGuards(services, cookies, config.adminToken) };
-  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes]) {
+  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes, invitationRoutes, memberRoutes]) {
     await app.register(async (scope) => routes(scope as App, routeDeps));
   }
   return app;

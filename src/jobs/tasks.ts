@@ -16,6 +16,10 @@ export function createTaskList(services: Services): TaskList {
       const { verificationId } = payloadOf('send_verification_email', payload, ['verificationId']);
       await services.email.sendVerification(verificationId);
     },
+    send_invitation_email: async (payload) => {
+      const { invitationId, placeholder } = payloadOf('send_invitation_email', payload, ['invitationId', 'placeholder']);
+      await services.email.sendInvitation(invitationId, placeholder);
+    },
     initialize_workspace: async (payload) => {
       const { workspaceId } = payloadOf('initialize_workspace', payload, ['workspaceId']);
       await services.provisioning.initialize(workspaceId);

@@ -5,7 +5,8 @@ import type { Tx } from '../db/database.js';
 export interface JobPayloads {
   send_verification_email: { verificationId: string };
   initialize_workspace: { workspaceId: string };
-  send_invitation_email: { invitationId: string };
+  /** `placeholder`: hex of the token hash the send was queued with (see InvitationRepository.replacePlaceholder). */
+  send_invitation_email: { invitationId: string; placeholder: string };
   onboarding_completed: { workspaceId: string };
   send_trial_email: { workspaceId: string; kind: 'ending_soon' | 'ended'; trialEndsAt: string };
 }

@@ -14,6 +14,15 @@ export interface WorkspaceRow {
   createdAt: Date;
 }
 
+/** A member of a workspace with their account. */
+export interface MemberRow {
+  accountId: string;
+  name: string;
+  email: string;
+  role: Role;
+  joinedAt: Date;
+}
+
 /** A workspace together with one account's role in it. */
 export interface MembershipRow extends WorkspaceRow {
   role: Role;
@@ -66,6 +75,69 @@ export class WorkspaceRepository extends Repository {
       .orderBy('m.joined_at')
       .orderBy('w.id')
       .execute();
+  }
+
+  /** Locks the workspace row: every membership change takes this lock first, so they run one at a time. */
+  async lock(id: string): Promise<WorkspaceRow | undefined> {
+    return this.db.selectFrom('workspaces').select(workspaceColumns).where('id', '=', id).forUpdate().executeTakeFirst();
+  }
+
+  /** Members with their accounts, oldest first. */
+  async listMembers(workspaceId: string): Promise<MemberRow[]> {
+    return this.db
+      .selectFrom('workspace_members as m')
+      .innerJoin('accounts as a', 'a.id', 'm.account_id')
+      .select(['m.account_id as accountId', 'a.name', 'a.email', 'm.role', 'm.joined_at as joinedAt'])
+      .where('m.workspace_id', '=', workspaceId)
+      .orderBy('m.joined_at')
+      .orderBy('m.account_id')
+      .execute();
+  }
+
+  /** The member's role, or undefined when the account is not a member. */
+  async findRole(workspaceId: string, accountId: string): Promise<Role | undefined> {
+    const row = await this.db
+      .selectFrom('workspace_members')
+      .select('role')
+      .where('workspace_id', '=', workspaceId)
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    return row?.role;
+  }
+
+  /** Whether an account with this address is a member. */
+  async hasMemberWithEmail(workspaceId: string, email: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('workspace_members as m')
+      .innerJoin('accounts as a', 'a.id', 'm.account_id')
+      .select('m.account_id')
+      .where('m.workspace_id', '=', workspaceId)
+      .where(sql`lower(a.email)`, '=', email.toLowerCase())
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async countOwners(workspaceId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('workspace_members')
+      .select((eb) => eb.fn.countAll<string>().as('owners'))
+      .where('workspace_id', '=', workspaceId)
+      .where('role', '=', 'owner')
+      .executeTakeFirstOrThrow();
+    return Number(row.owners);
+  }
+
+  async updateRole(workspaceId: string, accountId: string, role: Role): Promise<void> {
+    await this.db
+      .updateTable('workspace_members')
+      .set({ role })
+      .where('workspace_id', '=', workspaceId)
+      .where('account_id', '=', accountId)
+      .execute();
+  }
+
+  async deleteMember(workspaceId: string, accountId: string): Promise<void> {
+    await this.db.deleteFrom('workspace_members').where('workspace_id', '=', workspaceId).where('account_id', '=', accountId).execute();
   }
 
   /** Adds a member; returns false when they already were one (nothing changes then). */

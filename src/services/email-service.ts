@@ -1,5 +1,6 @@
 import type { Mailer } from '../mail/mailer.js';
-import { verificationEmail } from '../mail/templates.js';
+import { invitationEmail, verificationEmail } from '../mail/templates.js';
+import type { InvitationRepository } from '../repositories/invitation-repository.js';
 import type { VerificationRepository } from '../repositories/verification-repository.js';
 import { mintToken } from './tokens.js';
 
@@ -11,8 +12,19 @@ export class EmailService {
   constructor(
     private readonly mailer: Mailer,
     private readonly verifications: VerificationRepository,
+    private readonly invitations: InvitationRepository,
     private readonly appBaseUrl: string,
   ) {}
+
+  /** Sends an invitation email for the send queued with `placeholderHex`; a repeat or superseded send does nothing. */
+  async sendInvitation(invitationId: string, placeholderHex: string): Promise<boolean> {
+    const { token, hash } = mintToken();
+    const recipient = await this.invitations.replacePlaceholder(invitationId, Buffer.from(placeholderHex, 'hex'), hash);
+    if (!recipient) return false;
+    const link = `${this.appBaseUrl}/invitations/accept?token=${token}`;
+    await this.mailer.send(invitationEmail({ to: recipient.email, ...recipient, link }));
+    return true;
+  }
 
   /**
    * Sends the verification email once: not again after it went out, nor after the verification was

@@ -5,6 +5,7 @@ import type { Mailer } from '../mail/mailer.js';
 import { AccountRepository } from '../repositories/account-repository.js';
 import { AuditRepository } from '../repositories/audit-repository.js';
 import { IdempotencyRepository } from '../repositories/idempotency-repository.js';
+import { InvitationRepository } from '../repositories/invitation-repository.js';
 import { RateLimitRepository } from '../repositories/rate-limit-repository.js';
 import { RegistrationRepository } from '../repositories/registration-repository.js';
 import { SessionRepository } from '../repositories/session-repository.js';
@@ -13,6 +14,8 @@ import { WorkspaceRepository } from '../repositories/workspace-repository.js';
 import { AccountService } from './account-service.js';
 import { EmailService } from './email-service.js';
 import { HealthService } from './health-service.js';
+import { InvitationService } from './invitation-service.js';
+import { MembershipService } from './membership-service.js';
 import { ProvisioningService } from './provisioning-service.js';
 import { RateLimitService } from './rate-limit-service.js';
 import { RegistrationService } from './registration-service.js';
@@ -30,7 +33,10 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const workspaces = new WorkspaceRepository(db);
   const verifications = new VerificationRepository(db);
   const audit = new AuditRepository(db);
-  const sessions = new SessionService(db, accounts, new SessionRepository(db), config.sessionTtlSeconds);
+  const invitations = new InvitationRepository(db);
+  const sessionRows = new SessionRepository(db);
+  const sessions = new SessionService(db, accounts, sessionRows, config.sessionTtlSeconds);
+  const access = new WorkspaceService(workspaces);
   return {
     sessions,
     registrations: new RegistrationService({
@@ -52,9 +58,23 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       resendCooldownSeconds: config.resendCooldownSeconds,
     }),
     accounts: new AccountService(accounts, workspaces),
-    workspaces: new WorkspaceService(workspaces),
+    workspaces: access,
+    invitations: new InvitationService({
+      db,
+      accounts,
+      workspaces,
+      invitations,
+      sessionRows,
+      audit,
+      access,
+      sessions,
+      invitationTtlSeconds: config.invitationTtlSeconds,
+      resendCooldownSeconds: config.resendCooldownSeconds,
+      trialDays: config.trialDays,
+    }),
+    members: new MembershipService({ db, workspaces, audit, access }),
     provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl),
-    email: new EmailService(mailer, verifications, config.appBaseUrl),
+    email: new EmailService(mailer, verifications, invitations, config.appBaseUrl),
     health: new HealthService(pool),
     rateLimits: new RateLimitService(new RateLimitRepository(db)),
   };

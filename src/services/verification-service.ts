@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js';
+import type { Db, Tx } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { AccountRepository } from '../repositories/account-repository.js';
 import type { AuditRepository } from '../repositories/audit-repository.js';
@@ -7,6 +7,29 @@ import type { VerificationRepository } from '../repositories/verification-reposi
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
 import { verificationJobKey } from './registration-service.js';
 import { hashToken, unguessableHash } from './tokens.js';
+
+/** What verifying an account needs. */
+interface VerifyDeps {
+  accounts: AccountRepository;
+  workspaces: WorkspaceRepository;
+  audit: AuditRepository;
+  trialDays: number;
+}
+
+/**
+ * Marks the account verified inside `trx` and starts the trial of every workspace it owns that has
+ * none yet (never resetting a running clock); audits what changed. The one place a verification
+ * takes effect: by email link or by accepting an invitation sent to that address.
+ */
+export async function verifyAccount(trx: Tx, deps: VerifyDeps, accountId: string): Promise<void> {
+  const actor = { type: 'account', id: accountId } as const;
+  const verified = await deps.accounts.withTx(trx).markVerified(accountId);
+  const started = await deps.workspaces.withTx(trx).startTrialsOwnedBy(accountId, deps.trialDays);
+  await deps.audit.withTx(trx).insert(
+    ...(verified ? [{ actor, action: 'account.email_verified', accountId }] : []),
+    ...started.map((ws) => ({ actor, action: 'trial.started', workspaceId: ws.id, accountId, data: { trialEndsAt: ws.trialEndsAt } })),
+  );
+}
 
 /** Email verification: confirming a token starts the trial; resending supersedes older tokens. */
 export class VerificationService {
@@ -32,14 +55,7 @@ export class VerificationService {
     const consumed = await this.deps.db.transaction().execute(async (trx) => {
       const verification = await this.deps.verifications.withTx(trx).consume(tokenHash);
       if (!verification) return undefined;
-      const { accountId } = verification;
-      await this.deps.accounts.withTx(trx).markVerified(accountId);
-      const started = await this.deps.workspaces.withTx(trx).startTrialsOwnedBy(accountId, this.deps.trialDays);
-      const actor = { type: 'account', id: accountId } as const;
-      await this.deps.audit.withTx(trx).insert(
-        { actor, action: 'account.email_verified', accountId },
-        ...started.map((ws) => ({ actor, action: 'trial.started', workspaceId: ws.id, accountId, data: { trialEndsAt: ws.trialEndsAt } })),
-      );
+      await verifyAccount(trx, this.deps, verification.accountId);
       return verification;
     });
     if (consumed) return { accountId: consumed.accountId };

@@ -23,9 +23,17 @@ export class WorkspaceService {
   /** Like getForMember, and also requires a role that passes `allowed`. */
   async requireRole(workspaceId: string, accountId: string, allowed: (role: Role) => boolean): Promise<MembershipView> {
     const membership = await this.getForMember(workspaceId, accountId);
-    if (!allowed(membership.role)) {
-      throw new AppError('forbidden', 'Your role in this workspace does not allow this action. Ask an owner or admin.');
-    }
+    if (!allowed(membership.role)) throw forbidden();
     return membership;
   }
+}
+
+/** The refusal for a member whose role does not allow an action. */
+export function forbidden(): AppError {
+  return new AppError('forbidden', 'Your role in this workspace does not allow this action. Ask an owner or admin.');
+}
+
+/** The refusal for anyone but an owner touching the owner role. */
+export function ownersOnly(): AppError {
+  return new AppError('forbidden', 'Only an owner can grant, invite or remove the owner role.');
 }

@@ -74,3 +74,24 @@ export function statusCounts(responses: LightMyRequestResponse[]): Record<number
   for (const r of responses) counts[r.statusCode] = (counts[r.statusCode] ?? 0) + 1;
   return counts;
 }
+
+/** POST an invitation as `inviter`. */
+export function invite(app: App, inviter: { cookie: string }, workspaceId: string, email: string, role = 'member') {
+  return app.inject({ method: 'POST', url: `/v1/workspaces/${workspaceId}/invitations`, headers: { cookie: inviter.cookie }, payload: { email, role } });
+}
+
+/** POST /v1/invitations/accept, signed in when a cookie is given. */
+export function acceptInvitation(app: App, body: Record<string, unknown>, cookie?: string) {
+  return app.inject({ method: 'POST', url: '/v1/invitations/accept', payload: body, headers: cookie ? { cookie } : {} });
+}
+
+/** A teammate who joined `workspaceId` with `role` through a real invitation, as a newcomer. */
+export async function addMember(ctx: TestContext, owner: Owner, role: 'owner' | 'admin' | 'member'): Promise<Owner> {
+  const email = uniqueEmail(role);
+  const invited = await invite(ctx.app, owner, owner.workspaceId, email, role);
+  if (invited.statusCode !== 201) throw new Error(`Invitation failed: ${invited.body}`);
+  const token = await latestToken(ctx, email);
+  const accepted = await acceptInvitation(ctx.app, { token, name: `New ${role}`, password: PASSWORD });
+  if (accepted.statusCode !== 201) throw new Error(`Accept failed: ${accepted.body}`);
+  return { email, accountId: accepted.json().accountId, workspaceId: owner.workspaceId, cookie: sessionCookie(accepted) };
+}

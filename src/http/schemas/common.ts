@@ -53,3 +53,18 @@ export const Workspace = Type.Object({
 });
 
 export const Membership = Type.Object({ ...Workspace.properties, role: Role });
+
+export const Invitation = Type.Object({
+  id: Uuid,
+  email: Type.String(),
+  role: Role,
+  status: Type.Union([Type.Literal('pending'), Type.Literal('accepted'), Type.Literal('revoked'), Type.Literal('expired')]),
+  expiresAt: DateTime,
+  invitedBy: Type.Object({ accountId: Type.Union([Uuid, Type.Null()]), name: Type.Union([Type.String(), Type.Null()]) }),
+  createdAt: DateTime,
+});
+
+export const Member = Type.Object({ accountId: Uuid, name: Type.String(), email: Type.String(), role: Role, joinedAt: DateTime });
+
+/** Member routes answer 401 signed out, 404 to non-members, 403 to roles that may not act. */
+export const memberRouteProblems = problems(400, 401, 403, 404);
