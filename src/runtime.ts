@@ -4,9 +4,12 @@ import type pg from 'pg';
 import type { Config } from './config.js';
 import { createDb, createPool, type Db } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { listen } from './db/listener.js';
 import { migrate } from './db/migrator.js';
+import { STATUS_CHANNEL } from './repositories/onboarding-repository.js';
 import { createDevMailbox, createSmtpMailer, type Mailer } from './mail/mailer.js';
 import { createServices, type Services } from './services/index.js';
+import { StatusCache } from './services/status-cache.js';
 
 /** Everything below the HTTP server and the worker: database, mail, services. */
 export interface Runtime {
@@ -37,13 +40,16 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
     ? createSmtpMailer(config.smtpUrl, config.mailFrom)
     : createDevMailbox(path.join(config.dataDir, 'mail'), config.mailFrom, log);
   if (!config.smtpUrl) log.info({ dir: path.join(config.dataDir, 'mail') }, 'dev mailbox: mail is saved as .eml files (SMTP_URL is unset)');
-  const services = createServices({ db, pool, config, mailer });
+  const statusCache = new StatusCache(config.onboardingStatusCacheSeconds);
+  const listener = listen(databaseUrl, STATUS_CHANNEL, (payload) => statusCache.applyNotification(payload), () => statusCache.clear());
+  const services = createServices({ db, pool, config, mailer, statusCache });
   return {
     pool,
     db,
     mailer,
     services,
     async close() {
+      await listener.close();
       mailer.close();
       await pool.end();
       await embedded?.stop();

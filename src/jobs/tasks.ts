@@ -1,5 +1,8 @@
 import type { Task, TaskList } from 'graphile-worker';
 import type { JobName, JobPayloads } from '../repositories/job-queue.js';
+
+/** Tasks that only the crontab starts (see worker.ts). */
+type CronTaskName = 'close_abandoned_workspaces';
 import type { Services } from '../services/index.js';
 
 /** Rejects a malformed payload without retrying it forever: it would never become valid. */
@@ -11,7 +14,7 @@ function payloadOf<N extends JobName>(name: N, payload: unknown, keys: (keyof Jo
 
 /** The graphile-worker task list: each task checks its payload and calls one service. */
 export function createTaskList(services: Services): TaskList {
-  const tasks: Partial<Record<JobName, Task>> = {
+  const tasks: Partial<Record<JobName | CronTaskName, Task>> = {
     send_verification_email: async (payload) => {
       const { verificationId } = payloadOf('send_verification_email', payload, ['verificationId']);
       await services.email.sendVerification(verificationId);
@@ -19,6 +22,13 @@ export function createTaskList(services: Services): TaskList {
     send_invitation_email: async (payload) => {
       const { invitationId, placeholder } = payloadOf('send_invitation_email', payload, ['invitationId', 'placeholder']);
       await services.email.sendInvitation(invitationId, placeholder);
+    },
+    onboarding_completed: async (payload) => {
+      const { workspaceId } = payloadOf('onboarding_completed', payload, ['workspaceId']);
+      await services.email.sendOnboardingCompleted(workspaceId);
+    },
+    close_abandoned_workspaces: async () => {
+      await services.onboarding.closeAbandoned();
     },
     initialize_workspace: async (payload) => {
       const { workspaceId } = payloadOf('initialize_workspace', payload, ['workspaceId']);

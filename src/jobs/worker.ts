@@ -15,8 +15,14 @@ export function workerLogger(log: FastifyBaseLogger): Logger {
   });
 }
 
-/** The crontab of recurring jobs (none yet in the registration core). */
-export const CRONTAB = '';
+/**
+ * Recurring jobs. graphile-worker schedules each tick once across all workers, and every task is
+ * idempotent besides, so several workers are safe.
+ */
+export const CRONTAB = [
+  '# m h dom mon dow task ?options',
+  '15 3 * * * close_abandoned_workspaces ?max=5',
+].join('\n');
 
 /** Starts the job worker on the shared pool; stop it with `runner.stop()`. */
 export async function startWorker(deps: { pool: pg.Pool; services: Services; log: FastifyBaseLogger; concurrency: number }): Promise<Runner> {

@@ -60,3 +60,14 @@ export function trialEmail(input: { to: string; name: string; workspaceName: str
     action: { label: 'Choose a plan', url: input.link },
   });
 }
+
+/** Sent to owners once onboarding is complete. */
+export function onboardingCompletedEmail(input: { to: string; name: string; workspaceName: string; link: string }): MailMessage {
+  return compose({
+    to: input.to,
+    subject: `${input.workspaceName} is all set up`,
+    greeting: `Hi ${input.name},`,
+    paragraphs: [`Every setup step of ${input.workspaceName} is done. Your team can get to work.`],
+    action: { label: `Open ${input.workspaceName}`, url: input.link },
+  });
+}

@@ -117,6 +117,19 @@ export class WorkspaceRepository extends Repository {
     return row !== undefined;
   }
 
+  /** The workspace's name and its owners' addresses, for emails to owners. */
+  async owners(workspaceId: string): Promise<{ workspaceName: string; email: string; name: string }[]> {
+    return this.db
+      .selectFrom('workspace_members as m')
+      .innerJoin('accounts as a', 'a.id', 'm.account_id')
+      .innerJoin('workspaces as w', 'w.id', 'm.workspace_id')
+      .select(['w.name as workspaceName', 'a.email', 'a.name'])
+      .where('m.workspace_id', '=', workspaceId)
+      .where('m.role', '=', 'owner')
+      .orderBy('m.joined_at')
+      .execute();
+  }
+
   async countOwners(workspaceId: string): Promise<number> {
     const row = await this.db
       .selectFrom('workspace_members')
@@ -138,6 +151,44 @@ export class WorkspaceRepository extends Repository {
 
   async deleteMember(workspaceId: string, accountId: string): Promise<void> {
     await this.db.deleteFrom('workspace_members').where('workspace_id', '=', workspaceId).where('account_id', '=', accountId).execute();
+  }
+
+  /**
+   * Closes up to `limit` active workspaces created more than `days` days ago whose onboarding never
+   * completed, recording each closure in the same statement. Skips rows another worker holds.
+   */
+  async closeAbandoned(days: number, limit: number): Promise<string[]> {
+    const { rows } = await sql<{ id: string }>`
+      with abandoned as (
+        select w.id from workspaces w
+        join onboarding_progress p on p.workspace_id = w.id
+        where w.status = 'active' and p.completed_at is null
+          and w.created_at < now() - make_interval(days => ${days})
+        order by w.created_at
+        limit ${limit}
+        for update of w skip locked
+      ), closed as (
+        update workspaces w set status = 'closed', closed_at = now()
+        from abandoned where w.id = abandoned.id
+        returning w.id
+      ), audited as (
+        insert into audit_events (actor_type, action, workspace_id, data)
+        select 'system', 'workspace.closed', id, jsonb_build_object('reason', 'onboarding_abandoned', 'afterDays', ${days}::int)
+        from closed
+      )
+      select id from closed`.execute(this.db);
+    return rows.map((row) => row.id);
+  }
+
+  /** Reopens a closed workspace; false when it was not closed. */
+  async reopen(id: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('workspaces')
+      .set({ status: 'active', closed_at: null })
+      .where('id', '=', id)
+      .where('status', '=', 'closed')
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   /** Adds a member; returns false when they already were one (nothing changes then). */

@@ -1,7 +1,8 @@
 import type { Mailer } from '../mail/mailer.js';
-import { invitationEmail, verificationEmail } from '../mail/templates.js';
+import { invitationEmail, onboardingCompletedEmail, verificationEmail } from '../mail/templates.js';
 import type { InvitationRepository } from '../repositories/invitation-repository.js';
 import type { VerificationRepository } from '../repositories/verification-repository.js';
+import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
 import { mintToken } from './tokens.js';
 
 /**
@@ -13,8 +14,17 @@ export class EmailService {
     private readonly mailer: Mailer,
     private readonly verifications: VerificationRepository,
     private readonly invitations: InvitationRepository,
+    private readonly workspaces: WorkspaceRepository,
     private readonly appBaseUrl: string,
   ) {}
+
+  /** Tells the owners that onboarding is complete. */
+  async sendOnboardingCompleted(workspaceId: string): Promise<void> {
+    for (const owner of await this.workspaces.owners(workspaceId)) {
+      const link = `${this.appBaseUrl}/workspaces/${workspaceId}`;
+      await this.mailer.send(onboardingCompletedEmail({ to: owner.email, name: owner.name, workspaceName: owner.workspaceName, link }));
+    }
+  }
 
   /** Sends an invitation email for the send queued with `placeholderHex`; a repeat or superseded send does nothing. */
   async sendInvitation(invitationId: string, placeholderHex: string): Promise<boolean> {

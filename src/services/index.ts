@@ -6,20 +6,25 @@ import { AccountRepository } from '../repositories/account-repository.js';
 import { AuditRepository } from '../repositories/audit-repository.js';
 import { IdempotencyRepository } from '../repositories/idempotency-repository.js';
 import { InvitationRepository } from '../repositories/invitation-repository.js';
+import { OnboardingRepository } from '../repositories/onboarding-repository.js';
 import { RateLimitRepository } from '../repositories/rate-limit-repository.js';
 import { RegistrationRepository } from '../repositories/registration-repository.js';
+import { ReportRepository } from '../repositories/report-repository.js';
 import { SessionRepository } from '../repositories/session-repository.js';
 import { VerificationRepository } from '../repositories/verification-repository.js';
 import { WorkspaceRepository } from '../repositories/workspace-repository.js';
 import { AccountService } from './account-service.js';
+import { AdminService } from './admin-service.js';
 import { EmailService } from './email-service.js';
 import { HealthService } from './health-service.js';
 import { InvitationService } from './invitation-service.js';
 import { MembershipService } from './membership-service.js';
+import { OnboardingService } from './onboarding-service.js';
 import { ProvisioningService } from './provisioning-service.js';
 import { RateLimitService } from './rate-limit-service.js';
 import { RegistrationService } from './registration-service.js';
 import { SessionService } from './session-service.js';
+import type { StatusCache } from './status-cache.js';
 import { VerificationService } from './verification-service.js';
 import { WorkspaceService } from './workspace-service.js';
 
@@ -27,8 +32,8 @@ import { WorkspaceService } from './workspace-service.js';
 export type Services = ReturnType<typeof createServices>;
 
 /** Builds the repositories and the services over them. */
-export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; mailer: Mailer }) {
-  const { db, pool, config, mailer } = deps;
+export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; mailer: Mailer; statusCache: StatusCache }) {
+  const { db, pool, config, mailer, statusCache } = deps;
   const accounts = new AccountRepository(db);
   const workspaces = new WorkspaceRepository(db);
   const verifications = new VerificationRepository(db);
@@ -37,6 +42,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const sessionRows = new SessionRepository(db);
   const sessions = new SessionService(db, accounts, sessionRows, config.sessionTtlSeconds);
   const access = new WorkspaceService(workspaces);
+  const onboarding = new OnboardingRepository(db);
   return {
     sessions,
     registrations: new RegistrationService({
@@ -64,6 +70,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       accounts,
       workspaces,
       invitations,
+      onboarding,
       sessionRows,
       audit,
       access,
@@ -72,9 +79,20 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       resendCooldownSeconds: config.resendCooldownSeconds,
       trialDays: config.trialDays,
     }),
-    members: new MembershipService({ db, workspaces, audit, access }),
+    members: new MembershipService({ db, workspaces, onboarding, audit, access }),
+    admin: new AdminService({ reports: new ReportRepository(db), steps: config.onboardingSteps }),
+    onboarding: new OnboardingService({
+      db,
+      onboarding,
+      workspaces,
+      audit,
+      access,
+      cache: statusCache,
+      steps: config.onboardingSteps,
+      abandonedAfterDays: config.abandonedAfterDays,
+    }),
     provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl),
-    email: new EmailService(mailer, verifications, invitations, config.appBaseUrl),
+    email: new EmailService(mailer, verifications, invitations, workspaces, config.appBaseUrl),
     health: new HealthService(pool),
     rateLimits: new RateLimitService(new RateLimitRepository(db)),
   };

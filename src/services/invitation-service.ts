@@ -5,6 +5,7 @@ import type { AccountRepository } from '../repositories/account-repository.js';
 import type { AuditRepository } from '../repositories/audit-repository.js';
 import { PendingInvitationExists, type InvitationRepository, type InvitationRow } from '../repositories/invitation-repository.js';
 import { enqueueJob } from '../repositories/job-queue.js';
+import type { OnboardingRepository } from '../repositories/onboarding-repository.js';
 import type { SessionRepository } from '../repositories/session-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
 import { hashPassword } from './passwords.js';
@@ -67,6 +68,7 @@ export class InvitationService {
       accounts: AccountRepository;
       workspaces: WorkspaceRepository;
       invitations: InvitationRepository;
+      onboarding: OnboardingRepository;
       sessionRows: SessionRepository;
       audit: AuditRepository;
       access: WorkspaceService;
@@ -229,6 +231,7 @@ export class InvitationService {
 
   private async join(trx: Tx, invitation: InvitationRow, accountId: string): Promise<void> {
     await this.deps.workspaces.withTx(trx).insertMember({ workspaceId: invitation.workspaceId, accountId, role: invitation.role });
+    await this.deps.onboarding.withTx(trx).notifyStatusChanged({ accountIds: [accountId] });
     await this.deps.audit.withTx(trx).insert({
       actor: { type: 'account', id: accountId },
       action: 'invitation.accepted',

@@ -2,6 +2,7 @@ import type { Db, Tx } from '../db/database.js';
 import type { Role } from '../db/schema.js';
 import { AppError, workspaceNotFound } from '../errors.js';
 import type { AuditRepository } from '../repositories/audit-repository.js';
+import type { OnboardingRepository } from '../repositories/onboarding-repository.js';
 import type { MemberRow, WorkspaceRepository } from '../repositories/workspace-repository.js';
 import { can, forbidden, ownersOnly, type WorkspaceService } from './workspace-service.js';
 
@@ -11,7 +12,7 @@ export type MemberView = MemberRow;
 /** Members: listing, changing roles, removing (or leaving). A workspace always keeps an owner. */
 export class MembershipService {
   constructor(
-    private readonly deps: { db: Db; workspaces: WorkspaceRepository; audit: AuditRepository; access: WorkspaceService },
+    private readonly deps: { db: Db; workspaces: WorkspaceRepository; onboarding: OnboardingRepository; audit: AuditRepository; access: WorkspaceService },
   ) {}
 
   async list(workspaceId: string, accountId: string): Promise<MemberView[]> {
@@ -53,6 +54,7 @@ export class MembershipService {
       if (current === 'owner' && !leaving && !can.manageOwners(actorRole)) throw ownersOnly();
       if (current === 'owner') await this.keepAnOwner(workspaces, workspaceId);
       await workspaces.deleteMember(workspaceId, targetId);
+      await this.deps.onboarding.withTx(trx).notifyStatusChanged({ accountIds: [targetId] });
       await this.deps.audit.withTx(trx).insert({
         actor: { type: 'account', id: actorId },
         action: 'member.removed',

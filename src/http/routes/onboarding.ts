@@ -1,0 +1,128 @@
+import { Type } from 'typebox';
+import { iso } from '../presenters.js';
+import { DateTime, memberRouteProblems, NullableDateTime, problems, Uuid, WorkspaceParams } from '../schemas/common.js';
+import type { OnboardingView } from '../../services/onboarding-service.js';
+import type { App, RouteDeps } from '../types.js';
+
+const OnboardingStatus = Type.Union([Type.Literal('in_progress'), Type.Literal('completed'), Type.Literal('closed')]);
+const Onboarding = Type.Object({
+  status: OnboardingStatus,
+  steps: Type.Array(Type.Object({ key: Type.String(), completed: Type.Boolean(), completedAt: NullableDateTime })),
+  completedAt: NullableDateTime,
+  currentStep: Type.Union([Type.String(), Type.Null()]),
+  data: Type.Record(Type.String(), Type.Unknown()),
+  version: Type.Integer(),
+  updatedAt: DateTime,
+});
+const StepParams = Type.Object({ id: Uuid, step: Type.String({ minLength: 1, maxLength: 64 }) });
+const security = [{ sessionCookie: [] }];
+
+function onboardingJson(view: OnboardingView) {
+  return {
+    ...view,
+    steps: view.steps.map((s) => ({ ...s, completedAt: iso(s.completedAt) })),
+    completedAt: iso(view.completedAt),
+    updatedAt: iso(view.updatedAt),
+  };
+}
+
+/** The setup wizard: resume, steps, auto-saved drafts, completion, and the cheap status check. */
+export async function onboardingRoutes(app: App, { services, config, guards }: RouteDeps): Promise<void> {
+  app.get(
+    '/v1/workspaces/:id/onboarding',
+    {
+      preHandler: guards.requireAccount,
+      schema: { tags: ['onboarding'], summary: 'Where onboarding stands: the resume call', security, params: WorkspaceParams, response: { 200: Onboarding, ...memberRouteProblems } },
+    },
+    async (request) => onboardingJson(await services.onboarding.get(request.params.id, request.accountId!)),
+  );
+
+  app.put(
+    '/v1/workspaces/:id/onboarding/steps/:step',
+    {
+      preHandler: guards.requireAccount,
+      schema: {
+        tags: ['onboarding'],
+        summary: 'Mark a step done (idempotent); the last required step completes onboarding',
+        security,
+        params: StepParams,
+        response: { 200: Onboarding, ...memberRouteProblems, ...problems(409) },
+      },
+    },
+    async (request) => onboardingJson(await services.onboarding.completeStep(request.params.id, request.accountId!, request.params.step)),
+  );
+
+  app.delete(
+    '/v1/workspaces/:id/onboarding/steps/:step',
+    {
+      preHandler: guards.requireAccount,
+      schema: { tags: ['onboarding'], summary: 'Un-mark a step while onboarding is not completed', security, params: StepParams, response: { 200: Onboarding, ...memberRouteProblems, ...problems(409) } },
+    },
+    async (request) => onboardingJson(await services.onboarding.uncompleteStep(request.params.id, request.accountId!, request.params.step)),
+  );
+
+  app.patch(
+    '/v1/workspaces/:id/onboarding/draft',
+    {
+      preHandler: guards.requireAccount,
+      config: {
+        rateLimit: {
+          max: config.rateLimits.onboardingSavesPerMinute,
+          timeWindow: 60_000,
+          hook: 'preHandler',
+          keyGenerator: (request) => request.accountId ?? request.ip,
+        },
+      },
+      schema: {
+        tags: ['onboarding'],
+        summary: 'Auto-save the draft with optimistic locking (send the version you last saw)',
+        description: 'A stale version answers 409 version_conflict with `current: {version, data, updatedAt, currentStep}`.',
+        security,
+        params: WorkspaceParams,
+        body: Type.Object(
+          { data: Type.Record(Type.String(), Type.Unknown()), currentStep: Type.Optional(Type.String({ maxLength: 64 })), version: Type.Integer({ minimum: 0 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ version: Type.Integer(), updatedAt: DateTime }), ...memberRouteProblems, ...problems(409, 429) },
+      },
+    },
+    async (request) => {
+      const saved = await services.onboarding.saveDraft(request.params.id, request.accountId!, request.body);
+      return { version: saved.version, updatedAt: iso(saved.updatedAt) };
+    },
+  );
+
+  app.post(
+    '/v1/workspaces/:id/onboarding/complete',
+    {
+      preHandler: guards.requireAccount,
+      schema: {
+        tags: ['onboarding'],
+        summary: 'Complete onboarding (idempotent); 409 steps_incomplete lists missing steps',
+        security,
+        params: WorkspaceParams,
+        response: { 200: Onboarding, ...memberRouteProblems, ...problems(409) },
+      },
+    },
+    async (request) => onboardingJson(await services.onboarding.complete(request.params.id, request.accountId!)),
+  );
+
+  app.get(
+    '/v1/me/onboarding-status',
+    {
+      preHandler: guards.requireAccount,
+      schema: {
+        tags: ['onboarding'],
+        summary: 'Onboarding status of each of my workspaces: cached, with an ETag (304 when unchanged)',
+        security,
+        response: { 200: Type.Object({ workspaces: Type.Array(Type.Object({ id: Uuid, status: OnboardingStatus })) }), 304: Type.Null(), ...problems(401) },
+      },
+    },
+    async (request, reply) => {
+      const { workspaces, etag } = await services.onboarding.statuses(request.accountId!);
+      reply.header('etag', etag).header('cache-control', 'private, no-cache');
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
+      return { workspaces };
+    },
+  );
+}

@@ -1,0 +1,152 @@
+import { sql } from 'kysely';
+import type { WorkspaceStatus } from '../db/schema.js';
+import { Repository } from './repository.js';
+
+/** A workspace's onboarding progress with the workspace status it depends on. */
+export interface ProgressRow {
+  workspaceId: string;
+  workspaceStatus: WorkspaceStatus;
+  completedSteps: string[];
+  stepCompletedAt: Record<string, string>;
+  currentStep: string | null;
+  data: Record<string, unknown>;
+  version: number;
+  completedAt: Date | null;
+  updatedAt: Date;
+}
+
+/** Where a workspace's onboarding stands, as the status check reports it. */
+export interface StatusRow {
+  id: string;
+  status: 'in_progress' | 'completed' | 'closed';
+}
+
+/** What changed: statuses of workspaces, or which workspaces accounts belong to. */
+export interface StatusChange {
+  workspaceIds?: string[];
+  accountIds?: string[];
+}
+
+/** The channel on which every instance hears that onboarding statuses changed. */
+export const STATUS_CHANNEL = 'onboarding_status';
+
+const progressColumns = [
+  'p.workspace_id as workspaceId',
+  'w.status as workspaceStatus',
+  'p.completed_steps as completedSteps',
+  'p.step_completed_at as stepCompletedAt',
+  'p.current_step as currentStep',
+  'p.data',
+  'p.version',
+  'p.completed_at as completedAt',
+  'p.updated_at as updatedAt',
+] as const;
+
+/** SQL for onboarding_progress. */
+export class OnboardingRepository extends Repository {
+  async find(workspaceId: string): Promise<ProgressRow | undefined> {
+    return this.db
+      .selectFrom('onboarding_progress as p')
+      .innerJoin('workspaces as w', 'w.id', 'p.workspace_id')
+      .select(progressColumns)
+      .where('p.workspace_id', '=', workspaceId)
+      .executeTakeFirst();
+  }
+
+  /** Locks the progress row for the rest of the transaction; closed workspaces included. */
+  async lock(workspaceId: string): Promise<ProgressRow | undefined> {
+    return this.db
+      .selectFrom('onboarding_progress as p')
+      .innerJoin('workspaces as w', 'w.id', 'p.workspace_id')
+      .select(progressColumns)
+      .where('p.workspace_id', '=', workspaceId)
+      .forUpdate('p')
+      .executeTakeFirst();
+  }
+
+  /** Adds a step once, keeping its first completion time; false when it was already done. */
+  async addStep(workspaceId: string, step: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('onboarding_progress')
+      .set({
+        completed_steps: sql`array_append(completed_steps, ${step}::text)`,
+        step_completed_at: sql`step_completed_at || jsonb_build_object(${step}::text, now())`,
+        updated_at: sql`now()`,
+      })
+      .where('workspace_id', '=', workspaceId)
+      .where(sql<boolean>`not (${step}::text = any(completed_steps))`)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Removes a step; false when it was not done. */
+  async removeStep(workspaceId: string, step: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('onboarding_progress')
+      .set({
+        completed_steps: sql`array_remove(completed_steps, ${step}::text)`,
+        step_completed_at: sql`step_completed_at - ${step}::text`,
+        updated_at: sql`now()`,
+      })
+      .where('workspace_id', '=', workspaceId)
+      .where(sql<boolean>`${step}::text = any(completed_steps)`)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Sets completed_at once, when every required step is done; true only for the call that set it. */
+  async completeIfDone(workspaceId: string, requiredSteps: readonly string[]): Promise<boolean> {
+    const result = await this.db
+      .updateTable('onboarding_progress')
+      .set({ completed_at: sql`now()`, updated_at: sql`now()` })
+      .where('workspace_id', '=', workspaceId)
+      .where('completed_at', 'is', null)
+      .where(sql<boolean>`completed_steps @> ${sql.val([...requiredSteps])}::text[]`)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Auto-save with optimistic locking: one UPDATE that applies only at the expected version of an
+   * active workspace. Undefined means a stale version, a closed workspace or no such progress.
+   */
+  async saveDraft(workspaceId: string, input: { version: number; data: Record<string, unknown>; currentStep?: string }): Promise<{ version: number; updatedAt: Date } | undefined> {
+    return this.db
+      .updateTable('onboarding_progress as p')
+      .from('workspaces as w')
+      .set({
+        data: JSON.stringify(input.data),
+        ...(input.currentStep !== undefined ? { current_step: input.currentStep } : {}),
+        version: sql`p.version + 1`,
+        updated_at: sql`now()`,
+      })
+      .whereRef('w.id', '=', 'p.workspace_id')
+      .where('p.workspace_id', '=', workspaceId)
+      .where('p.version', '=', input.version)
+      .where('w.status', '=', 'active')
+      .returning(['p.version', 'p.updated_at as updatedAt'])
+      .executeTakeFirst();
+  }
+
+  /** Onboarding status of every workspace the account belongs to. */
+  async statusesForAccount(accountId: string): Promise<StatusRow[]> {
+    return this.db
+      .selectFrom('workspace_members as m')
+      .innerJoin('workspaces as w', 'w.id', 'm.workspace_id')
+      .innerJoin('onboarding_progress as p', 'p.workspace_id', 'w.id')
+      .select([
+        'w.id',
+        sql<StatusRow['status']>`case when w.status = 'closed' then 'closed' when p.completed_at is not null then 'completed' else 'in_progress' end`.as('status'),
+      ])
+      .where('m.account_id', '=', accountId)
+      .orderBy('m.joined_at')
+      .orderBy('w.id')
+      .execute();
+  }
+
+  /** Tells every instance (on commit) that these workspaces' statuses, or these accounts' lists, changed. */
+  async notifyStatusChanged(change: StatusChange): Promise<void> {
+    if (!change.workspaceIds?.length && !change.accountIds?.length) return;
+    await sql`select pg_notify(${STATUS_CHANNEL}, ${JSON.stringify(change)})`.execute(this.db);
+  }
+}

@@ -1,0 +1,178 @@
+import type { Db, Tx } from '../db/database.js';
+import { AppError } from '../errors.js';
+import type { Actor, AuditRepository } from '../repositories/audit-repository.js';
+import { enqueueJob } from '../repositories/job-queue.js';
+import type { OnboardingRepository, ProgressRow } from '../repositories/onboarding-repository.js';
+import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { CachedStatus, StatusCache } from './status-cache.js';
+import type { WorkspaceService } from './workspace-service.js';
+
+/** Onboarding as the setup wizard sees it: enough to resume exactly where the user left off. */
+export interface OnboardingView {
+  status: 'in_progress' | 'completed' | 'closed';
+  steps: { key: string; completed: boolean; completedAt: string | null }[];
+  completedAt: Date | null;
+  currentStep: string | null;
+  data: Record<string, unknown>;
+  version: number;
+  updatedAt: Date;
+}
+
+/** The largest draft `data` accepted, as serialized JSON. */
+export const MAX_DRAFT_BYTES = 32 * 1024;
+
+const workspaceClosed = () => new AppError('workspace_closed', 'This workspace is closed, so its onboarding cannot change. An admin can reopen it.');
+
+/** Resumable onboarding: idempotent steps, optimistic auto-save, completion once, cheap status. */
+export class OnboardingService {
+  constructor(
+    private readonly deps: {
+      db: Db;
+      onboarding: OnboardingRepository;
+      workspaces: WorkspaceRepository;
+      audit: AuditRepository;
+      access: WorkspaceService;
+      cache: StatusCache;
+      steps: readonly string[];
+      abandonedAfterDays: number;
+    },
+  ) {}
+
+  /** The resume call: everything the wizard needs, for members. */
+  async get(workspaceId: string, accountId: string): Promise<OnboardingView> {
+    await this.deps.access.getForMember(workspaceId, accountId);
+    return this.view((await this.deps.onboarding.find(workspaceId))!);
+  }
+
+  /** Marks a step done, once; completing the last required step completes onboarding in the same transaction. */
+  async completeStep(workspaceId: string, accountId: string, step: string): Promise<OnboardingView> {
+    this.assertKnownStep(step);
+    await this.deps.access.getForMember(workspaceId, accountId);
+    const actor: Actor = { type: 'account', id: accountId };
+    const completedNow = await this.writeProgress(workspaceId, async (trx) => {
+      if (await this.deps.onboarding.withTx(trx).addStep(workspaceId, step)) {
+        await this.deps.audit.withTx(trx).insert({ actor, action: 'onboarding.step_completed', workspaceId, accountId, data: { step } });
+      }
+      return this.completeIfDone(trx, workspaceId, actor);
+    });
+    if (completedNow) this.deps.cache.invalidate({ workspaceIds: [workspaceId] });
+    return this.get(workspaceId, accountId);
+  }
+
+  /** Un-marks a step while onboarding is not completed. */
+  async uncompleteStep(workspaceId: string, accountId: string, step: string): Promise<OnboardingView> {
+    this.assertKnownStep(step);
+    await this.deps.access.getForMember(workspaceId, accountId);
+    await this.writeProgress(workspaceId, async (trx, progress) => {
+      if (progress.completedAt) throw new AppError('onboarding_completed', 'Onboarding is already complete; its steps can no longer be undone.');
+      await this.deps.onboarding.withTx(trx).removeStep(workspaceId, step);
+      return false;
+    });
+    return this.get(workspaceId, accountId);
+  }
+
+  /** Completes onboarding when every required step is done (idempotent); otherwise lists what is missing. */
+  async complete(workspaceId: string, accountId: string): Promise<OnboardingView> {
+    await this.deps.access.getForMember(workspaceId, accountId);
+    const completedNow = await this.writeProgress(workspaceId, async (trx, progress) => {
+      const missingSteps = this.deps.steps.filter((step) => !progress.completedSteps.includes(step));
+      if (missingSteps.length > 0) {
+        throw new AppError('steps_incomplete', `Finish these steps first: ${missingSteps.join(', ')}.`, { extra: { missingSteps } });
+      }
+      return this.completeIfDone(trx, workspaceId, { type: 'account', id: accountId });
+    });
+    if (completedNow) this.deps.cache.invalidate({ workspaceIds: [workspaceId] });
+    return this.get(workspaceId, accountId);
+  }
+
+  /**
+   * Auto-save with optimistic locking: applies only at the version the caller last saw. A stale
+   * version answers 409 with what is stored now, so the frontend can show what changed.
+   */
+  async saveDraft(workspaceId: string, accountId: string, input: { data: Record<string, unknown>; currentStep?: string; version: number }): Promise<{ version: number; updatedAt: Date }> {
+    if (Buffer.byteLength(JSON.stringify(input.data)) > MAX_DRAFT_BYTES) {
+      throw new AppError('validation_failed', 'The draft is too large: data may be at most 32 KiB of JSON.', { fields: [{ field: 'data', message: 'must be at most 32 KiB' }] });
+    }
+    if (input.currentStep !== undefined && !this.deps.steps.includes(input.currentStep)) {
+      throw new AppError('validation_failed', `currentStep must be one of: ${this.deps.steps.join(', ')}.`, { fields: [{ field: 'currentStep', message: 'is not a known step' }] });
+    }
+    await this.deps.access.getForMember(workspaceId, accountId);
+    const saved = await this.deps.onboarding.saveDraft(workspaceId, input);
+    if (saved) return saved;
+    const current = (await this.deps.onboarding.find(workspaceId))!;
+    if (current.workspaceStatus === 'closed') throw workspaceClosed();
+    throw new AppError('version_conflict', 'Someone saved a newer version meanwhile. Review it and save again on top of it.', {
+      extra: { current: { version: current.version, data: current.data, updatedAt: current.updatedAt.toISOString(), currentStep: current.currentStep } },
+    });
+  }
+
+  /** The navigation check: each workspace's onboarding status, from the in-process cache when fresh. */
+  async statuses(accountId: string): Promise<CachedStatus> {
+    return this.deps.cache.get(accountId) ?? this.deps.cache.set(accountId, await this.deps.onboarding.statusesForAccount(accountId));
+  }
+
+  /** Closes abandoned workspaces in batches (idempotent, safe to run twice at once); returns how many closed. */
+  async closeAbandoned(afterDays = this.deps.abandonedAfterDays, batchSize = 500): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const closed = await this.deps.db.transaction().execute(async (trx) => {
+        const ids = await this.deps.workspaces.withTx(trx).closeAbandoned(afterDays, batchSize);
+        await this.deps.onboarding.withTx(trx).notifyStatusChanged({ workspaceIds: ids });
+        return ids;
+      });
+      this.deps.cache.invalidate({ workspaceIds: closed });
+      total += closed.length;
+      if (closed.length < batchSize) return total;
+    }
+  }
+
+  /** Reopens a closed workspace, audited with the actor and reason. */
+  async reopen(workspaceId: string, actor: Actor, reason: string): Promise<void> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      const workspaces = this.deps.workspaces.withTx(trx);
+      if (!(await workspaces.lock(workspaceId))) throw new AppError('not_found', 'No workspace with this id exists.');
+      if (!(await workspaces.reopen(workspaceId))) throw new AppError('workspace_not_closed', 'This workspace is not closed.');
+      await this.deps.audit.withTx(trx).insert({ actor, action: 'workspace.reopened', workspaceId, data: { reason } });
+      await this.deps.onboarding.withTx(trx).notifyStatusChanged({ workspaceIds: [workspaceId] });
+    });
+    this.deps.cache.invalidate({ workspaceIds: [workspaceId] });
+  }
+
+  /** Runs an onboarding write with the progress row locked; closed workspaces refuse it. */
+  private async writeProgress<T>(workspaceId: string, write: (trx: Tx, progress: ProgressRow) => Promise<T>): Promise<T> {
+    return this.deps.db.transaction().execute(async (trx) => {
+      const progress = await this.deps.onboarding.withTx(trx).lock(workspaceId);
+      if (!progress) throw new AppError('not_found', 'This workspace has no onboarding.');
+      if (progress.workspaceStatus === 'closed') throw workspaceClosed();
+      return write(trx, progress);
+    });
+  }
+
+  /** Sets completed_at once; the one transaction that does enqueues the job, audits and notifies. */
+  private async completeIfDone(trx: Tx, workspaceId: string, actor: Actor): Promise<boolean> {
+    if (!(await this.deps.onboarding.withTx(trx).completeIfDone(workspaceId, this.deps.steps))) return false;
+    await enqueueJob(trx, 'onboarding_completed', { workspaceId }, { jobKey: `onboarding-completed:${workspaceId}` });
+    await this.deps.audit.withTx(trx).insert({ actor, action: 'onboarding.completed', workspaceId, accountId: actor.type === 'account' ? actor.id : null });
+    await this.deps.onboarding.withTx(trx).notifyStatusChanged({ workspaceIds: [workspaceId] });
+    return true;
+  }
+
+  private assertKnownStep(step: string): void {
+    if (!this.deps.steps.includes(step)) {
+      throw new AppError('unknown_step', `There is no onboarding step "${step}". Steps: ${this.deps.steps.join(', ')}.`);
+    }
+  }
+
+  private view(progress: ProgressRow): OnboardingView {
+    const status = progress.workspaceStatus === 'closed' ? 'closed' : progress.completedAt ? 'completed' : 'in_progress';
+    return {
+      status,
+      steps: this.deps.steps.map((key) => ({ key, completed: progress.completedSteps.includes(key), completedAt: progress.stepCompletedAt[key] ?? null })),
+      completedAt: progress.completedAt,
+      currentStep: progress.currentStep,
+      data: progress.data,
+      version: progress.version,
+      updatedAt: progress.updatedAt,
+    };
+  }
+}

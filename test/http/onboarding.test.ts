@@ -1,0 +1,252 @@
+import { sql } from 'kysely';
+import t from 'tap';
+import { testContext, type TestContext } from '../helpers/app.js';
+import { concurrently, PASSWORD, sessionCookie, signUp, signUpVerified, statusCounts, type Owner } from '../helpers/factories.js';
+
+const STEPS = ['profile_complete', 'first_integration', 'invited_teammate', 'first_data_import'];
+const base = (owner: Owner) => `/v1/workspaces/${owner.workspaceId}/onboarding`;
+const getOnboarding = (ctx: TestContext, owner: Owner, cookie = owner.cookie) => ctx.app.inject({ method: 'GET', url: base(owner), headers: { cookie } });
+const putStep = (ctx: TestContext, owner: Owner, step: string) => ctx.app.inject({ method: 'PUT', url: `${base(owner)}/steps/${step}`, headers: { cookie: owner.cookie } });
+const deleteStep = (ctx: TestContext, owner: Owner, step: string) => ctx.app.inject({ method: 'DELETE', url: `${base(owner)}/steps/${step}`, headers: { cookie: owner.cookie } });
+const saveDraft = (ctx: TestContext, owner: Owner, payload: Record<string, unknown>) =>
+  ctx.app.inject({ method: 'PATCH', url: `${base(owner)}/draft`, headers: { cookie: owner.cookie }, payload });
+const complete = (ctx: TestContext, owner: Owner) => ctx.app.inject({ method: 'POST', url: `${base(owner)}/complete`, headers: { cookie: owner.cookie } });
+const completedJobs = async (ctx: TestContext) =>
+  (await sql`select 1 from graphile_worker.jobs where task_identifier = 'onboarding_completed'`.execute(ctx.runtime.db)).rows.length;
+
+t.test('resume anywhere: a new sign-in on another device gets exactly the saved state', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUp(ctx.app);
+  const fresh = (await getOnboarding(ctx, owner)).json();
+  t.match(fresh, { status: 'in_progress', completedAt: null, currentStep: null, data: {}, version: 0 });
+  t.same(fresh.steps.map((s: { key: string }) => s.key), STEPS, 'the configured catalogue, in order');
+
+  t.equal((await saveDraft(ctx, owner, { data: { company: 'Acme', size: 12 }, currentStep: 'first_integration', version: 0 })).statusCode, 200);
+  t.equal((await putStep(ctx, owner, 'profile_complete')).statusCode, 200);
+
+  const otherDevice = await ctx.app.inject({ method: 'POST', url: '/v1/sessions', payload: { email: owner.email, password: PASSWORD } });
+  const resumed = (await getOnboarding(ctx, owner, sessionCookie(otherDevice))).json();
+  t.match(resumed, { status: 'in_progress', currentStep: 'first_integration', data: { company: 'Acme', size: 12 }, version: 1 });
+  t.match(resumed.steps[0], { key: 'profile_complete', completed: true, completedAt: String });
+  t.match(resumed.steps[1], { key: 'first_integration', completed: false, completedAt: null });
+});
+
+t.test('steps: unknown keys 404, non-members 404, repeats change nothing', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUp(ctx.app);
+  const stranger = await signUp(ctx.app);
+  const unknown = await putStep(ctx, owner, 'launch_rocket');
+  t.equal(unknown.statusCode, 404);
+  t.match(unknown.json(), { code: 'unknown_step' });
+  t.equal((await ctx.app.inject({ method: 'PUT', url: `${base(owner)}/steps/profile_complete`, headers: { cookie: stranger.cookie } })).statusCode, 404);
+
+  const first = (await putStep(ctx, owner, 'profile_complete')).json();
+  const again = (await putStep(ctx, owner, 'profile_complete')).json();
+  t.equal(again.steps[0].completedAt, first.steps[0].completedAt, 'the first completion time is kept');
+  await concurrently(10, () => putStep(ctx, owner, 'first_integration'));
+  const row = await ctx.runtime.db.selectFrom('onboarding_progress').select('completed_steps').where('workspace_id', '=', owner.workspaceId).executeTakeFirstOrThrow();
+  t.same(row.completed_steps, ['profile_complete', 'first_integration'], 'no duplicates, ever');
+  const audited = await ctx.runtime.db.selectFrom('audit_events').select('id').where('action', '=', 'onboarding.step_completed').execute();
+  t.equal(audited.length, 2, 'one audit event per step');
+});
+
+t.test('the last step completes onboarding exactly once, with exactly one job, even when steps race', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx, { workspaceName: 'Acme' });
+  const responses = await concurrently(12, (i) => putStep(ctx, owner, STEPS[i % STEPS.length]!));
+  t.same(statusCounts(responses), { 200: 12 });
+  const view = (await getOnboarding(ctx, owner)).json();
+  t.equal(view.status, 'completed');
+  t.ok(view.completedAt);
+  t.equal(await completedJobs(ctx), 1, 'one onboarding_completed job');
+  const completions = await ctx.runtime.db.selectFrom('audit_events').select('id').where('action', '=', 'onboarding.completed').execute();
+  t.equal(completions.length, 1, 'completed once');
+
+  const confirmed = await complete(ctx, owner);
+  t.equal(confirmed.statusCode, 200, 'completing again confirms');
+  t.equal(confirmed.json().completedAt, view.completedAt, 'completed_at is set once');
+  t.equal(await completedJobs(ctx), 1, 'still one job');
+  await ctx.runJobs();
+  t.equal(ctx.smtp.to(owner.email).filter((m) => m.subject === 'Acme is all set up').length, 1, 'the owners hear of it once');
+
+  const undo = await deleteStep(ctx, owner, 'profile_complete');
+  t.equal(undo.statusCode, 409);
+  t.match(undo.json(), { code: 'onboarding_completed' });
+});
+
+t.test('un-marking a step, and completing before every step is done', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUp(ctx.app);
+  await putStep(ctx, owner, 'profile_complete');
+  await putStep(ctx, owner, 'first_integration');
+  const undone = await deleteStep(ctx, owner, 'first_integration');
+  t.equal(undone.statusCode, 200);
+  t.match(undone.json().steps[1], { key: 'first_integration', completed: false, completedAt: null });
+  const early = await complete(ctx, owner);
+  t.equal(early.statusCode, 409);
+  t.match(early.json(), { code: 'steps_incomplete', missingSteps: ['first_integration', 'invited_teammate', 'first_data_import'] });
+  t.equal(await completedJobs(ctx), 0);
+});
+
+t.test('ONBOARDING_STEPS configures the catalogue', async (t) => {
+  const ctx = await testContext(t, { env: { ONBOARDING_STEPS: 'connect_crm,import_contacts' } });
+  const owner = await signUp(ctx.app);
+  t.same((await getOnboarding(ctx, owner)).json().steps.map((s: { key: string }) => s.key), ['connect_crm', 'import_contacts']);
+  t.equal((await putStep(ctx, owner, 'profile_complete')).statusCode, 404);
+  await putStep(ctx, owner, 'connect_crm');
+  t.equal((await putStep(ctx, owner, 'import_contacts')).json().status, 'completed');
+});
+
+t.test('draft auto-save: optimistic locking, validation, and no lost update under a race', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUp(ctx.app);
+  const saved = await saveDraft(ctx, owner, { data: { a: 1 }, version: 0 });
+  t.equal(saved.statusCode, 200);
+  t.match(saved.json(), { version: 1, updatedAt: String });
+
+  const stale = await saveDraft(ctx, owner, { data: { a: 2 }, version: 0 });
+  t.equal(stale.statusCode, 409);
+  t.match(stale.json(), { code: 'version_conflict', current: { version: 1, data: { a: 1 }, updatedAt: String, currentStep: null } });
+
+  const race = await concurrently(20, (i) => saveDraft(ctx, owner, { data: { writer: i }, version: 1 }));
+  t.same(statusCounts(race), { 200: 1, 409: 19 });
+  const winner = race.findIndex((r) => r.statusCode === 200);
+  const stored = (await getOnboarding(ctx, owner)).json();
+  t.same(stored.data, { writer: winner }, 'the one accepted save is what is stored');
+  t.equal(stored.version, 2);
+
+  const big = await saveDraft(ctx, owner, { data: { blob: 'x'.repeat(33 * 1024) }, version: 2 });
+  t.equal(big.statusCode, 400);
+  t.match(big.json(), { errors: [{ field: 'data' }] });
+  t.equal((await saveDraft(ctx, owner, { data: ['not', 'an', 'object'], version: 2 })).statusCode, 400);
+  t.equal((await saveDraft(ctx, owner, { data: {}, version: 2, currentStep: 'nope' })).statusCode, 400);
+  t.equal((await saveDraft(ctx, owner, { data: {} })).statusCode, 400, 'version is required');
+});
+
+t.test('draft saves are rate-limited per account', async (t) => {
+  const ctx = await testContext(t, { env: { ONBOARDING_SAVES_PER_MINUTE: '2' } });
+  const owner = await signUp(ctx.app);
+  t.equal((await saveDraft(ctx, owner, { data: {}, version: 0 })).statusCode, 200);
+  t.equal((await saveDraft(ctx, owner, { data: {}, version: 1 })).statusCode, 200);
+  const limited = await saveDraft(ctx, owner, { data: {}, version: 2 });
+  t.equal(limited.statusCode, 429);
+  t.ok(limited.headers['retry-after']);
+  const other = await signUp(ctx.app);
+  t.equal((await saveDraft(ctx, other, { data: {}, version: 0 })).statusCode, 200, 'another account is not limited');
+});
+
+t.test('abandoned workspaces are closed by the daily job, in batches, idempotently; closed refuses writes; reopen', async (t) => {
+  const ctx = await testContext(t);
+  const abandoned = [await signUp(ctx.app), await signUp(ctx.app), await signUp(ctx.app)];
+  const finished = await signUp(ctx.app);
+  const recent = await signUp(ctx.app);
+  for (const step of STEPS) await putStep(ctx, finished, step);
+  const old = [...abandoned, finished].map((o) => o.workspaceId);
+  await sql`update workspaces set created_at = now() - interval '8 days' where id = any(${old}::uuid[])`.execute(ctx.runtime.db);
+
+  const [first, second] = await Promise.all([ctx.runtime.services.onboarding.closeAbandoned(7, 2), ctx.runtime.services.onboarding.closeAbandoned(7, 2)]);
+  t.equal(first + second, 3, 'two runs at once close each workspace once');
+  t.equal(await ctx.runtime.services.onboarding.closeAbandoned(7, 2), 0, 'a later run finds nothing');
+  const closures = await ctx.runtime.db.selectFrom('audit_events').select(['workspace_id', 'actor_type']).where('action', '=', 'workspace.closed').execute();
+  t.same(closures.map((c) => c.workspace_id).sort(), abandoned.map((o) => o.workspaceId).sort(), 'each closure recorded once');
+  t.ok(closures.every((c) => c.actor_type === 'system'));
+
+  const [closed] = abandoned;
+  t.equal((await getOnboarding(ctx, closed!)).json().status, 'closed');
+  t.equal((await ctx.app.inject({ method: 'GET', url: `/v1/workspaces/${closed!.workspaceId}`, headers: { cookie: closed!.cookie } })).json().status, 'closed');
+  for (const refused of [await putStep(ctx, closed!, 'profile_complete'), await deleteStep(ctx, closed!, 'profile_complete'), await saveDraft(ctx, closed!, { data: {}, version: 0 }), await complete(ctx, closed!)]) {
+    t.equal(refused.statusCode, 409);
+    t.match(refused.json(), { code: 'workspace_closed' });
+  }
+  t.equal((await getOnboarding(ctx, finished)).json().status, 'completed', 'completed ones stay');
+  t.equal((await getOnboarding(ctx, recent)).json().status, 'in_progress', 'recent ones stay');
+
+  await ctx.runtime.services.onboarding.reopen(closed!.workspaceId, { type: 'admin', id: 'admin' }, 'customer asked');
+  t.equal((await getOnboarding(ctx, closed!)).json().status, 'in_progress');
+  t.equal((await saveDraft(ctx, closed!, { data: { back: true }, version: 0 })).statusCode, 200, 'writes work again');
+  await t.rejects(ctx.runtime.services.onboarding.reopen(closed!.workspaceId, { type: 'admin', id: 'admin' }, 'again'), { code: 'workspace_not_closed' });
+});
+
+t.test('the cleanup runs as the close_abandoned_workspaces job with ABANDONED_AFTER_DAYS', async (t) => {
+  const ctx = await testContext(t, { env: { ABANDONED_AFTER_DAYS: '3' } });
+  const owner = await signUp(ctx.app);
+  await sql`update workspaces set created_at = now() - interval '4 days'`.execute(ctx.runtime.db);
+  await sql`select graphile_worker.add_job('close_abandoned_workspaces')`.execute(ctx.runtime.db);
+  await ctx.runJobs();
+  t.equal((await getOnboarding(ctx, owner)).json().status, 'closed');
+});
+
+t.test('GET /v1/me/onboarding-status: statuses with an ETag; unchanged answers 304', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUp(ctx.app);
+  const status = (headers: Record<string, string> = {}) => ctx.app.inject({ method: 'GET', url: '/v1/me/onboarding-status', headers: { cookie: owner.cookie, ...headers } });
+  const first = await status();
+  t.equal(first.statusCode, 200);
+  t.same(first.json(), { workspaces: [{ id: owner.workspaceId, status: 'in_progress' }] });
+  const etag = first.headers.etag as string;
+  t.ok(etag);
+  const unchanged = await status({ 'if-none-match': etag });
+  t.equal(unchanged.statusCode, 304);
+  t.equal(unchanged.body, '');
+  for (const step of STEPS) await putStep(ctx, owner, step);
+  const changed = await status({ 'if-none-match': etag });
+  t.equal(changed.statusCode, 200, 'completion invalidated the cache at once');
+  t.same(changed.json(), { workspaces: [{ id: owner.workspaceId, status: 'completed' }] });
+  t.not(changed.headers.etag, etag);
+  t.equal((await ctx.app.inject({ method: 'GET', url: '/v1/me/onboarding-status' })).statusCode, 401);
+});
+
+t.test('the status cache is invalidated in every instance sharing the database', async (t) => {
+  const ctx = await testContext(t, { env: { ONBOARDING_STATUS_CACHE_SECONDS: '3600' } });
+  const other = await ctx.secondInstance();
+  const owner = await signUp(ctx.app);
+  const teammateView = () => other.app.inject({ method: 'GET', url: '/v1/me/onboarding-status', headers: { cookie: owner.cookie } });
+  t.equal((await teammateView()).json().workspaces[0].status, 'in_progress');
+
+  // Behind the service's back nothing tells the cache: it keeps answering from memory.
+  await sql`update onboarding_progress set completed_at = now()`.execute(ctx.runtime.db);
+  t.equal((await teammateView()).json().workspaces[0].status, 'in_progress', 'served from the cache');
+  await sql`update onboarding_progress set completed_at = null`.execute(ctx.runtime.db);
+
+  for (const step of STEPS) await putStep(ctx, owner, step); // on the first instance
+  let seen = 'in_progress';
+  for (let i = 0; i < 100 && seen !== 'completed'; i++) {
+    seen = (await teammateView()).json().workspaces[0].status;
+    if (seen !== 'completed') await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.equal(seen, 'completed', 'the other instance heard of the completion long before its 1-hour TTL');
+});
+
+t.test('the funnel counts a known data set in SQL; admin token only', async (t) => {
+  const ctx = await testContext(t);
+  const unverified = await signUp(ctx.app);
+  const verified = await signUpVerified(ctx);
+  const finished = await signUpVerified(ctx);
+  const outside = await signUpVerified(ctx);
+  await putStep(ctx, verified, 'profile_complete');
+  await putStep(ctx, verified, 'first_integration');
+  for (const step of STEPS) await putStep(ctx, finished, step);
+  await putStep(ctx, outside, 'profile_complete');
+  await sql`update workspaces set created_at = '2020-01-01' where id = ${outside.workspaceId}`.execute(ctx.runtime.db);
+  void unverified;
+
+  const from = new Date(Date.now() - 3_600_000).toISOString();
+  const to = new Date(Date.now() + 3_600_000).toISOString();
+  const funnel = await ctx.app.inject({
+    method: 'GET',
+    url: `/v1/admin/onboarding/funnel?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
+    headers: { authorization: `Bearer ${ctx.config.adminToken}` },
+  });
+  t.equal(funnel.statusCode, 200);
+  t.match(funnel.json(), {
+    registered: 3,
+    ownerVerified: 2,
+    steps: { profile_complete: 2, first_integration: 2, invited_teammate: 1, first_data_import: 1 },
+    completed: 1,
+  });
+  t.equal((await ctx.app.inject({ method: 'GET', url: '/v1/admin/onboarding/funnel' })).statusCode, 401);
+  t.equal((await ctx.app.inject({ method: 'GET', url: '/v1/admin/onboarding/funnel', headers: { authorization: 'Bearer wrong-token-wrong-token-wrong-token' } })).statusCode, 401);
+  t.equal((await ctx.app.inject({ method: 'GET', url: '/v1/admin/onboarding/funnel', headers: { cookie: verified.cookie } })).statusCode, 401, 'a session never works on admin routes');
+  const backwards = await ctx.app.inject({ method: 'GET', url: `/v1/admin/onboarding/funnel?from=${encodeURIComponent(to)}&to=${encodeURIComponent(from)}`, headers: { authorization: `Bearer ${ctx.config.adminToken}` } });
+  t.equal(backwards.statusCode, 400);
+});
