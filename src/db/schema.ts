@@ -112,6 +112,13 @@ export interface AuditEventsTable {
   data: Json<Record<string, unknown>>;
 }
 
+export interface TrialNotificationsTable {
+  workspace_id: string;
+  kind: 'ending_soon' | 'ended';
+  trial_ends_at: Timestamp;
+  created_at: DefaultedTimestamp;
+}
+
 /** The tables Kysely knows, by their SQL names. */
 export interface Database {
   accounts: AccountsTable;
@@ -124,4 +131,5 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   rate_limits: RateLimitsTable;
   audit_events: AuditEventsTable;
+  trial_notifications: TrialNotificationsTable;
 }

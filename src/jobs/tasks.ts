@@ -2,7 +2,7 @@ import type { Task, TaskList } from 'graphile-worker';
 import type { JobName, JobPayloads } from '../repositories/job-queue.js';
 
 /** Tasks that only the crontab starts (see worker.ts). */
-type CronTaskName = 'close_abandoned_workspaces';
+type CronTaskName = 'close_abandoned_workspaces' | 'queue_trial_emails' | 'purge_expired';
 import type { Services } from '../services/index.js';
 
 /** Rejects a malformed payload without retrying it forever: it would never become valid. */
@@ -29,6 +29,16 @@ export function createTaskList(services: Services): TaskList {
     },
     close_abandoned_workspaces: async () => {
       await services.onboarding.closeAbandoned();
+    },
+    queue_trial_emails: async () => {
+      await services.lifecycle.queueTrialEmails();
+    },
+    purge_expired: async () => {
+      await services.lifecycle.purge();
+    },
+    send_trial_email: async (payload) => {
+      const input = payloadOf('send_trial_email', payload, ['workspaceId', 'kind', 'trialEndsAt']);
+      await services.email.sendTrialEmail(input);
     },
     initialize_workspace: async (payload) => {
       const { workspaceId } = payloadOf('initialize_workspace', payload, ['workspaceId']);

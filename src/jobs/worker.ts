@@ -22,6 +22,8 @@ export function workerLogger(log: FastifyBaseLogger): Logger {
 export const CRONTAB = [
   '# m h dom mon dow task ?options',
   '15 3 * * * close_abandoned_workspaces ?max=5',
+  '5 * * * * queue_trial_emails ?max=5',
+  '45 3 * * * purge_expired ?max=5',
 ].join('\n');
 
 /** Starts the job worker on the shared pool; stop it with `runner.stop()`. */

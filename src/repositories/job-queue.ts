@@ -8,6 +8,7 @@ export interface JobPayloads {
   /** `placeholder`: hex of the token hash the send was queued with (see InvitationRepository.replacePlaceholder). */
   send_invitation_email: { invitationId: string; placeholder: string };
   onboarding_completed: { workspaceId: string };
+  /** `trialEndsAt`: PostgreSQL's exact text of the trial end the email is about. */
   send_trial_email: { workspaceId: string; kind: 'ending_soon' | 'ended'; trialEndsAt: string };
 }
 export type JobName = keyof JobPayloads;

@@ -1,17 +1,197 @@
+import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
+import type { AdminRepository, AdminWorkspaceRow, AuditEventRow, AuditFilter, Keyset, StatsRow, WorkspaceFilter } from '../repositories/admin-repository.js';
+import type { Actor, AuditRepository } from '../repositories/audit-repository.js';
+import type { InvitationRepository } from '../repositories/invitation-repository.js';
 import type { FunnelRow, ReportRepository } from '../repositories/report-repository.js';
+import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { InvitationView } from './invitation-service.js';
+import type { MemberView } from './membership-service.js';
+import type { OnboardingService } from './onboarding-service.js';
 
-/** The back office: reports and actions for the product's admins. */
+/** Trial state as admins see it: `ending_soon` singles out active trials ending within TRIAL_ENDING_SOON_DAYS. */
+export type AdminTrialState = 'pending_verification' | 'active' | 'ending_soon' | 'expired';
+
+/** A workspace row of the back office. */
+export interface AdminWorkspaceView {
+  id: string;
+  name: string;
+  plan: string;
+  status: string;
+  createdAt: Date;
+  trialEndsAt: Date | null;
+  trialDaysLeft: number | null;
+  trialState: AdminTrialState;
+  owner: { accountId: string; email: string; name: string; emailVerified: boolean } | null;
+  memberCount: number;
+  pendingInvitations: number;
+  onboarding: { status: 'in_progress' | 'completed' | 'closed'; completedSteps: string[]; completedAt: Date | null };
+  initializedAt: Date | null;
+}
+
+/** One page of a keyset-paginated list. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The back office: reports, lists and actions for the product's admins. */
 export class AdminService {
-  constructor(private readonly deps: { reports: ReportRepository; steps: readonly string[] }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      admin: AdminRepository;
+      reports: ReportRepository;
+      workspaces: WorkspaceRepository;
+      invitations: InvitationRepository;
+      audit: AuditRepository;
+      onboarding: OnboardingService;
+      steps: readonly string[];
+      endingSoonDays: number;
+    },
+  ) {}
+
+  /** One page of workspaces matching the filter, newest first. */
+  async listWorkspaces(filter: WorkspaceFilter, page: { limit: number; cursor?: string }): Promise<Page<AdminWorkspaceView>> {
+    const rows = await this.deps.admin.listWorkspaces(filter, this.deps.endingSoonDays, decodeCursor(page.cursor), page.limit + 1);
+    const items = rows.slice(0, page.limit);
+    const last = items.at(-1);
+    return { items: items.map((row) => this.view(row)), nextCursor: rows.length > page.limit && last ? encodeCursor({ at: last.keysetAt, id: last.id }) : null };
+  }
+
+  /** Every workspace matching the filter, in pages under the hood, for CSV export. */
+  async *allWorkspaces(filter: WorkspaceFilter): AsyncGenerator<AdminWorkspaceView> {
+    let after: Keyset | undefined;
+    for (;;) {
+      const rows = await this.deps.admin.listWorkspaces(filter, this.deps.endingSoonDays, after, 500);
+      for (const row of rows) yield this.view(row);
+      if (rows.length < 500) return;
+      const last = rows.at(-1)!;
+      after = { at: last.keysetAt, id: last.id };
+    }
+  }
+
+  /** A workspace with its members, pending invitations, onboarding and audit trail (newest first). */
+  async workspaceDetail(workspaceId: string): Promise<{
+    workspace: AdminWorkspaceView;
+    members: MemberView[];
+    pendingInvitations: InvitationView[];
+    onboarding: Awaited<ReturnType<OnboardingService['progress']>>;
+    auditEvents: AuditEventRow[];
+  }> {
+    const [row] = await this.deps.admin.listWorkspaces({ id: workspaceId }, this.deps.endingSoonDays, undefined, 1);
+    if (!row) throw new AppError('not_found', 'No workspace with this id exists.');
+    const invitations = await this.deps.invitations.listPending(workspaceId);
+    return {
+      workspace: this.view(row),
+      members: await this.deps.workspaces.listMembers(workspaceId),
+      pendingInvitations: invitations.map((i) => ({ id: i.id, email: i.email, role: i.role, status: i.status, expiresAt: i.expiresAt, invitedBy: { accountId: i.invitedBy, name: i.inviterName }, createdAt: i.createdAt })),
+      onboarding: await this.deps.onboarding.progress(workspaceId),
+      auditEvents: await this.deps.admin.listAuditEvents({ workspaceId }, undefined, 200),
+    };
+  }
+
+  /** Extends (by days, from the later of its end and now) or sets the trial end; audited with the reason. */
+  async changeTrial(workspaceId: string, actor: Actor, input: { extendDays?: number; trialEndsAt?: Date; reason: string }): Promise<AdminWorkspaceView> {
+    const { extendDays, trialEndsAt, reason } = input;
+    if ((extendDays === undefined) === (trialEndsAt === undefined)) {
+      throw new AppError('validation_failed', 'Send either extendDays or trialEndsAt.', { fields: [{ field: 'extendDays', message: 'or trialEndsAt is required, not both' }] });
+    }
+    if (trialEndsAt && trialEndsAt.getTime() <= Date.now()) {
+      throw new AppError('validation_failed', 'trialEndsAt must be in the future.', { fields: [{ field: 'trialEndsAt', message: 'must be in the future' }] });
+    }
+    await this.deps.db.transaction().execute(async (trx) => {
+      const change = await this.deps.admin.withTx(trx).setTrialEnd(workspaceId, extendDays !== undefined ? { extendDays } : { trialEndsAt: trialEndsAt! });
+      if (!change) {
+        if (!(await this.deps.workspaces.withTx(trx).findById(workspaceId))) throw new AppError('not_found', 'No workspace with this id exists.');
+        throw new AppError('trial_not_started', 'The trial has not started: it starts when the owner verifies their email.');
+      }
+      await this.deps.audit.withTx(trx).insert({
+        actor,
+        action: 'trial.extended',
+        workspaceId,
+        data: { from: change.from, to: change.to, reason, ...(extendDays !== undefined ? { extendDays } : {}) },
+      });
+    });
+    return (await this.workspaceDetail(workspaceId)).workspace;
+  }
+
+  /** Reopens a closed workspace; audited with the reason. */
+  async reopen(workspaceId: string, actor: Actor, reason: string): Promise<AdminWorkspaceView> {
+    await this.deps.onboarding.reopen(workspaceId, actor, reason);
+    return (await this.workspaceDetail(workspaceId)).workspace;
+  }
+
+  /** Dashboard counts and the daily series of the last 30 days. */
+  stats(): Promise<StatsRow> {
+    return this.deps.admin.stats(this.deps.endingSoonDays, 30);
+  }
+
+  /** One page of the audit log, newest first. */
+  async auditEvents(filter: AuditFilter, page: { limit: number; cursor?: string }): Promise<Page<AuditEventRow>> {
+    const rows = await this.deps.admin.listAuditEvents(filter, decodeCursor(page.cursor), page.limit + 1);
+    const items = rows.slice(0, page.limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ at: last.keysetAt, id: last.id }) : null };
+  }
 
   /** The onboarding funnel of workspaces created in [from, to); defaults to the last 30 days. */
   async funnel(range: { from?: Date; to?: Date }): Promise<FunnelRow & { from: Date; to: Date }> {
     const to = range.to ?? new Date();
-    const from = range.from ?? new Date(to.getTime() - 30 * 86_400_000);
+    const from = range.from ?? new Date(to.getTime() - 30 * DAY_MS);
     if (from >= to) {
       throw new AppError('validation_failed', '`from` must be before `to`.', { fields: [{ field: 'from', message: 'must be before to' }] });
     }
     return { from, to, ...(await this.deps.reports.funnel(from, to, this.deps.steps)) };
   }
+
+  private view(row: AdminWorkspaceRow): AdminWorkspaceView {
+    const now = Date.now();
+    const ends = row.trialEndsAt?.getTime();
+    const trialState: AdminTrialState =
+      ends === undefined ? 'pending_verification' : ends <= now ? 'expired' : ends - now <= this.deps.endingSoonDays * DAY_MS ? 'ending_soon' : 'active';
+    return {
+      id: row.id,
+      name: row.name,
+      plan: row.plan,
+      status: row.status,
+      createdAt: row.createdAt,
+      trialEndsAt: row.trialEndsAt,
+      trialDaysLeft: ends === undefined ? null : Math.max(0, Math.ceil((ends - now) / DAY_MS)),
+      trialState,
+      owner: row.ownerAccountId
+        ? { accountId: row.ownerAccountId, email: row.ownerEmail!, name: row.ownerName!, emailVerified: row.ownerVerifiedAt !== null }
+        : null,
+      memberCount: row.memberCount,
+      pendingInvitations: row.pendingInvitations,
+      onboarding: {
+        status: row.status === 'closed' ? 'closed' : row.completedAt ? 'completed' : 'in_progress',
+        completedSteps: row.completedSteps,
+        completedAt: row.completedAt,
+      },
+      initializedAt: row.initializedAt,
+    };
+  }
+}
+
+/** PostgreSQL's text form of a timestamptz, e.g. `2026-11-22 05:50:01.123456+00`. */
+const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Cursors are opaque to callers: base64url of the last row's exact created_at and id. */
+function encodeCursor(keyset: Keyset): string {
+  return Buffer.from(JSON.stringify([keyset.at, keyset.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): Keyset | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof at === 'string' && TIMESTAMP_TEXT.test(at) && typeof id === 'string' && UUID.test(id)) return { at, id };
+  } catch {
+    // reported below
+  }
+  throw new AppError('invalid_cursor', 'This cursor is not valid. Start again from the first page.');
 }

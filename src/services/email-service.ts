@@ -1,6 +1,7 @@
 import type { Mailer } from '../mail/mailer.js';
-import { invitationEmail, onboardingCompletedEmail, verificationEmail } from '../mail/templates.js';
+import { invitationEmail, onboardingCompletedEmail, trialEmail, verificationEmail } from '../mail/templates.js';
 import type { InvitationRepository } from '../repositories/invitation-repository.js';
+import type { TrialRepository } from '../repositories/trial-repository.js';
 import type { VerificationRepository } from '../repositories/verification-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
 import { mintToken } from './tokens.js';
@@ -15,8 +16,27 @@ export class EmailService {
     private readonly verifications: VerificationRepository,
     private readonly invitations: InvitationRepository,
     private readonly workspaces: WorkspaceRepository,
+    private readonly trials: TrialRepository,
     private readonly appBaseUrl: string,
   ) {}
+
+  /** Emails the owners that the trial ends soon or has ended, unless the trial end moved since. */
+  async sendTrialEmail(input: { workspaceId: string; kind: 'ending_soon' | 'ended'; trialEndsAt: string }): Promise<boolean> {
+    if (!(await this.trials.stillEndsAt(input.workspaceId, input.trialEndsAt))) return false;
+    for (const owner of await this.workspaces.owners(input.workspaceId)) {
+      await this.mailer.send(
+        trialEmail({
+          to: owner.email,
+          name: owner.name,
+          workspaceName: owner.workspaceName,
+          kind: input.kind,
+          trialEndsAt: new Date(input.trialEndsAt),
+          link: `${this.appBaseUrl}/workspaces/${input.workspaceId}/billing`,
+        }),
+      );
+    }
+    return true;
+  }
 
   /** Tells the owners that onboarding is complete. */
   async sendOnboardingCompleted(workspaceId: string): Promise<void> {

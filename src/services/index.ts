@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { Mailer } from '../mail/mailer.js';
 import { AccountRepository } from '../repositories/account-repository.js';
+import { AdminRepository } from '../repositories/admin-repository.js';
 import { AuditRepository } from '../repositories/audit-repository.js';
 import { IdempotencyRepository } from '../repositories/idempotency-repository.js';
 import { InvitationRepository } from '../repositories/invitation-repository.js';
@@ -10,6 +11,7 @@ import { OnboardingRepository } from '../repositories/onboarding-repository.js';
 import { RateLimitRepository } from '../repositories/rate-limit-repository.js';
 import { RegistrationRepository } from '../repositories/registration-repository.js';
 import { ReportRepository } from '../repositories/report-repository.js';
+import { TrialRepository } from '../repositories/trial-repository.js';
 import { SessionRepository } from '../repositories/session-repository.js';
 import { VerificationRepository } from '../repositories/verification-repository.js';
 import { WorkspaceRepository } from '../repositories/workspace-repository.js';
@@ -17,6 +19,7 @@ import { AccountService } from './account-service.js';
 import { AdminService } from './admin-service.js';
 import { EmailService } from './email-service.js';
 import { HealthService } from './health-service.js';
+import { LifecycleService } from './lifecycle-service.js';
 import { InvitationService } from './invitation-service.js';
 import { MembershipService } from './membership-service.js';
 import { OnboardingService } from './onboarding-service.js';
@@ -38,18 +41,31 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const workspaces = new WorkspaceRepository(db);
   const verifications = new VerificationRepository(db);
   const audit = new AuditRepository(db);
+  const idempotency = new IdempotencyRepository(db);
   const invitations = new InvitationRepository(db);
   const sessionRows = new SessionRepository(db);
   const sessions = new SessionService(db, accounts, sessionRows, config.sessionTtlSeconds);
   const access = new WorkspaceService(workspaces);
   const onboarding = new OnboardingRepository(db);
+  const trials = new TrialRepository(db);
+  const rateLimits = new RateLimitRepository(db);
+  const onboardingService = new OnboardingService({
+    db,
+    onboarding,
+    workspaces,
+    audit,
+    access,
+    cache: statusCache,
+    steps: config.onboardingSteps,
+    abandonedAfterDays: config.abandonedAfterDays,
+  });
   return {
     sessions,
     registrations: new RegistrationService({
       db,
       accounts,
       signups: new RegistrationRepository(db),
-      idempotency: new IdempotencyRepository(db),
+      idempotency,
       sessions,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
     }),
@@ -80,20 +96,31 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       trialDays: config.trialDays,
     }),
     members: new MembershipService({ db, workspaces, onboarding, audit, access }),
-    admin: new AdminService({ reports: new ReportRepository(db), steps: config.onboardingSteps }),
-    onboarding: new OnboardingService({
+    onboarding: onboardingService,
+    admin: new AdminService({
       db,
-      onboarding,
+      admin: new AdminRepository(db),
+      reports: new ReportRepository(db),
       workspaces,
+      invitations,
       audit,
-      access,
-      cache: statusCache,
+      onboarding: onboardingService,
       steps: config.onboardingSteps,
-      abandonedAfterDays: config.abandonedAfterDays,
+      endingSoonDays: config.trialEndingSoonDays,
     }),
     provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl),
-    email: new EmailService(mailer, verifications, invitations, workspaces, config.appBaseUrl),
+    email: new EmailService(mailer, verifications, invitations, workspaces, trials, config.appBaseUrl),
     health: new HealthService(pool),
-    rateLimits: new RateLimitService(new RateLimitRepository(db)),
+    rateLimits: new RateLimitService(rateLimits),
+    lifecycle: new LifecycleService({
+      db,
+      trials,
+      verifications,
+      invitations,
+      idempotency,
+      rateLimits,
+      sessions,
+      trialReminderDays: config.trialReminderDays,
+    }),
   };
 }

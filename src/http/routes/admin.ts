@@ -1,16 +1,267 @@
+import { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { iso } from '../presenters.js';
-import { DateTime, problems } from '../schemas/common.js';
+import type { Actor } from '../../repositories/audit-repository.js';
+import type { AuditEventRow } from '../../repositories/admin-repository.js';
+import type { AdminWorkspaceView } from '../../services/admin-service.js';
+import { invitationJson, iso, memberJson } from '../presenters.js';
+import { DateTime, Invitation, Member, NullableDateTime, problems, Uuid } from '../schemas/common.js';
 import type { App, RouteDeps } from '../types.js';
 
 const security = [{ adminToken: [] }];
+const Reason = Type.String({ minLength: 1, maxLength: 500, description: 'Why: kept in the audit log.' });
+const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
+const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
+
+const AdminWorkspace = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  plan: Type.String(),
+  status: Type.String(),
+  createdAt: DateTime,
+  trialEndsAt: NullableDateTime,
+  trialDaysLeft: Type.Union([Type.Integer(), Type.Null()]),
+  trialState: Type.String(),
+  owner: Type.Union([Type.Object({ accountId: Uuid, email: Type.String(), name: Type.String(), emailVerified: Type.Boolean() }), Type.Null()]),
+  memberCount: Type.Integer(),
+  pendingInvitations: Type.Integer(),
+  onboarding: Type.Object({ status: Type.String(), completedSteps: Type.Array(Type.String()), completedAt: NullableDateTime }),
+  initializedAt: NullableDateTime,
+});
+
+const AuditEvent = Type.Object({
+  id: Uuid,
+  occurredAt: DateTime,
+  actorType: Type.String(),
+  actorId: Type.Union([Type.String(), Type.Null()]),
+  action: Type.String(),
+  workspaceId: Type.Union([Uuid, Type.Null()]),
+  accountId: Type.Union([Uuid, Type.Null()]),
+  data: Type.Record(Type.String(), Type.Unknown()),
+});
+
+const WorkspaceFilters = Type.Object({
+  trialState: Type.Optional(Type.Union(['pending_verification', 'active', 'ending_soon', 'expired'].map((v) => Type.Literal(v)))),
+  plan: Type.Optional(Type.String({ maxLength: 50 })),
+  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('closed')])),
+  onboarding: Type.Optional(Type.Union([Type.Literal('in_progress'), Type.Literal('completed')])),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'substring of the workspace name or the owner email' })),
+  createdFrom: Type.Optional(DateTime),
+  createdTo: Type.Optional(DateTime),
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+});
+
+function adminWorkspaceJson(w: AdminWorkspaceView) {
+  return {
+    ...w,
+    createdAt: iso(w.createdAt),
+    trialEndsAt: iso(w.trialEndsAt),
+    initializedAt: iso(w.initializedAt),
+    onboarding: { ...w.onboarding, completedAt: iso(w.onboarding.completedAt) },
+  };
+}
+
+function auditEventJson(e: AuditEventRow) {
+  const { keysetAt: _keyset, ...event } = e;
+  return { ...event, occurredAt: iso(e.occurredAt) };
+}
+
+const CSV_COLUMNS: [string, (w: AdminWorkspaceView) => unknown][] = [
+  ['id', (w) => w.id],
+  ['name', (w) => w.name],
+  ['plan', (w) => w.plan],
+  ['status', (w) => w.status],
+  ['created_at', (w) => iso(w.createdAt)],
+  ['trial_state', (w) => w.trialState],
+  ['trial_ends_at', (w) => iso(w.trialEndsAt)],
+  ['trial_days_left', (w) => w.trialDaysLeft],
+  ['owner_email', (w) => w.owner?.email],
+  ['owner_name', (w) => w.owner?.name],
+  ['owner_verified', (w) => w.owner?.emailVerified],
+  ['member_count', (w) => w.memberCount],
+  ['pending_invitations', (w) => w.pendingInvitations],
+  ['onboarding_status', (w) => w.onboarding.status],
+  ['completed_steps', (w) => w.onboarding.completedSteps.join(' ')],
+  ['onboarding_completed_at', (w) => iso(w.onboarding.completedAt)],
+  ['initialized_at', (w) => iso(w.initializedAt)],
+];
+
+/** RFC 4180 quoting; a leading =, +, - or @ is defused so spreadsheets do not run it as a formula. */
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  let text = String(value);
+  if (/^[=+\-@]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+async function* csvLines(rows: AsyncIterable<AdminWorkspaceView>): AsyncGenerator<string> {
+  yield `${CSV_COLUMNS.map(([name]) => name).join(',')}\r\n`;
+  for await (const row of rows) yield `${CSV_COLUMNS.map(([, get]) => csvField(get(row))).join(',')}\r\n`;
+}
+
+/** Who acted: admins share one token, so an `X-Admin-Actor` header (a name or email) says who, for the audit log. */
+function adminActor(request: FastifyRequest): Actor {
+  const named = request.headers['x-admin-actor'];
+  return { type: 'admin', id: typeof named === 'string' && named.trim() ? named.trim().slice(0, 100) : 'admin' };
+}
+
+const toDate = (value: string | undefined) => (value ? new Date(value) : undefined);
 
 /** The back office, behind the admin bearer token (a session cookie never works here). */
 export async function adminRoutes(app: App, { services, guards }: RouteDeps): Promise<void> {
+  app.addHook('preHandler', guards.requireAdmin);
+
+  app.get(
+    '/v1/admin/workspaces',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Workspaces with filters and cursor pagination; Accept: text/csv streams every match as CSV',
+        security,
+        querystring: WorkspaceFilters,
+        response: { 200: Type.Object({ items: Type.Array(AdminWorkspace), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+      },
+    },
+    async (request, reply) => {
+      const { limit = 25, cursor, createdFrom, createdTo, ...rest } = request.query;
+      const filter = { ...rest, createdFrom: toDate(createdFrom), createdTo: toDate(createdTo) };
+      if ((request.headers.accept ?? '').includes('text/csv')) {
+        reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="workspaces.csv"');
+        // A stream bypasses the JSON response schema: every matching row, fetched page by page.
+        return reply.send(Readable.from(csvLines(services.admin.allWorkspaces(filter))) as never);
+      }
+      const page = await services.admin.listWorkspaces(filter, { limit, cursor });
+      return { items: page.items.map(adminWorkspaceJson), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/admin/workspaces/:id',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'A workspace with members, pending invitations, onboarding progress and audit events (newest first)',
+        security,
+        params: Type.Object({ id: Uuid }),
+        response: {
+          200: Type.Object({
+            workspace: AdminWorkspace,
+            members: Type.Array(Member),
+            pendingInvitations: Type.Array(Invitation),
+            onboarding: Type.Record(Type.String(), Type.Unknown()),
+            auditEvents: Type.Array(AuditEvent),
+          }),
+          ...problems(400, 401, 404),
+        },
+      },
+    },
+    async (request) => {
+      const detail = await services.admin.workspaceDetail(request.params.id);
+      return {
+        workspace: adminWorkspaceJson(detail.workspace),
+        members: detail.members.map(memberJson),
+        pendingInvitations: detail.pendingInvitations.map(invitationJson),
+        onboarding: {
+          ...detail.onboarding,
+          completedAt: iso(detail.onboarding.completedAt),
+          updatedAt: iso(detail.onboarding.updatedAt),
+        },
+        auditEvents: detail.auditEvents.map(auditEventJson),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/admin/workspaces/:id/trial',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Extend the trial by days, or set its end; 409 trial_not_started before verification',
+        security,
+        params: Type.Object({ id: Uuid }),
+        headers: Type.Object({ 'x-admin-actor': Type.Optional(Type.String({ maxLength: 100 })) }),
+        body: Type.Object(
+          { extendDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })), trialEndsAt: Type.Optional(DateTime), reason: Reason },
+          { additionalProperties: false },
+        ),
+        response: { 200: AdminWorkspace, ...problems(400, 401, 404, 409) },
+      },
+    },
+    async (request) => {
+      const { extendDays, trialEndsAt, reason } = request.body;
+      const workspace = await services.admin.changeTrial(request.params.id, adminActor(request), { extendDays, trialEndsAt: toDate(trialEndsAt), reason });
+      return adminWorkspaceJson(workspace);
+    },
+  );
+
+  app.post(
+    '/v1/admin/workspaces/:id/reopen',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Reopen a closed workspace',
+        security,
+        params: Type.Object({ id: Uuid }),
+        body: Type.Object({ reason: Reason }, { additionalProperties: false }),
+        response: { 200: AdminWorkspace, ...problems(400, 401, 404, 409) },
+      },
+    },
+    async (request) => adminWorkspaceJson(await services.admin.reopen(request.params.id, adminActor(request), request.body.reason)),
+  );
+
+  app.get(
+    '/v1/admin/stats',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Counts by trial state, plan, status and onboarding; registrations and verifications per day (30 days)',
+        security,
+        response: {
+          200: Type.Object({
+            byTrialState: Type.Record(Type.String(), Type.Integer()),
+            byPlan: Type.Record(Type.String(), Type.Integer()),
+            byStatus: Type.Record(Type.String(), Type.Integer()),
+            byOnboarding: Type.Record(Type.String(), Type.Integer()),
+            daily: Type.Array(Type.Object({ day: Type.String(), registrations: Type.Integer(), verifications: Type.Integer() })),
+          }),
+          ...problems(401),
+        },
+      },
+    },
+    async () => services.admin.stats(),
+  );
+
+  app.get(
+    '/v1/admin/audit-events',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'The audit log, newest first, with filters and cursor pagination',
+        security,
+        querystring: Type.Object({
+          workspaceId: Type.Optional(Uuid),
+          accountId: Type.Optional(Uuid),
+          action: Type.Optional(Type.String({ maxLength: 100 })),
+          actorType: Type.Optional(Type.Union([Type.Literal('account'), Type.Literal('admin'), Type.Literal('system')])),
+          from: Type.Optional(DateTime),
+          to: Type.Optional(DateTime),
+          limit: Type.Optional(Limit),
+          cursor: Type.Optional(Cursor),
+        }),
+        response: { 200: Type.Object({ items: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+      },
+    },
+    async (request) => {
+      const { limit = 25, cursor, from, to, ...rest } = request.query;
+      const page = await services.admin.auditEvents({ ...rest, from: toDate(from), to: toDate(to) }, { limit, cursor });
+      return { items: page.items.map(auditEventJson), nextCursor: page.nextCursor };
+    },
+  );
+
   app.get(
     '/v1/admin/onboarding/funnel',
     {
-      preHandler: guards.requireAdmin,
       schema: {
         tags: ['admin'],
         summary: 'Onboarding drop-off funnel for workspaces created in [from, to) (default: last 30 days)',
@@ -30,8 +281,7 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
       },
     },
     async (request) => {
-      const { from, to } = request.query;
-      const funnel = await services.admin.funnel({ from: from ? new Date(from) : undefined, to: to ? new Date(to) : undefined });
+      const funnel = await services.admin.funnel({ from: toDate(request.query.from), to: toDate(request.query.to) });
       return { ...funnel, from: iso(funnel.from), to: iso(funnel.to) };
     },
   );

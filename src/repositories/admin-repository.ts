@@ -1,0 +1,193 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { ActorType, WorkspaceStatus } from '../db/schema.js';
+import { Repository } from './repository.js';
+
+/** Filters of the admin workspace list; all optional, combined with AND. */
+export interface WorkspaceFilter {
+  trialState?: 'pending_verification' | 'active' | 'ending_soon' | 'expired';
+  plan?: string;
+  status?: WorkspaceStatus;
+  onboarding?: 'in_progress' | 'completed';
+  q?: string;
+  createdFrom?: Date;
+  createdTo?: Date;
+  /** One workspace only (the detail view). */
+  id?: string;
+}
+
+/** A keyset position: the last row's created_at (as exact text) and id. */
+export interface Keyset {
+  at: string;
+  id: string;
+}
+
+/** One workspace as the back office lists it. */
+export interface AdminWorkspaceRow {
+  id: string;
+  name: string;
+  plan: string;
+  status: WorkspaceStatus;
+  createdAt: Date;
+  keysetAt: string;
+  trialEndsAt: Date | null;
+  initializedAt: Date | null;
+  ownerAccountId: string | null;
+  ownerEmail: string | null;
+  ownerName: string | null;
+  ownerVerifiedAt: Date | null;
+  memberCount: number;
+  pendingInvitations: number;
+  completedSteps: string[];
+  completedAt: Date | null;
+}
+
+/** One audit event. */
+export interface AuditEventRow {
+  id: string;
+  occurredAt: Date;
+  keysetAt: string;
+  actorType: ActorType;
+  actorId: string | null;
+  action: string;
+  workspaceId: string | null;
+  accountId: string | null;
+  data: Record<string, unknown>;
+}
+
+/** Filters of the audit log. */
+export interface AuditFilter {
+  workspaceId?: string;
+  accountId?: string;
+  action?: string;
+  actorType?: ActorType;
+  from?: Date;
+  to?: Date;
+}
+
+/** Counts for the admin dashboard. */
+export interface StatsRow {
+  byTrialState: Record<string, number>;
+  byPlan: Record<string, number>;
+  byStatus: Record<string, number>;
+  byOnboarding: Record<string, number>;
+  daily: { day: string; registrations: number; verifications: number }[];
+}
+
+const escapeLike = (value: string) => value.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** Read SQL for the back office: lists with keyset pagination, details, stats. */
+export class AdminRepository extends Repository {
+  /** Workspaces matching the filter, newest first, after the keyset position, at most `limit`. */
+  async listWorkspaces(filter: WorkspaceFilter, endingSoonDays: number, after: Keyset | undefined, limit: number): Promise<AdminWorkspaceRow[]> {
+    const conditions: RawBuilder<unknown>[] = [sql`true`];
+    const trial = {
+      pending_verification: sql`w.trial_ends_at is null`,
+      active: sql`w.trial_ends_at > now()`,
+      ending_soon: sql`w.trial_ends_at > now() and w.trial_ends_at <= now() + make_interval(days => ${endingSoonDays})`,
+      expired: sql`w.trial_ends_at <= now()`,
+    };
+    if (filter.trialState) conditions.push(trial[filter.trialState]);
+    if (filter.plan) conditions.push(sql`w.plan = ${filter.plan}`);
+    if (filter.status) conditions.push(sql`w.status = ${filter.status}`);
+    if (filter.onboarding === 'completed') conditions.push(sql`p.completed_at is not null`);
+    if (filter.onboarding === 'in_progress') conditions.push(sql`p.completed_at is null`);
+    if (filter.createdFrom) conditions.push(sql`w.created_at >= ${filter.createdFrom}`);
+    if (filter.createdTo) conditions.push(sql`w.created_at < ${filter.createdTo}`);
+    if (filter.id) conditions.push(sql`w.id = ${filter.id}`);
+    if (filter.q) {
+      const pattern = `%${escapeLike(filter.q)}%`;
+      conditions.push(sql`(w.name ilike ${pattern} or o.email ilike ${pattern})`);
+    }
+    if (after) conditions.push(sql`(w.created_at, w.id) < (${after.at}::timestamptz, ${after.id}::uuid)`);
+    const { rows } = await sql<AdminWorkspaceRow>`
+      select w.id, w.name, w.plan, w.status, w.created_at as "createdAt", w.created_at::text as "keysetAt",
+             w.trial_ends_at as "trialEndsAt", w.initialized_at as "initializedAt",
+             o.account_id as "ownerAccountId", o.email as "ownerEmail", o.name as "ownerName", o.email_verified_at as "ownerVerifiedAt",
+             (select count(*)::int from workspace_members m where m.workspace_id = w.id) as "memberCount",
+             (select count(*)::int from invitations i where i.workspace_id = w.id and i.status = 'pending' and i.expires_at > now()) as "pendingInvitations",
+             p.completed_steps as "completedSteps", p.completed_at as "completedAt"
+      from workspaces w
+      join onboarding_progress p on p.workspace_id = w.id
+      left join lateral (
+        select a.id as account_id, a.email, a.name, a.email_verified_at
+        from workspace_members m join accounts a on a.id = m.account_id
+        where m.workspace_id = w.id and m.role = 'owner'
+        order by m.joined_at limit 1
+      ) o on true
+      where ${sql.join(conditions, sql` and `)}
+      order by w.created_at desc, w.id desc
+      limit ${limit}`.execute(this.db);
+    return rows;
+  }
+
+  /** Audit events matching the filter, newest first, after the keyset position. */
+  async listAuditEvents(filter: AuditFilter, after: Keyset | undefined, limit: number): Promise<AuditEventRow[]> {
+    let query = this.db
+      .selectFrom('audit_events')
+      .select([
+        'id',
+        'occurred_at as occurredAt',
+        sql<string>`occurred_at::text`.as('keysetAt'),
+        'actor_type as actorType',
+        'actor_id as actorId',
+        'action',
+        'workspace_id as workspaceId',
+        'account_id as accountId',
+        'data',
+      ])
+      .orderBy('occurred_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit);
+    if (filter.workspaceId) query = query.where('workspace_id', '=', filter.workspaceId);
+    if (filter.accountId) query = query.where('account_id', '=', filter.accountId);
+    if (filter.action) query = query.where('action', '=', filter.action);
+    if (filter.actorType) query = query.where('actor_type', '=', filter.actorType);
+    if (filter.from) query = query.where('occurred_at', '>=', filter.from);
+    if (filter.to) query = query.where('occurred_at', '<', filter.to);
+    if (after) query = query.where(sql<boolean>`(occurred_at, id) < (${after.at}::timestamptz, ${after.id}::uuid)`);
+    return query.execute();
+  }
+
+  /** Dashboard counts, computed in SQL; daily series cover the last `days` days, today included. */
+  async stats(endingSoonDays: number, days: number): Promise<StatsRow> {
+    const { rows } = await sql<StatsRow>`
+      with ws as (
+        select w.plan, w.status, w.trial_ends_at, p.completed_at
+        from workspaces w join onboarding_progress p on p.workspace_id = w.id
+      ), days as (
+        select generate_series(current_date - (${days}::int - 1), current_date, interval '1 day')::date as day
+      )
+      select
+        (select jsonb_build_object(
+           'pending_verification', count(*) filter (where trial_ends_at is null),
+           'active', count(*) filter (where trial_ends_at > now()),
+           'ending_soon', count(*) filter (where trial_ends_at > now() and trial_ends_at <= now() + make_interval(days => ${endingSoonDays})),
+           'expired', count(*) filter (where trial_ends_at <= now())) from ws) as "byTrialState",
+        (select coalesce(jsonb_object_agg(plan, n), '{}') from (select plan, count(*) as n from ws group by plan) x) as "byPlan",
+        (select jsonb_build_object('active', count(*) filter (where status = 'active'), 'closed', count(*) filter (where status = 'closed')) from ws) as "byStatus",
+        (select jsonb_build_object(
+           'in_progress', count(*) filter (where status = 'active' and completed_at is null),
+           'completed', count(*) filter (where completed_at is not null),
+           'closed', count(*) filter (where status = 'closed' and completed_at is null)) from ws) as "byOnboarding",
+        (select jsonb_agg(jsonb_build_object(
+           'day', to_char(d.day, 'YYYY-MM-DD'),
+           'registrations', (select count(*) from workspaces w where w.created_at >= d.day and w.created_at < d.day + 1),
+           'verifications', (select count(*) from accounts a where a.email_verified_at >= d.day and a.email_verified_at < d.day + 1)
+         ) order by d.day) from days d) as daily`.execute(this.db);
+    return rows[0]!;
+  }
+
+  /** Moves the trial end of a started trial; returns the old and new ends, or undefined when it has not started. */
+  async setTrialEnd(workspaceId: string, change: { extendDays: number } | { trialEndsAt: Date }): Promise<{ from: Date; to: Date } | undefined> {
+    const newEnd =
+      'extendDays' in change
+        ? sql`greatest(w.trial_ends_at, now()) + make_interval(days => ${change.extendDays})`
+        : sql`${change.trialEndsAt}::timestamptz`;
+    const { rows } = await sql<{ from: Date; to: Date }>`
+      update workspaces w set trial_ends_at = ${newEnd}
+      from (select id, trial_ends_at from workspaces where id = ${workspaceId} for update) old
+      where w.id = old.id and old.trial_ends_at is not null
+      returning old.trial_ends_at as "from", w.trial_ends_at as "to"`.execute(this.db);
+    return rows[0];
+  }
+}
