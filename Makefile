@@ -17,4 +17,4 @@ lint:
 	npm run lint
 
 bench:
-	npm run bench:registrations
+	npm run bench
