@@ -19,6 +19,8 @@ export interface Config {
   readonly invitationTtlSeconds: number;
   readonly resendCooldownSeconds: number;
   readonly sessionTtlSeconds: number;
+  /** How long an instance may trust a session it has checked, unless told it ended. */
+  readonly sessionCacheSeconds: number;
   readonly rateLimits: {
     readonly registrationsPerMinute: number;
     readonly signInsPerMinute: number;
@@ -67,6 +69,7 @@ export function loadConfig(env: Env = process.env): Config {
     invitationTtlSeconds: read.int('INVITATION_TTL_SECONDS', 604_800, 60, 31_536_000),
     resendCooldownSeconds: read.int('RESEND_COOLDOWN_SECONDS', 60, 0, 86_400),
     sessionTtlSeconds: read.int('SESSION_TTL_SECONDS', 2_592_000, 60, 31_536_000),
+    sessionCacheSeconds: read.int('SESSION_CACHE_SECONDS', 30, 0, 3600),
     rateLimits: {
       registrationsPerMinute: read.int('RATE_LIMIT_REGISTRATIONS_PER_MINUTE', 10, 1, 1_000_000),
       signInsPerMinute: read.int('RATE_LIMIT_SIGNINS_PER_MINUTE', 10, 1, 1_000_000),

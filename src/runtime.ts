@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { listen } from './db/listener.js';
 import { migrate } from './db/migrator.js';
 import { STATUS_CHANNEL } from './repositories/onboarding-repository.js';
+import { SESSION_ENDED_CHANNEL } from './repositories/session-repository.js';
 import { createDevMailbox, createSmtpMailer, type Mailer } from './mail/mailer.js';
 import { createServices, type Services } from './services/index.js';
 import { StatusCache } from './services/status-cache.js';
@@ -41,8 +42,19 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
     : createDevMailbox(path.join(config.dataDir, 'mail'), config.mailFrom, log);
   if (!config.smtpUrl) log.info({ dir: path.join(config.dataDir, 'mail') }, 'dev mailbox: mail is saved as .eml files (SMTP_URL is unset)');
   const statusCache = new StatusCache(config.onboardingStatusCacheSeconds);
-  const listener = listen(databaseUrl, STATUS_CHANNEL, (payload) => statusCache.applyNotification(payload), () => statusCache.clear());
   const services = createServices({ db, pool, config, mailer, statusCache });
+  // One connection hears what other instances changed, so in-process caches never outlive it.
+  const listener = listen(
+    databaseUrl,
+    {
+      [STATUS_CHANNEL]: (payload) => statusCache.applyNotification(payload),
+      [SESSION_ENDED_CHANNEL]: (tokenHashHex) => services.sessions.forget(tokenHashHex),
+    },
+    () => {
+      statusCache.clear();
+      services.sessions.forgetAll();
+    },
+  );
   return {
     pool,
     db,

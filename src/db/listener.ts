@@ -6,10 +6,11 @@ export interface Listener {
 }
 
 /**
- * Listens on `channel` with a dedicated connection (not from the pool: it must stay open). When the
- * connection drops, notifications may have been missed, so `onReset` runs before listening again.
+ * Listens on each channel of `handlers` with one dedicated connection (not from the pool: it must stay
+ * open). When the connection drops, notifications may have been missed, so `onReset` runs before
+ * listening again.
  */
-export function listen(connectionString: string, channel: string, onPayload: (payload: string) => void, onReset: () => void): Listener {
+export function listen(connectionString: string, handlers: Record<string, (payload: string) => void>, onReset: () => void): Listener {
   let client: pg.Client | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
@@ -17,13 +18,13 @@ export function listen(connectionString: string, channel: string, onPayload: (pa
   const connect = async (): Promise<void> => {
     const next = new pg.Client({ connectionString });
     next.on('notification', (message) => {
-      if (message.channel === channel && message.payload) onPayload(message.payload);
+      if (message.payload) handlers[message.channel]?.(message.payload);
     });
     next.on('error', () => reconnect(next));
     next.on('end', () => reconnect(next));
     try {
       await next.connect();
-      await next.query(`listen "${channel.replace(/"/g, '""')}"`);
+      for (const channel of Object.keys(handlers)) await next.query(`listen "${channel.replace(/"/g, '""')}"`);
       client = next;
     } catch {
       reconnect(next);

@@ -108,12 +108,13 @@ export class OnboardingRepository extends Repository {
 
   /**
    * Auto-save with optimistic locking: one UPDATE that applies only at the expected version of an
-   * active workspace. Undefined means a stale version, a closed workspace or no such progress.
+   * active workspace the account is a member of. Undefined means a stale version, a closed
+   * workspace, no membership or no such progress; the caller tells which apart on that rare path.
    */
-  async saveDraft(workspaceId: string, input: { version: number; data: Record<string, unknown>; currentStep?: string }): Promise<{ version: number; updatedAt: Date } | undefined> {
+  async saveDraft(workspaceId: string, accountId: string, input: { version: number; data: Record<string, unknown>; currentStep?: string }): Promise<{ version: number; updatedAt: Date } | undefined> {
     return this.db
       .updateTable('onboarding_progress as p')
-      .from('workspaces as w')
+      .from(['workspaces as w', 'workspace_members as m'])
       .set({
         data: JSON.stringify(input.data),
         ...(input.currentStep !== undefined ? { current_step: input.currentStep } : {}),
@@ -121,6 +122,8 @@ export class OnboardingRepository extends Repository {
         updated_at: sql`now()`,
       })
       .whereRef('w.id', '=', 'p.workspace_id')
+      .whereRef('m.workspace_id', '=', 'p.workspace_id')
+      .where('m.account_id', '=', accountId)
       .where('p.workspace_id', '=', workspaceId)
       .where('p.version', '=', input.version)
       .where('w.status', '=', 'active')

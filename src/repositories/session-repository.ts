@@ -8,6 +8,9 @@ export interface SessionRow {
   expiresAt: Date;
 }
 
+/** The channel on which every instance hears that a session ended. */
+export const SESSION_ENDED_CHANNEL = 'session_ended';
+
 /** SQL for the sessions table; tokens are only ever seen as hashes here. */
 export class SessionRepository extends Repository {
   async insert(input: { tokenHash: Buffer; accountId: string; expiresAt: Date }): Promise<void> {
@@ -30,8 +33,11 @@ export class SessionRepository extends Repository {
     await this.db.updateTable('sessions').set({ expires_at: expiresAt }).where('id', '=', id).execute();
   }
 
+  /** Deletes the session and tells every instance (on commit) to forget it. */
   async deleteByTokenHash(tokenHash: Buffer): Promise<void> {
-    await this.db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+    await sql`
+      with gone as (delete from sessions where token_hash = ${tokenHash} returning token_hash)
+      select pg_notify(${SESSION_ENDED_CHANNEL}, encode(token_hash, 'hex')) from gone`.execute(this.db);
   }
 
   /** Deletes up to `limit` expired sessions; returns how many went. */

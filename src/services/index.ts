@@ -44,7 +44,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const idempotency = new IdempotencyRepository(db);
   const invitations = new InvitationRepository(db);
   const sessionRows = new SessionRepository(db);
-  const sessions = new SessionService(db, accounts, sessionRows, config.sessionTtlSeconds);
+  const sessions = new SessionService(db, accounts, sessionRows, config.sessionTtlSeconds, config.sessionCacheSeconds);
   const access = new WorkspaceService(workspaces);
   const onboarding = new OnboardingRepository(db);
   const trials = new TrialRepository(db);

@@ -101,9 +101,10 @@ export class OnboardingService {
     if (input.currentStep !== undefined && !this.deps.steps.includes(input.currentStep)) {
       throw new AppError('validation_failed', `currentStep must be one of: ${this.deps.steps.join(', ')}.`, { fields: [{ field: 'currentStep', message: 'is not a known step' }] });
     }
-    await this.deps.access.getForMember(workspaceId, accountId);
-    const saved = await this.deps.onboarding.saveDraft(workspaceId, input);
+    // The membership check is part of the one UPDATE; only a refused save looks closer.
+    const saved = await this.deps.onboarding.saveDraft(workspaceId, accountId, input);
     if (saved) return saved;
+    await this.deps.access.getForMember(workspaceId, accountId);
     const current = (await this.deps.onboarding.find(workspaceId))!;
     if (current.workspaceStatus === 'closed') throw workspaceClosed();
     throw new AppError('version_conflict', 'Someone saved a newer version meanwhile. Review it and save again on top of it.', {

@@ -19,14 +19,23 @@ export interface Authenticated {
 
 // Extending on every request would write on every read; once a day is enough for a 30-day slide.
 const RENEW_AFTER_MS = 24 * 60 * 60 * 1000;
+// Bounds memory; the oldest entry goes first (a Map iterates in insertion order).
+const MAX_CACHED_SESSIONS = 100_000;
 
-/** Sign-in, sign-out and the sliding session behind the cookie. */
+/**
+ * Sign-in, sign-out and the sliding session behind the cookie. Live sessions are remembered in
+ * process for `cacheSeconds`, so most requests authenticate without a query; ending a session drops
+ * it here at once and in every other instance through NOTIFY (see forget).
+ */
 export class SessionService {
+  private readonly cache = new Map<string, { accountId: string; expiresAt: Date; until: number }>();
+
   constructor(
     private readonly db: Db,
     private readonly accounts: AccountRepository,
     private readonly sessions: SessionRepository,
     private readonly ttlSeconds: number,
+    private readonly cacheSeconds: number,
   ) {}
 
   /** A new session token, its hash and expiry, not yet stored. */
@@ -53,24 +62,54 @@ export class SessionService {
       throw new AppError('invalid_credentials', 'The email address or password is not correct.');
     }
     return this.db.transaction().execute(async (trx) => {
-      if (previousToken) await this.sessions.withTx(trx).deleteByTokenHash(hashToken(previousToken));
+      if (previousToken) await this.end(this.sessions.withTx(trx), previousToken);
       return { ...(await this.open(trx, account.id)), accountId: account.id };
     });
   }
 
   /** Ends the session behind the token; unknown tokens are ignored. */
   async signOut(token: string): Promise<void> {
-    await this.sessions.deleteByTokenHash(hashToken(token));
+    await this.end(this.sessions, token);
   }
 
   /** The account behind a session token, or undefined; slides the expiry at most once a day. */
   async authenticate(token: string): Promise<Authenticated | undefined> {
-    const session = await this.sessions.findLive(hashToken(token));
+    const key = hashToken(token);
+    const now = Date.now();
+    const cached = this.cache.get(key.toString('hex'));
+    const renewAt = now + this.ttlSeconds * 1000 - RENEW_AFTER_MS;
+    if (cached && cached.until > now && cached.expiresAt.getTime() > now && cached.expiresAt.getTime() > renewAt) {
+      return { accountId: cached.accountId };
+    }
+    const session = await this.sessions.findLive(key);
     if (!session) return undefined;
     const expiresAt = this.nextExpiry();
-    if (expiresAt.getTime() - session.expiresAt.getTime() < RENEW_AFTER_MS) return { accountId: session.accountId };
-    await this.sessions.extend(session.id, expiresAt);
-    return { accountId: session.accountId, renewed: { token, expiresAt } };
+    const renew = expiresAt.getTime() - session.expiresAt.getTime() >= RENEW_AFTER_MS;
+    if (renew) await this.sessions.extend(session.id, expiresAt);
+    this.remember(key, session.accountId, renew ? expiresAt : session.expiresAt);
+    return renew ? { accountId: session.accountId, renewed: { token, expiresAt } } : { accountId: session.accountId };
+  }
+
+  /** Drops a session from this instance's memory: called for every NOTIFY that a session ended. */
+  forget(tokenHashHex: string): void {
+    this.cache.delete(tokenHashHex);
+  }
+
+  /** Drops every remembered session: after the NOTIFY connection was lost. */
+  forgetAll(): void {
+    this.cache.clear();
+  }
+
+  private remember(key: Buffer, accountId: string, expiresAt: Date): void {
+    if (this.cacheSeconds <= 0) return;
+    if (this.cache.size >= MAX_CACHED_SESSIONS) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key.toString('hex'), { accountId, expiresAt, until: Date.now() + this.cacheSeconds * 1000 });
+  }
+
+  private async end(sessions: SessionRepository, token: string): Promise<void> {
+    const key = hashToken(token);
+    this.forget(key.toString('hex'));
+    await sessions.deleteByTokenHash(key);
   }
 
   /** Deletes expired sessions in batches; returns how many went. */

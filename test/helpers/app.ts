@@ -11,7 +11,7 @@ import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { createTestDatabase } from './database.js';
 import { startSmtpSink, type SmtpSink } from './smtp.js';
 
-/** Limits high enough that only the rate-limit tests meet them. */
+/** Limits high enough that only the rate-limit tests meet them, and no session cache (see below). */
 const TEST_ENV = {
   LOG_LEVEL: 'silent',
   APP_BASE_URL: 'http://app.test',
@@ -20,6 +20,8 @@ const TEST_ENV = {
   RATE_LIMIT_CONFIRMS_PER_MINUTE: '100000',
   ONBOARDING_SAVES_PER_MINUTE: '100000',
   ADMIN_TOKEN: 'test-admin-token-0123456789abcdef0123',
+  // Tests edit sessions in SQL and expect the next request to see it; the cache has its own tests.
+  SESSION_CACHE_SECONDS: '0',
 };
 
 /** One instance of the service on a test database, as tests drive it. */

@@ -97,3 +97,26 @@ t.test('the cookie is Secure when APP_BASE_URL is https', async (t) => {
   });
   t.equal(response.cookies.find((c) => c.name === 'sid')!.secure, true);
 });
+
+t.test('with the session cache on, signing out ends the session in every instance at once', async (t) => {
+  const ctx = await testContext(t, { env: { SESSION_CACHE_SECONDS: '3600' } });
+  const other = await ctx.secondInstance();
+  const owner = await signUp(ctx.app);
+  t.equal((await me(other.app, owner.cookie)).statusCode, 200, 'the other instance checked and remembered the session');
+
+  // Behind the service's back the row goes, yet the instance keeps trusting what it checked: a cache.
+  const rows = await ctx.runtime.db.selectFrom('sessions').selectAll().execute();
+  await ctx.runtime.db.deleteFrom('sessions').execute();
+  t.equal((await me(other.app, owner.cookie)).statusCode, 200, 'served from the cache');
+  await ctx.runtime.db.insertInto('sessions').values(rows.map(({ id: _id, ...row }) => row)).execute();
+
+  const out = await ctx.app.inject({ method: 'DELETE', url: '/v1/sessions/current', headers: { cookie: owner.cookie } });
+  t.equal(out.statusCode, 204);
+  t.equal((await me(ctx.app, owner.cookie)).statusCode, 401, 'this instance forgets at once');
+  let status = 200;
+  for (let i = 0; i < 100 && status === 200; i++) {
+    status = (await me(other.app, owner.cookie)).statusCode;
+    if (status === 200) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.equal(status, 401, 'the other instance heard of the sign-out long before its 1-hour cache expiry');
+});
