@@ -3,17 +3,20 @@ import { Repository } from './repository.js';
 
 /** SQL for the shared fixed-window rate-limit counters. */
 export class RateLimitRepository extends Repository {
-  /** Counts one hit on `key` in one statement; a window that has ended starts again at 1. */
-  async hit(key: string, windowMs: number): Promise<{ hits: number; ttlMs: number }> {
-    const { rows } = await sql<{ hits: number; ttl_ms: number }>`
+  /**
+   * Adds `count` hits to each key (distinct keys) in one statement; a window that has ended starts
+   * again. Returns each key's total after the addition and the time left in its window.
+   */
+  async hitMany(hits: { key: string; count: number; windowMs: number }[]): Promise<Map<string, { hits: number; ttlMs: number }>> {
+    const { rows } = await sql<{ key: string; hits: number; ttl_ms: number }>`
       insert into rate_limits as r (key, hits, window_ends_at)
-      values (${key}, 1, now() + make_interval(secs => ${windowMs / 1000}))
+      select key, count, now() + make_interval(secs => window_ms / 1000.0)
+      from unnest(${hits.map((h) => h.key)}::text[], ${hits.map((h) => h.count)}::int[], ${hits.map((h) => h.windowMs)}::int[]) as t(key, count, window_ms)
       on conflict (key) do update set
-        hits = case when r.window_ends_at <= now() then 1 else r.hits + 1 end,
+        hits = case when r.window_ends_at <= now() then excluded.hits else r.hits + excluded.hits end,
         window_ends_at = case when r.window_ends_at <= now() then excluded.window_ends_at else r.window_ends_at end
-      returning hits, ceil(extract(epoch from window_ends_at - now()) * 1000)::int as ttl_ms`.execute(this.db);
-    const row = rows[0]!;
-    return { hits: row.hits, ttlMs: Math.max(0, row.ttl_ms) };
+      returning key, hits, ceil(extract(epoch from window_ends_at - now()) * 1000)::int as ttl_ms`.execute(this.db);
+    return new Map(rows.map((row) => [row.key, { hits: row.hits, ttlMs: Math.max(0, row.ttl_ms) }]));
   }
 
   /** Deletes up to `limit` counters whose window has ended. */

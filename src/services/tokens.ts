@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A secret for a link or cookie, and the only form of it that is stored. */
 export interface MintedToken {
@@ -12,9 +12,12 @@ export function mintToken(): MintedToken {
   return { token, hash: hashToken(token) };
 }
 
-/** SHA-256 of a token; enough for 256-bit random secrets, and lookups stay indexable. */
+/**
+ * SHA-256 of a token; enough for 256-bit random secrets, and lookups stay indexable. One-shot
+ * `hash` (no Hash object) because this runs on every authenticated request.
+ */
 export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+  return hash('sha256', token, 'buffer');
 }
 
 /** A stored hash nobody holds the token of: a placeholder until the real token is minted at send time. */

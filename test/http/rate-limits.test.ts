@@ -1,6 +1,6 @@
 import t from 'tap';
 import { testContext } from '../helpers/app.js';
-import { PASSWORD, register, signUp, uniqueEmail } from '../helpers/factories.js';
+import { concurrently, PASSWORD, register, signUp, statusCounts, uniqueEmail } from '../helpers/factories.js';
 
 t.test('registrations per IP: the limit holds across two instances sharing the database', async (t) => {
   const ctx = await testContext(t, { env: { RATE_LIMIT_REGISTRATIONS_PER_MINUTE: '3' } });
@@ -39,4 +39,13 @@ t.test('confirms per IP', async (t) => {
   t.equal((await confirm()).statusCode, 400);
   t.equal((await confirm()).statusCode, 400);
   t.equal((await confirm()).statusCode, 429);
+});
+
+t.test('hits batched together still count exactly: 30 at once against a limit of 10 let 10 through', async (t) => {
+  const ctx = await testContext(t, { env: { RATE_LIMIT_CONFIRMS_PER_MINUTE: '10' } });
+  const other = await ctx.secondInstance();
+  const responses = await concurrently(30, (i) =>
+    (i % 2 ? other.app : ctx.app).inject({ method: 'POST', url: '/v1/email-verifications/confirm', payload: { token: `guess-${i}` } }),
+  );
+  t.same(statusCounts(responses), { 400: 10, 429: 20 });
 });
