@@ -7,7 +7,7 @@
  */
 import { createPool } from '../src/db/database.js';
 import { seedOwners, type SeededOwner } from './seed.js';
-import { benchDatabase, cpuSeconds, load, report, startService, throughput } from './support.js';
+import { benchDatabase, cpuPerOperation, cpuSeconds, load, report, startService, throughput } from './support.js';
 
 const CONNECTIONS = 32;
 const PER_CONNECTION = 8;
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       ],
     });
     const cpuAfter = await cpuSeconds(service.pid);
-    const count = saves.rps * SECONDS;
+    const cpu = cpuPerOperation(cpuBefore, cpuAfter, saves.rps * SECONDS);
     if (firstFailure) process.stderr.write(`first failed save: ${firstFailure}\n`);
     const baselineAfter = await updateBaseline(database.url, owners);
     const baseline = (baselineBefore + baselineAfter) / 2;
@@ -75,8 +75,8 @@ async function main(): Promise<void> {
         'save p50 ms': saves.p50,
         'save p99 ms (target < 25)': saves.p99,
         'non-2xx answers': saves.non2xx,
-        'service CPU ms / save': ((cpuAfter.service - cpuBefore.service) * 1000) / count,
-        'PostgreSQL CPU ms / save': ((cpuAfter.postgres - cpuBefore.postgres) * 1000) / count,
+        'service CPU ms / save': cpu.service,
+        'PostgreSQL CPU ms / save': cpu.postgres,
         'single-row UPDATE commits/s (32)': baseline,
         'ratio (target >= 0.5)': ratio,
       },

@@ -51,6 +51,14 @@ export async function cpuSeconds(pid: number): Promise<{ service: number; postgr
   return { service: await ticks(String(pid)), postgres };
 }
 
+/** CPU milliseconds the service and PostgreSQL spent per operation between two readings. */
+export function cpuPerOperation(before: { service: number; postgres: number }, after: { service: number; postgres: number }, operations: number) {
+  return {
+    service: ((after.service - before.service) * 1000) / operations,
+    postgres: ((after.postgres - before.postgres) * 1000) / operations,
+  };
+}
+
 /** The service in its own process (as in production), listening on a free port. */
 export async function startService(env: Record<string, string>): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();

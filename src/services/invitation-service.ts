@@ -116,12 +116,8 @@ export class InvitationService {
 
   /** Sends a pending invitation again with a new token (the old link stops working) and a fresh expiry. */
   async resend(workspaceId: string, accountId: string, invitationId: string): Promise<InvitationView> {
-    const member = await this.deps.access.requireRole(workspaceId, accountId, can.manageMembers);
-    await this.deps.db.transaction().execute(async (trx) => {
+    await this.withPendingInvitation(workspaceId, accountId, invitationId, async (trx, invitation) => {
       const invitations = this.deps.invitations.withTx(trx);
-      const invitation = await invitations.lockById(workspaceId, invitationId);
-      if (!invitation || invitation.status !== 'pending') throw invitationNotFound();
-      if (invitation.role === 'owner' && !can.manageOwners(member.role)) throw ownersOnly();
       const age = (Date.now() - invitation.sentAt.getTime()) / 1000;
       if (age < this.deps.resendCooldownSeconds) {
         const retryAfterSeconds = Math.max(1, Math.ceil(this.deps.resendCooldownSeconds - age));
@@ -137,14 +133,28 @@ export class InvitationService {
 
   /** Revokes a pending invitation; its link answers 404 from then on. */
   async revoke(workspaceId: string, accountId: string, invitationId: string): Promise<void> {
+    await this.withPendingInvitation(workspaceId, accountId, invitationId, async (trx, invitation) => {
+      await this.deps.invitations.withTx(trx).revoke(workspaceId, invitationId);
+      await this.deps.audit.withTx(trx).insert({ actor: { type: 'account', id: accountId }, action: 'invitation.revoked', workspaceId, data: { invitationId, email: invitation.email } });
+    });
+  }
+
+  /**
+   * Runs `change` with a pending invitation locked, for a member allowed to manage it (owners only
+   * for owner invitations); 404 when it is not pending.
+   */
+  private async withPendingInvitation(
+    workspaceId: string,
+    accountId: string,
+    invitationId: string,
+    change: (trx: Tx, invitation: InvitationRow) => Promise<void>,
+  ): Promise<void> {
     const member = await this.deps.access.requireRole(workspaceId, accountId, can.manageMembers);
     await this.deps.db.transaction().execute(async (trx) => {
-      const invitations = this.deps.invitations.withTx(trx);
-      const invitation = await invitations.lockById(workspaceId, invitationId);
+      const invitation = await this.deps.invitations.withTx(trx).lockById(workspaceId, invitationId);
       if (!invitation || invitation.status !== 'pending') throw invitationNotFound();
       if (invitation.role === 'owner' && !can.manageOwners(member.role)) throw ownersOnly();
-      await invitations.revoke(workspaceId, invitationId);
-      await this.deps.audit.withTx(trx).insert({ actor: { type: 'account', id: accountId }, action: 'invitation.revoked', workspaceId, data: { invitationId, email: invitation.email } });
+      await change(trx, invitation);
     });
   }
 
