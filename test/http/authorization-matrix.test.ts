@@ -69,6 +69,34 @@ const routes: RouteCase[] = [
     expect: { stranger: 404, member: 403, admin: 200, owner: 200 },
   },
   {
+    route: 'GET /v1/workspaces/:id/onboarding',
+    call: (ctx, ws, actor) => ctx.app.inject({ method: 'GET', url: `/v1/workspaces/${ws.workspaceId}/onboarding`, headers: { cookie: actor.cookie } }),
+    expect: { stranger: 404, member: 200, admin: 200, owner: 200 },
+  },
+  {
+    route: 'PUT /v1/workspaces/:id/onboarding/steps/:step',
+    call: (ctx, ws, actor) => ctx.app.inject({ method: 'PUT', url: `/v1/workspaces/${ws.workspaceId}/onboarding/steps/profile_complete`, headers: { cookie: actor.cookie } }),
+    expect: { stranger: 404, member: 200, admin: 200, owner: 200 },
+  },
+  {
+    route: 'DELETE /v1/workspaces/:id/onboarding/steps/:step',
+    call: (ctx, ws, actor) => ctx.app.inject({ method: 'DELETE', url: `/v1/workspaces/${ws.workspaceId}/onboarding/steps/first_integration`, headers: { cookie: actor.cookie } }),
+    expect: { stranger: 404, member: 200, admin: 200, owner: 200 },
+  },
+  {
+    route: 'PATCH /v1/workspaces/:id/onboarding/draft',
+    call: async (ctx, ws, actor) => {
+      const { version } = (await ctx.app.inject({ method: 'GET', url: `/v1/workspaces/${ws.workspaceId}/onboarding`, headers: { cookie: ws.cookie } })).json();
+      return ctx.app.inject({ method: 'PATCH', url: `/v1/workspaces/${ws.workspaceId}/onboarding/draft`, headers: { cookie: actor.cookie }, payload: { data: { by: 'matrix' }, version } });
+    },
+    expect: { stranger: 404, member: 200, admin: 200, owner: 200 },
+  },
+  {
+    route: 'POST /v1/workspaces/:id/onboarding/complete (steps missing)',
+    call: (ctx, ws, actor) => ctx.app.inject({ method: 'POST', url: `/v1/workspaces/${ws.workspaceId}/onboarding/complete`, headers: { cookie: actor.cookie } }),
+    expect: { stranger: 404, member: 409, admin: 409, owner: 409 },
+  },
+  {
     route: 'DELETE /v1/workspaces/:id/invitations/:invitationId',
     call: async (ctx, ws, actor) => {
       const id = await pendingInvitation(ctx, ws);
@@ -103,7 +131,7 @@ t.test('every workspace route answers 401 without a session and 404 for an unkno
     const signedOut = await call(ctx, owner, { ...owner, cookie: '' });
     t.equal(signedOut.statusCode, 401, `${route} signed out`);
   }
-  for (const { route, call } of routes.filter((r) => !r.route.includes(':accountId') && !r.route.includes(':invitationId'))) {
+  for (const { route, call } of routes.filter((r) => !r.route.includes(':accountId') && !r.route.includes(':invitationId') && !r.route.includes('draft'))) {
     const unknown = await call(ctx, ghost, owner);
     t.equal(unknown.statusCode, 404, `${route} for an unknown workspace`);
   }
