@@ -6,7 +6,7 @@
  */
 import { createPool } from '../src/db/database.js';
 import { seedOwners } from './seed.js';
-import { benchDatabase, load, report, startService } from './support.js';
+import { benchDatabase, load, report, startService, runBench } from './support.js';
 
 const SMALL = 1_000;
 const LARGE = Number(process.env.BENCH_ADMIN_WORKSPACES ?? 100_000);
@@ -65,7 +65,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+runBench(main);

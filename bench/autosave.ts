@@ -7,7 +7,7 @@
  */
 import { createPool } from '../src/db/database.js';
 import { seedOwners, type SeededOwner } from './seed.js';
-import { benchDatabase, cpuPerOperation, cpuSeconds, load, report, startService, throughput } from './support.js';
+import { benchDatabase, cpuPerOperation, cpuSeconds, load, report, startService, throughput, runBench } from './support.js';
 
 const CONNECTIONS = 32;
 const PER_CONNECTION = 8;
@@ -89,7 +89,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+runBench(main);

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hashPassword } from '../src/services/passwords.js';
-import { benchDatabase, cpuPerOperation, cpuSeconds, load, report, startService, throughput } from './support.js';
+import { benchDatabase, cpuPerOperation, cpuSeconds, load, report, startService, throughput, runBench } from './support.js';
 
 const CONCURRENCY = 4;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -62,7 +62,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+runBench(main);

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createPool } from '../src/db/database.js';
 import { freePort } from '../src/db/embedded.js';
 import { seedOwners } from './seed.js';
-import { benchDatabase, load, report, startService } from './support.js';
+import { benchDatabase, load, report, startService, runBench } from './support.js';
 
 const CONNECTIONS = 32;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -65,7 +65,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
-  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+runBench(main);

@@ -121,3 +121,11 @@ export function report(title: string, lines: Record<string, string | number>, ve
   }
   process.stdout.write(`  ${verdict.ok ? 'PASS' : 'FAIL'}: ${verdict.text}\n`);
 }
+
+/** Runs a bench script's main, exiting non-zero with the stack if it throws. */
+export function runBench(main: () => Promise<void>): void {
+  main().catch((error) => {
+    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  });
+}
