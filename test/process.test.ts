@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { freePort } from '../src/db/embedded.js';
+import { testContext } from './helpers/app.js';
 import { PASSWORD, uniqueEmail } from './helpers/factories.js';
 
 /** Waits until `check` returns a value, polling; fails the wait (not a timing assertion) after `limitMs`. */
@@ -63,4 +64,39 @@ t.test('npm start with no DATABASE_URL and no SMTP_URL: embedded PostgreSQL, dev
   t.same(statuses, [201, 201, 201, 201], 'in-flight requests completed');
   t.equal(await exited, 0, 'clean exit');
   t.match(output, 'shutting down');
+});
+
+t.test('npm run worker: the worker alone processes jobs from the shared database and stops on SIGTERM', async (t) => {
+  const ctx = await testContext(t);
+  const email = uniqueEmail();
+  t.equal((await ctx.app.inject({ method: 'POST', url: '/v1/registrations', payload: { email, password: PASSWORD, name: 'Ada', workspaceName: 'Acme' } })).statusCode, 201);
+
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: ctx.databaseUrl, SMTP_URL: ctx.smtp.url, LOG_LEVEL: 'info' };
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => child.kill('SIGKILL'));
+
+  const [mail] = await eventually(() => (ctx.smtp.to(email).length > 0 ? ctx.smtp.to(email) : undefined));
+  t.equal(mail!.subject, 'Confirm your email address', 'the separate worker sent the verification email');
+  await eventually(async () => {
+    const row = await ctx.runtime.db.selectFrom('workspaces').select('initialized_at').executeTakeFirst();
+    return row?.initialized_at ?? undefined;
+  });
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'clean exit');
+  t.match(output, 'worker started');
+});
+
+t.test('npm run worker refuses to start without DATABASE_URL', async (t) => {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.DATABASE_URL;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  t.equal(code, 1);
+  t.match(output, 'npm run worker needs DATABASE_URL');
 });
