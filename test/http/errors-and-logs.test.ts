@@ -1,6 +1,6 @@
 import t from 'tap';
 import { testContext } from '../helpers/app.js';
-import { latestToken, PASSWORD, register, sessionCookie, uniqueEmail } from '../helpers/factories.js';
+import { latestToken, PASSWORD, register, sessionCookie, signUp, uniqueEmail } from '../helpers/factories.js';
 
 t.test('malformed JSON 400, oversized body 413, wrong content type 415, unknown route 404: all problem+json', async (t) => {
   const ctx = await testContext(t);
@@ -18,6 +18,33 @@ t.test('malformed JSON 400, oversized body 413, wrong content type 415, unknown 
     t.match(response.headers['content-type'], /^application\/problem\+json/, `${label}: problem+json`);
     t.match(response.json(), { type: `urn:problem:${code}`, title: String, status, detail: String, code }, `${label}: RFC 9457 body`);
   }
+});
+
+t.test('text PostgreSQL cannot store (NUL, half a surrogate pair, an int4 overflow) is a 400 field error, never a 500', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUp(ctx.app);
+  const json = { 'content-type': 'application/json' };
+  const draft = (payload: string) =>
+    ctx.app.inject({ method: 'PATCH', url: `/v1/workspaces/${owner.workspaceId}/onboarding/draft`, headers: { ...json, cookie: owner.cookie }, payload });
+  const admin = { authorization: 'Bearer test-admin-token-0123456789abcdef0123' };
+  const cases = [
+    { label: 'NUL in a name', response: await ctx.app.inject({ method: 'POST', url: '/v1/registrations', headers: json, payload: `{"email":"${uniqueEmail()}","password":"${PASSWORD}","name":"Ada\\u0000","workspaceName":"Acme"}` }), field: 'name' },
+    { label: 'NUL deep in draft data', response: await draft('{"data":{"company":{"notes":["ok","a\\u0000b"]}},"version":0}'), field: 'data.company.notes.1' },
+    { label: 'NUL in a draft key', response: await draft('{"data":{"a\\u0000":1},"version":0}'), field: 'data.a\u0000' },
+    { label: 'a lone high surrogate', response: await draft('{"data":{"a":"\\ud800"},"version":0}'), field: 'data.a' },
+    { label: 'a lone low surrogate', response: await draft('{"data":{"a":"x\\udc00"},"version":0}'), field: 'data.a' },
+    { label: 'a version beyond int4', response: await draft('{"data":{},"version":3000000000}'), field: 'version' },
+    { label: '%00 in a query string', response: await ctx.app.inject({ method: 'GET', url: '/v1/admin/workspaces?q=a%00b', headers: admin }), field: 'querystring.q' },
+    { label: '%00 in a path', response: await ctx.app.inject({ method: 'PUT', url: `/v1/workspaces/${owner.workspaceId}/onboarding/steps/a%00b`, headers: { cookie: owner.cookie } }), field: 'params.step' },
+  ];
+  for (const { label, response, field } of cases) {
+    t.equal(response.statusCode, 400, label);
+    t.match(response.json(), { code: 'validation_failed', errors: [{ field, message: /NUL|surrogate|<=/ }] }, label);
+  }
+  const paired = await draft('{"data":{"emoji":"\\ud83d\\ude00","path":"C:\\\\u0000"},"version":0}');
+  t.equal(paired.statusCode, 200, 'a whole surrogate pair and an escaped backslash before u0000 are fine');
+  const stored = (await ctx.app.inject({ method: 'GET', url: `/v1/workspaces/${owner.workspaceId}/onboarding`, headers: { cookie: owner.cookie } })).json();
+  t.same(stored.data, { emoji: '\u{1F600}', path: 'C:\\u0000' });
 });
 
 t.test('logs never contain a password, a token, a cookie or an Authorization header', async (t) => {

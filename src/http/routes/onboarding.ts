@@ -80,7 +80,7 @@ export async function onboardingRoutes(app: App, { services, config, guards }: R
         security,
         params: WorkspaceParams,
         body: Type.Object(
-          { data: Type.Record(Type.String(), Type.Unknown()), currentStep: Type.Optional(Type.String({ maxLength: 64 })), version: Type.Integer({ minimum: 0 }) },
+          { data: Type.Record(Type.String(), Type.Unknown()), currentStep: Type.Optional(Type.String({ maxLength: 64 })), version: Type.Integer({ minimum: 0, maximum: 2_147_483_647 }) },
           { additionalProperties: false },
         ),
         response: { 200: Type.Object({ version: Type.Integer(), updatedAt: DateTime }), ...memberRouteProblems, ...problems(409, 429) },
