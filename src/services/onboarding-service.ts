@@ -2,8 +2,9 @@ import type { Db, Tx } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { Actor, AuditRepository } from '../repositories/audit-repository.js';
 import { enqueueJob } from '../repositories/job-queue.js';
-import type { OnboardingRepository, ProgressRow } from '../repositories/onboarding-repository.js';
+import type { DraftSave, OnboardingRepository, ProgressRow } from '../repositories/onboarding-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import { GroupCommit } from './group-commit.js';
 import type { CachedStatus, StatusCache } from './status-cache.js';
 import type { WorkspaceService } from './workspace-service.js';
 
@@ -25,6 +26,9 @@ const workspaceClosed = () => new AppError('workspace_closed', 'This workspace i
 
 /** Resumable onboarding: idempotent steps, optimistic auto-save, completion once, cheap status. */
 export class OnboardingService {
+  /** Auto-saves are the hottest write: concurrent ones share one UPDATE. */
+  private readonly draftSaves = new GroupCommit((saves: DraftSave[]) => this.deps.onboarding.saveDrafts(saves));
+
   constructor(
     private readonly deps: {
       db: Db;
@@ -102,7 +106,7 @@ export class OnboardingService {
       throw new AppError('validation_failed', `currentStep must be one of: ${this.deps.steps.join(', ')}.`, { fields: [{ field: 'currentStep', message: 'is not a known step' }] });
     }
     // The membership check is part of the one UPDATE; only a refused save looks closer.
-    const saved = await this.deps.onboarding.saveDraft(workspaceId, accountId, input);
+    const saved = await this.draftSaves.submit({ workspaceId, accountId, ...input });
     if (saved) return saved;
     await this.deps.access.getForMember(workspaceId, accountId);
     const current = (await this.deps.onboarding.find(workspaceId))!;

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import t from 'tap';
+import { OnboardingRepository } from '../../src/repositories/onboarding-repository.js';
 import { testContext, type TestContext } from '../helpers/app.js';
 import { concurrently, PASSWORD, sessionCookie, signUp, signUpVerified, statusCounts, type Owner } from '../helpers/factories.js';
 
@@ -121,6 +122,46 @@ t.test('draft auto-save: optimistic locking, validation, and no lost update unde
   t.equal((await saveDraft(ctx, owner, { data: ['not', 'an', 'object'], version: 2 })).statusCode, 400);
   t.equal((await saveDraft(ctx, owner, { data: {}, version: 2, currentStep: 'nope' })).statusCode, 400);
   t.equal((await saveDraft(ctx, owner, { data: {} })).statusCode, 400, 'version is required');
+});
+
+t.test('auto-saves that meet share one UPDATE, and each still gets exactly its own answer', async (t) => {
+  const ctx = await testContext(t);
+  const [a, b, closed, twoTabs, keepsStep] = await Promise.all([signUp(ctx.app), signUp(ctx.app), signUp(ctx.app), signUp(ctx.app), signUp(ctx.app)]);
+  t.equal((await saveDraft(ctx, b, { data: { b: 1 }, version: 0 })).statusCode, 200);
+  t.equal((await saveDraft(ctx, keepsStep, { data: {}, currentStep: 'invited_teammate', version: 0 })).statusCode, 200);
+  await sql`update workspaces set status = 'closed' where id = ${closed.workspaceId}`.execute(ctx.runtime.db);
+
+  const saves = [
+    { workspaceId: a.workspaceId, accountId: a.accountId, version: 0, data: { a: 1 }, currentStep: 'first_integration' },
+    { workspaceId: b.workspaceId, accountId: b.accountId, version: 0, data: { b: 'stale' } },
+    { workspaceId: a.workspaceId, accountId: b.accountId, version: 0, data: { intruder: true } },
+    { workspaceId: closed.workspaceId, accountId: closed.accountId, version: 0, data: { c: 1 } },
+    { workspaceId: twoTabs.workspaceId, accountId: twoTabs.accountId, version: 0, data: { tab: 1 } },
+    { workspaceId: twoTabs.workspaceId, accountId: twoTabs.accountId, version: 0, data: { tab: 2 } },
+    { workspaceId: keepsStep.workspaceId, accountId: keepsStep.accountId, version: 1, data: { k: 1 } },
+  ];
+  const results = await new OnboardingRepository(ctx.runtime.db).saveDrafts(saves);
+  t.equal(results.length, saves.length, 'one answer per save, from one statement');
+  t.match(results[0], { version: 1, updatedAt: Date }, 'saved');
+  t.same(results.slice(1, 4), [undefined, undefined, undefined], 'stale version, non-member and closed workspace: not saved');
+  t.equal(results.slice(4, 6).filter(Boolean).length, 1, 'two tabs at the same version: exactly one wins');
+  t.match(results[6], { version: 2 });
+
+  const stored = async (owner: { workspaceId: string }) =>
+    ctx.runtime.db.selectFrom('onboarding_progress').select(['data', 'version', 'current_step']).where('workspace_id', '=', owner.workspaceId).executeTakeFirstOrThrow();
+  t.same(await stored(a), { data: { a: 1 }, version: 1, current_step: 'first_integration' }, 'the intruder wrote nothing');
+  t.same(await stored(b), { data: { b: 1 }, version: 1, current_step: null });
+  t.same(await stored(closed), { data: {}, version: 0, current_step: null });
+  t.same(await stored(twoTabs), { data: { tab: results[4] ? 1 : 2 }, version: 1, current_step: null }, 'the winner is what is stored');
+  t.same(await stored(keepsStep), { data: { k: 1 }, version: 2, current_step: 'invited_teammate' }, 'no currentStep keeps the current one');
+
+  // Over HTTP, saves of many workspaces at once (which the service groups) answer as they would alone.
+  const owners = await Promise.all(Array.from({ length: 8 }, () => signUp(ctx.app)));
+  const answers = await Promise.all(owners.flatMap((owner, i) => [saveDraft(ctx, owner, { data: { i }, version: 0 }), saveDraft(ctx, owner, { data: { i }, version: 5 })]));
+  t.same(statusCounts(answers), { 200: 8, 409: 8 });
+  t.same(answers.map((r) => r.statusCode), owners.flatMap(() => [200, 409]), 'each save got its own answer');
+  const conflict = answers[1]!.json();
+  t.match(conflict, { code: 'version_conflict', current: { version: 1, data: { i: 0 } } });
 });
 
 t.test('draft saves are rate-limited per account', async (t) => {
