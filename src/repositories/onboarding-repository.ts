@@ -24,6 +24,12 @@ export interface DraftSave {
   currentStep?: string;
 }
 
+/** What a save that applied answers. */
+export interface SavedDraft {
+  version: number;
+  updatedAt: Date;
+}
+
 /** Where a workspace's onboarding stands, as the status check reports it. */
 export interface StatusRow {
   id: string;
@@ -116,29 +122,63 @@ export class OnboardingRepository extends Repository {
   }
 
   /**
-   * Auto-saves with optimistic locking, several at once: ONE UPDATE that applies each save only at
-   * its expected version, to an active workspace its account is a member of. Answers one result per
-   * save, in order; undefined means a stale version, a closed workspace, no membership or no such
-   * progress (the caller tells which apart on that rare path).
+   * Auto-save with optimistic locking: one UPDATE that applies only at the expected version, to an
+   * active workspace the account is a member of. Undefined means a stale version, a closed
+   * workspace, no membership or no such progress (the caller tells which apart on that rare path).
+   */
+  async saveDraft(save: DraftSave): Promise<SavedDraft | undefined> {
+    return this.db
+      .updateTable('onboarding_progress as p')
+      .from(['workspaces as w', 'workspace_members as m'])
+      .set({
+        data: JSON.stringify(save.data),
+        ...(save.currentStep !== undefined ? { current_step: save.currentStep } : {}),
+        version: sql`p.version + 1`,
+        updated_at: sql`now()`,
+      })
+      .whereRef('w.id', '=', 'p.workspace_id')
+      .whereRef('m.workspace_id', '=', 'p.workspace_id')
+      .where('m.account_id', '=', save.accountId)
+      .where('p.workspace_id', '=', save.workspaceId)
+      .where('p.version', '=', save.version)
+      .where('w.status', '=', 'active')
+      .returning(['p.version', 'p.updated_at as updatedAt'])
+      .executeTakeFirst();
+  }
+
+  /**
+   * Several auto-saves in ONE statement, each as saveDraft would do it alone. Rows another
+   * transaction holds are skipped, not waited for, and answered 'locked', so one busy workspace
+   * never holds up the others (nor can two instances' batches deadlock).
    *
    * Saves of one workspace carrying the same version behave as if run one after another: the row is
    * updated once, by one of them, and the others find the version moved on. (Carrying a version that
    * another save of the same batch will produce is impossible: it is only known from that save's answer.)
    */
-  async saveDrafts(saves: DraftSave[]): Promise<({ version: number; updatedAt: Date } | undefined)[]> {
-    const { rows } = await sql<{ index: number; version: number; updatedAt: Date }>`
-      update onboarding_progress as p
-      set data = t.data, current_step = coalesce(t.current_step, p.current_step), version = p.version + 1, updated_at = now()
-      from unnest(${saves.map((_, i) => i)}::int[], ${saves.map((s) => s.workspaceId)}::uuid[], ${saves.map((s) => s.accountId)}::uuid[],
-                  ${saves.map((s) => s.version)}::int[], ${saves.map((s) => JSON.stringify(s.data))}::jsonb[], ${saves.map((s) => s.currentStep ?? null)}::text[])
-             as t(index, workspace_id, account_id, version, data, current_step),
-           workspaces as w
-      where p.workspace_id = t.workspace_id and p.version = t.version
-        and w.id = p.workspace_id and w.status = 'active'
-        and exists (select from workspace_members as m where m.workspace_id = t.workspace_id and m.account_id = t.account_id)
-      returning t.index, p.version, p.updated_at as "updatedAt"`.execute(this.db);
-    const saved = new Map(rows.map(({ index, ...result }) => [index, result]));
-    return saves.map((_, i) => saved.get(i));
+  async saveDrafts(saves: DraftSave[]): Promise<(SavedDraft | 'locked' | undefined)[]> {
+    const { rows } = await sql<{ index: number; version: number; updatedAt: Date; locked: boolean }>`
+      with input as materialized (
+        select * from unnest(${saves.map((_, i) => i)}::int[], ${saves.map((s) => s.workspaceId)}::uuid[], ${saves.map((s) => s.accountId)}::uuid[],
+                             ${saves.map((s) => s.version)}::int[], ${saves.map((s) => JSON.stringify(s.data))}::jsonb[], ${saves.map((s) => s.currentStep ?? null)}::text[])
+          as t(index, workspace_id, account_id, version, data, current_step)
+      ), lockable as materialized (
+        select workspace_id from onboarding_progress where workspace_id in (select workspace_id from input) for update skip locked
+      ), saved as (
+        update onboarding_progress as p
+        set data = t.data, current_step = coalesce(t.current_step, p.current_step), version = p.version + 1, updated_at = now()
+        from input as t, workspaces as w
+        where p.workspace_id = t.workspace_id and p.workspace_id in (select workspace_id from lockable)
+          and p.version = t.version and w.id = p.workspace_id and w.status = 'active'
+          and exists (select from workspace_members as m where m.workspace_id = t.workspace_id and m.account_id = t.account_id)
+        returning t.index, p.version, p.updated_at
+      )
+      select index, version, updated_at as "updatedAt", false as locked from saved
+      union all
+      select index, null, null, true from input as t
+      where t.workspace_id not in (select workspace_id from lockable)
+        and exists (select from onboarding_progress as p where p.workspace_id = t.workspace_id)`.execute(this.db);
+    const byIndex = new Map(rows.map(({ index, locked, ...saved }) => [index, locked ? ('locked' as const) : saved]));
+    return saves.map((_, i) => byIndex.get(i));
   }
 
   /** Onboarding status of every workspace the account belongs to. */

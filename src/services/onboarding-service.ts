@@ -26,7 +26,7 @@ const workspaceClosed = () => new AppError('workspace_closed', 'This workspace i
 
 /** Resumable onboarding: idempotent steps, optimistic auto-save, completion once, cheap status. */
 export class OnboardingService {
-  /** Auto-saves are the hottest write: concurrent ones share one UPDATE. */
+  /** Auto-saves are the hottest write: concurrent ones share one statement. */
   private readonly draftSaves = new GroupCommit((saves: DraftSave[]) => this.deps.onboarding.saveDrafts(saves));
 
   constructor(
@@ -106,7 +106,10 @@ export class OnboardingService {
       throw new AppError('validation_failed', `currentStep must be one of: ${this.deps.steps.join(', ')}.`, { fields: [{ field: 'currentStep', message: 'is not a known step' }] });
     }
     // The membership check is part of the one UPDATE; only a refused save looks closer.
-    const saved = await this.draftSaves.submit({ workspaceId, accountId, ...input });
+    const save = { workspaceId, accountId, ...input };
+    const batched = await this.draftSaves.submit(save);
+    // A row another transaction holds was skipped by the batch; this save waits for it alone.
+    const saved = batched === 'locked' ? await this.deps.onboarding.saveDraft(save) : batched;
     if (saved) return saved;
     await this.deps.access.getForMember(workspaceId, accountId);
     const current = (await this.deps.onboarding.find(workspaceId))!;

@@ -141,6 +141,7 @@ t.test('auto-saves that meet share one UPDATE, and each still gets exactly its o
     { workspaceId: keepsStep.workspaceId, accountId: keepsStep.accountId, version: 1, data: { k: 1 } },
   ];
   const results = await new OnboardingRepository(ctx.runtime.db).saveDrafts(saves);
+  t.notOk(results.includes('locked'), 'no row was held elsewhere');
   t.equal(results.length, saves.length, 'one answer per save, from one statement');
   t.match(results[0], { version: 1, updatedAt: Date }, 'saved');
   t.same(results.slice(1, 4), [undefined, undefined, undefined], 'stale version, non-member and closed workspace: not saved');
@@ -160,8 +161,34 @@ t.test('auto-saves that meet share one UPDATE, and each still gets exactly its o
   const answers = await Promise.all(owners.flatMap((owner, i) => [saveDraft(ctx, owner, { data: { i }, version: 0 }), saveDraft(ctx, owner, { data: { i }, version: 5 })]));
   t.same(statusCounts(answers), { 200: 8, 409: 8 });
   t.same(answers.map((r) => r.statusCode), owners.flatMap(() => [200, 409]), 'each save got its own answer');
-  const conflict = answers[1]!.json();
-  t.match(conflict, { code: 'version_conflict', current: { version: 1, data: { i: 0 } } });
+  // The stale save read what was stored when it was refused: before or after its sibling's save.
+  const { code, current } = answers[1]!.json();
+  t.equal(code, 'version_conflict');
+  t.same(current.data, current.version === 1 ? { i: 0 } : {}, 'the conflict carries the stored version and its data');
+});
+
+t.test('a workspace whose progress row is held elsewhere holds up nobody else\'s saves', async (t) => {
+  const ctx = await testContext(t);
+  const [busy, others] = [await signUp(ctx.app), await Promise.all(Array.from({ length: 4 }, () => signUp(ctx.app)))];
+  const holder = await ctx.runtime.pool.connect();
+  t.teardown(() => holder.release());
+  await holder.query('begin');
+  await holder.query('select 1 from onboarding_progress where workspace_id = $1 for update', [busy.workspaceId]);
+
+  let busyAnswered = false;
+  const busySave = saveDraft(ctx, busy, { data: { waited: true }, version: 0 }).then((response) => {
+    busyAnswered = true;
+    return response;
+  });
+  // Saves that meet the busy one share its batch; they must all answer while the row is still held.
+  const otherSaves = await Promise.all(others.map((owner) => saveDraft(ctx, owner, { data: { free: true }, version: 0 })));
+  t.same(statusCounts(otherSaves), { 200: 4 });
+  t.notOk(busyAnswered, 'the busy workspace waits for its row');
+
+  await holder.query('commit');
+  const waited = await busySave;
+  t.equal(waited.statusCode, 200, 'and saves once the row is free');
+  t.match(waited.json(), { version: 1 });
 });
 
 t.test('draft saves are rate-limited per account', async (t) => {
