@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   onShutdown(log, async () => {
     await app.close(); // stops accepting, waits for in-flight requests
     await worker?.stop(); // waits for running jobs
+    await runtime.settle(); // and for work a departed client left running
     await runtime.close();
   });
   await app.listen({ port: config.port, host: config.host });

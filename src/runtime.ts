@@ -18,6 +18,12 @@ export interface Runtime {
   db: Db;
   mailer: Mailer;
   services: Services;
+  /**
+   * Resolves once no database work has started for `quietMs` and none is running (at most
+   * `limitMs`): a request whose client left keeps running after the server has closed, and may still
+   * be hashing a password before its last query. Shutdown waits for it before closing the pool.
+   */
+  settle(quietMs?: number, limitMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,6 +40,8 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
     log.info({ dataDir: path.join(config.dataDir, 'postgres') }, 'embedded PostgreSQL started (DATABASE_URL is unset)');
   }
   const pool = createPool(databaseUrl);
+  let lastCheckout = Date.now();
+  pool.on('acquire', () => (lastCheckout = Date.now()));
   const applied = await migrate(pool);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
   const db = createDb(pool);
@@ -60,6 +68,11 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
     db,
     mailer,
     services,
+    async settle(quietMs = 500, limitMs = 10_000) {
+      const until = Date.now() + limitMs;
+      const busy = () => pool.idleCount < pool.totalCount || pool.waitingCount > 0 || Date.now() - lastCheckout < quietMs;
+      while (busy() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 25));
+    },
     async close() {
       await listener.close();
       mailer.close();

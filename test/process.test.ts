@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { freePort } from '../src/db/embedded.js';
 import { testContext } from './helpers/app.js';
 import { PASSWORD, uniqueEmail } from './helpers/factories.js';
@@ -18,6 +19,17 @@ async function eventually<T>(check: () => Promise<T | undefined> | T | undefined
   }
 }
 
+/** Starts one of our entry points as a child process, collecting what it prints; killed after the test. */
+function startProcess(t: Test, script: string, env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => child.kill('SIGKILL'));
+  return { child, exited, output: () => output };
+}
+
 t.test('npm start with no DATABASE_URL and no SMTP_URL: embedded PostgreSQL, dev mailbox, graceful SIGTERM', async (t) => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-start-'));
   await chmod(dataDir, 0o755);
@@ -26,15 +38,10 @@ t.test('npm start with no DATABASE_URL and no SMTP_URL: embedded PostgreSQL, dev
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info', APP_BASE_URL: 'http://localhost:5173' };
   delete env.DATABASE_URL;
   delete env.SMTP_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.teardown(() => child.kill('SIGKILL'));
+  const { child, exited, output } = startProcess(t, 'src/main.ts', env);
 
-  await eventually(() => (output.includes('Server listening') ? true : undefined));
-  t.match(output, 'embedded PostgreSQL started');
+  await eventually(() => (output().includes('Server listening') ? true : undefined));
+  t.match(output(), 'embedded PostgreSQL started');
   const base = `http://127.0.0.1:${port}`;
   const register = (email: string) =>
     fetch(`${base}/v1/registrations`, {
@@ -53,17 +60,41 @@ t.test('npm start with no DATABASE_URL and no SMTP_URL: embedded PostgreSQL, dev
   const eml = await readFile(path.join(mailDir, files[0]!), 'utf8');
   t.match(eml, `To: ${email}`);
   t.match(eml, 'http://localhost:5173/verify-email?token=');
-  t.match(output, /"link":"http:\/\/localhost:5173\/verify-email\?token=/, 'the link is printed to the log');
+  t.match(output(), /"link":"http:\/\/localhost:5173\/verify-email\?token=/, 'the link is printed to the log');
 
   // Requests the server has started on must finish even though SIGTERM arrives meanwhile.
-  const arrivedBefore = output.split('incoming request').length;
+  const arrivedBefore = output().split('incoming request').length;
   const inFlight = Array.from({ length: 4 }, () => register(uniqueEmail()));
-  await eventually(() => (output.split('incoming request').length >= arrivedBefore + 4 ? true : undefined));
+  await eventually(() => (output().split('incoming request').length >= arrivedBefore + 4 ? true : undefined));
   child.kill('SIGTERM');
   const statuses = (await Promise.all(inFlight)).map((r) => r.status);
   t.same(statuses, [201, 201, 201, 201], 'in-flight requests completed');
   t.equal(await exited, 0, 'clean exit');
-  t.match(output, 'shutting down');
+  t.match(output(), 'shutting down');
+});
+
+t.test('SIGTERM while a departed client\'s registration is still running: it finishes before the pool closes', async (t) => {
+  const ctx = await testContext(t);
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DATABASE_URL: ctx.databaseUrl, SMTP_URL: ctx.smtp.url, LOG_LEVEL: 'info', RUN_WORKER: 'false' };
+  const { child, exited, output } = startProcess(t, 'src/main.ts', env);
+  await eventually(() => (output().includes('Server listening') ? true : undefined));
+
+  // The client sends a whole registration, then hangs up while the service hashes its password.
+  const email = uniqueEmail();
+  const body = JSON.stringify({ email, password: PASSWORD, name: 'Ada', workspaceName: 'Acme' });
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write(`POST /v1/registrations HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  await eventually(() => (output().includes('incoming request') ? true : undefined));
+  socket.destroy();
+  child.kill('SIGTERM');
+
+  t.equal(await exited, 0, 'clean exit');
+  t.notMatch(output(), 'Cannot use a pool after calling end');
+  t.notMatch(output(), '"level":50', 'no error logged');
+  const account = await ctx.runtime.db.selectFrom('accounts').select('id').where('email', '=', email).executeTakeFirst();
+  t.ok(account, 'the registration completed although its client left');
 });
 
 t.test('npm run worker: the worker alone processes jobs from the shared database and stops on SIGTERM', async (t) => {
@@ -72,12 +103,7 @@ t.test('npm run worker: the worker alone processes jobs from the shared database
   t.equal((await ctx.app.inject({ method: 'POST', url: '/v1/registrations', payload: { email, password: PASSWORD, name: 'Ada', workspaceName: 'Acme' } })).statusCode, 201);
 
   const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: ctx.databaseUrl, SMTP_URL: ctx.smtp.url, LOG_LEVEL: 'info' };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.teardown(() => child.kill('SIGKILL'));
+  const { child, exited, output } = startProcess(t, 'src/worker-main.ts', env);
 
   const [mail] = await eventually(() => (ctx.smtp.to(email).length > 0 ? ctx.smtp.to(email) : undefined));
   t.equal(mail!.subject, 'Confirm your email address', 'the separate worker sent the verification email');
@@ -87,7 +113,7 @@ t.test('npm run worker: the worker alone processes jobs from the shared database
   });
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'clean exit');
-  t.match(output, 'worker started');
+  t.match(output(), 'worker started');
 });
 
 t.test('npm run worker refuses to start without DATABASE_URL', async (t) => {
