@@ -191,6 +191,30 @@ t.test('a workspace whose progress row is held elsewhere holds up nobody else\'s
   t.match(waited.json(), { version: 1 });
 });
 
+t.test('two instances batching saves of the same workspaces still accept exactly one save per version', async (t) => {
+  const ctx = await testContext(t);
+  const other = await ctx.secondInstance();
+  const owners = await Promise.all(Array.from({ length: 3 }, () => signUp(ctx.app)));
+  // Every owner's workspace gets 8 saves at version 0 from each instance at once (the two tabs, the two instances).
+  const answers = await Promise.all(
+    owners.flatMap((owner) =>
+      [ctx.app, other.app].flatMap((app) =>
+        Array.from({ length: 8 }, (_, i) =>
+          app.inject({ method: 'PATCH', url: `${base(owner)}/draft`, headers: { cookie: owner.cookie }, payload: { data: { writer: i }, version: 0 } }),
+        ),
+      ),
+    ),
+  );
+  t.same(statusCounts(answers), { 200: 3, 409: 45 });
+  for (const [n, owner] of owners.entries()) {
+    const mine = answers.slice(n * 16, n * 16 + 16);
+    t.equal(mine.filter((r) => r.statusCode === 200).length, 1, `workspace ${n}: one save accepted`);
+    const stored = (await getOnboarding(ctx, owner)).json();
+    t.equal(stored.version, 1, `workspace ${n}: saved once`);
+    t.same(stored.data, { writer: mine.findIndex((r) => r.statusCode === 200) % 8 }, `workspace ${n}: the accepted save is what is stored`);
+  }
+});
+
 t.test('draft saves are rate-limited per account', async (t) => {
   const ctx = await testContext(t, { env: { ONBOARDING_SAVES_PER_MINUTE: '2' } });
   const owner = await signUp(ctx.app);
