@@ -22,13 +22,14 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
 
 /**
  * A NUL character (`\u0000` in JSON, `%00` in a URL) or half of a surrogate pair is valid input to
- * JSON and URLs but not to PostgreSQL text or jsonb; such input is refused as a field error.
+ * JSON and URLs but not to PostgreSQL text or jsonb, and JSON nested thousands of levels deep parses
+ * but breaks whatever walks it next; such input is refused as a field error.
  */
 function storableFirst(validate: ValidateFunction): ValidateFunction {
   const check = ((data: unknown) => {
-    const path = unstorableStringAt(data, '');
-    if (path !== undefined) {
-      check.errors = [{ instancePath: path, schemaPath: '', keyword: 'storable', params: {}, message: 'must not contain NUL characters or unpaired surrogates' } satisfies ErrorObject];
+    const problem = unstorableAt(data, '', 0);
+    if (problem) {
+      check.errors = [{ instancePath: problem.path, schemaPath: '', keyword: 'storable', params: {}, message: problem.message } satisfies ErrorObject];
       return false;
     }
     const valid = validate(data);
@@ -38,18 +39,23 @@ function storableFirst(validate: ValidateFunction): ValidateFunction {
   return check;
 }
 
+/** How deep any input may nest; far beyond what a form or a wizard draft needs. */
+export const MAX_INPUT_DEPTH = 32;
+
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const unstorable = (text: string) => UNSTORABLE.test(text);
+const UNSTORABLE_TEXT = 'must not contain NUL characters or unpaired surrogates';
 
-/** The JSON pointer of the first string (value or key) PostgreSQL cannot store, if any. */
-function unstorableStringAt(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return unstorable(value) ? path : undefined;
+/** The JSON pointer of the first string (value or key) PostgreSQL cannot store, or of too deep a nesting. */
+function unstorableAt(value: unknown, path: string, depth: number): { path: string; message: string } | undefined {
+  if (typeof value === 'string') return unstorable(value) ? { path, message: UNSTORABLE_TEXT } : undefined;
   if (typeof value !== 'object' || value === null) return undefined;
+  if (depth === MAX_INPUT_DEPTH) return { path, message: `must not nest more than ${MAX_INPUT_DEPTH} levels deep` };
   for (const [key, item] of Object.entries(value)) {
     const itemPath = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    if (unstorable(key)) return itemPath;
-    const found = unstorableStringAt(item, itemPath);
-    if (found !== undefined) return found;
+    if (unstorable(key)) return { path: itemPath, message: UNSTORABLE_TEXT };
+    const found = unstorableAt(item, itemPath, depth + 1);
+    if (found) return found;
   }
   return undefined;
 }

@@ -20,7 +20,7 @@ t.test('malformed JSON 400, oversized body 413, wrong content type 415, unknown 
   }
 });
 
-t.test('text PostgreSQL cannot store (NUL, half a surrogate pair, an int4 overflow) is a 400 field error, never a 500', async (t) => {
+t.test('input PostgreSQL cannot store (NUL, half a surrogate pair, an int4 overflow, deep nesting) is a 400 field error, never a 500', async (t) => {
   const ctx = await testContext(t);
   const owner = await signUp(ctx.app);
   const json = { 'content-type': 'application/json' };
@@ -41,7 +41,12 @@ t.test('text PostgreSQL cannot store (NUL, half a surrogate pair, an int4 overfl
     t.equal(response.statusCode, 400, label);
     t.match(response.json(), { code: 'validation_failed', errors: [{ field, message: /NUL|surrogate|<=/ }] }, label);
   }
-  const paired = await draft('{"data":{"emoji":"\\ud83d\\ude00","path":"C:\\\\u0000"},"version":0}');
+  const deep = await draft(`{"data":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)},"version":0}`);
+  t.equal(deep.statusCode, 400, 'JSON nested 10,000 levels deep');
+  t.match(deep.json(), { code: 'validation_failed', errors: [{ field: `data${'.a'.repeat(31)}`, message: 'must not nest more than 32 levels deep' }] });
+  t.equal((await draft(`{"data":${'{"a":'.repeat(31)}1${'}'.repeat(31)},"version":0}`)).statusCode, 200, '32 levels, counting the body, are fine');
+
+  const paired = await draft('{"data":{"emoji":"\\ud83d\\ude00","path":"C:\\\\u0000"},"version":1}');
   t.equal(paired.statusCode, 200, 'a whole surrogate pair and an escaped backslash before u0000 are fine');
   const stored = (await ctx.app.inject({ method: 'GET', url: `/v1/workspaces/${owner.workspaceId}/onboarding`, headers: { cookie: owner.cookie } })).json();
   t.same(stored.data, { emoji: '\u{1F600}', path: 'C:\\u0000' });
