@@ -1,13 +1,19 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import type { FastifySchemaCompiler } from 'fastify';
 import { trimKeyword } from './ajv-keywords.js';
 
 function makeAjv(options: Options): Ajv {
   const ajv = new Ajv({ allErrors: true, removeAdditional: true, useDefaults: true, strict: false, ...options });
   addFormats.default(ajv);
+  // RFC 3339 allows a leap second (23:59:60), which JavaScript dates and PostgreSQL do not: refuse it here.
+  ajv.addFormat('date-time', { type: 'string', validate: (text: string) => isRfc3339DateTime(text) && !Number.isNaN(Date.parse(text)) });
   return trimKeyword(ajv);
 }
+
+const rfc3339DateTime = fullFormats['date-time'] as { validate: (text: string) => boolean };
+const isRfc3339DateTime = (text: string) => rfc3339DateTime.validate(text);
 
 /**
  * Validation with two Ajv instances: JSON bodies are taken as typed (42 is not a name), while query
