@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'invalid_cursor'
   | 'malformed_request'
   | 'payload_too_large'
+  | 'uri_too_long'
   | 'unsupported_media_type'
   | 'internal_error';
 

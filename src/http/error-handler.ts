@@ -30,6 +30,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   token_expired: 410,
   invitation_expired: 410,
   payload_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
   idempotency_key_reused: 422,
   resend_too_soon: 429,
@@ -41,6 +42,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
 const CODE_BY_FRAMEWORK_STATUS: Record<number, ErrorCode> = {
   404: 'not_found',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   429: 'rate_limited',
 };
@@ -93,11 +95,14 @@ function frameworkDetail(code: ErrorCode, error: FastifyError): string {
   switch (code) {
     case 'payload_too_large':
       return 'The request body is too large: at most 64 KiB is accepted.';
+    case 'uri_too_long':
+      return 'A part of the address is too long.';
     case 'unsupported_media_type':
       return 'Send the request body as application/json.';
     case 'not_found':
       return 'There is nothing at this address.';
     default:
+      if (error.code === 'FST_ERR_BAD_URL') return 'The address is not valid: it holds a malformed %-escape.';
       return error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
         ? 'The request says it has a JSON body but the body is empty.'
         : 'The request body is not valid JSON.';

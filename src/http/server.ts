@@ -60,6 +60,8 @@ export async function buildServer(deps: { config: Config; services: Services; lo
   const options: FastifyServerOptions = {
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.trustProxy,
+    // Errors met before routing (a malformed %-escape, an over-long path parameter) are problems too.
+    frameworkErrors: (error, request, reply) => void sendProblem(error as never, request, reply),
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config.logLevel) }),
   };
   const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;

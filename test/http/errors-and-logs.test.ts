@@ -2,7 +2,7 @@ import t from 'tap';
 import { testContext } from '../helpers/app.js';
 import { latestToken, PASSWORD, register, sessionCookie, signUp, uniqueEmail } from '../helpers/factories.js';
 
-t.test('malformed JSON 400, oversized body 413, wrong content type 415, unknown route 404: all problem+json', async (t) => {
+t.test('malformed JSON or URL 400, oversized body 413, over-long path 414, wrong content type 415, unknown route 404: all problem+json', async (t) => {
   const ctx = await testContext(t);
   const post = (payload: string, contentType: string) =>
     ctx.app.inject({ method: 'POST', url: '/v1/registrations', payload, headers: { 'content-type': contentType } });
@@ -12,6 +12,8 @@ t.test('malformed JSON 400, oversized body 413, wrong content type 415, unknown 
     { label: 'text/plain', response: await post('hello', 'text/plain'), status: 415, code: 'unsupported_media_type' },
     { label: 'form encoded', response: await post('a=b', 'application/x-www-form-urlencoded'), status: 415, code: 'unsupported_media_type' },
     { label: 'unknown route', response: await ctx.app.inject({ method: 'GET', url: '/v1/nope' }), status: 404, code: 'not_found' },
+    { label: 'malformed %-escape in the path', response: await ctx.app.inject({ method: 'GET', url: '/v1/workspaces/%ZZ' }), status: 400, code: 'malformed_request' },
+    { label: 'over-long path parameter', response: await ctx.app.inject({ method: 'GET', url: `/v1/invitations/${'x'.repeat(500)}` }), status: 414, code: 'uri_too_long' },
   ];
   for (const { label, response, status, code } of cases) {
     t.equal(response.statusCode, status, label);
