@@ -10,7 +10,7 @@ import { benchDatabase, load, report, startService, runBench } from './support.j
 
 const SMALL = 1_000;
 const LARGE = Number(process.env.BENCH_ADMIN_WORKSPACES ?? 100_000);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef012345';
 const FILTERS = [
   '',
