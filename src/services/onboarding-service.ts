@@ -110,7 +110,11 @@ export class OnboardingService {
     const batched = await this.draftSaves.submit(save);
     // A row another transaction holds was skipped by the batch; this save waits for it alone.
     const saved = batched === 'locked' ? await this.deps.onboarding.saveDraft(save) : batched;
-    if (saved) return saved;
+    return saved ?? this.refuseDraft(workspaceId, accountId);
+  }
+
+  /** Why a save was refused: not a member (404), a closed workspace, or a stale version with what is stored now. */
+  private async refuseDraft(workspaceId: string, accountId: string): Promise<never> {
     await this.deps.access.getForMember(workspaceId, accountId);
     const current = (await this.deps.onboarding.find(workspaceId))!;
     if (current.workspaceStatus === 'closed') throw workspaceClosed();
