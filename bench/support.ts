@@ -36,27 +36,39 @@ export async function benchDatabase(): Promise<{ url: string; close(): Promise<v
   };
 }
 
-/** CPU seconds used so far by the given process and by every PostgreSQL process on the machine. */
-export async function cpuSeconds(pid: number): Promise<{ service: number; postgres: number }> {
-  const ticks = async (p: string) => {
-    const stat = await readFile(`/proc/${p}/stat`, 'utf8').catch(() => '');
+/** CPU seconds used so far: the service (all threads, and its main thread alone), every PostgreSQL process on the machine, and this bench process. */
+export async function cpuSeconds(pid: number): Promise<CpuReading> {
+  const ticks = async (statPath: string) => {
+    const stat = await readFile(statPath, 'utf8').catch(() => '');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
   };
   let postgres = 0;
   for (const p of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
     const comm = await readFile(`/proc/${p}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() === 'postgres') postgres += await ticks(p);
+    if (comm.trim() === 'postgres') postgres += await ticks(`/proc/${p}/stat`);
   }
-  return { service: await ticks(String(pid)), postgres };
+  const own = process.cpuUsage();
+  return {
+    service: await ticks(`/proc/${pid}/stat`),
+    serviceMainThread: await ticks(`/proc/${pid}/task/${pid}/stat`),
+    postgres,
+    bench: (own.user + own.system) / 1e6,
+  };
 }
 
-/** CPU milliseconds the service and PostgreSQL spent per operation between two readings. */
-export function cpuPerOperation(before: { service: number; postgres: number }, after: { service: number; postgres: number }, operations: number) {
-  return {
-    service: ((after.service - before.service) * 1000) / operations,
-    postgres: ((after.postgres - before.postgres) * 1000) / operations,
-  };
+export interface CpuReading {
+  service: number;
+  serviceMainThread: number;
+  postgres: number;
+  /** This process: the load generator while it runs, the baseline while that runs. */
+  bench: number;
+}
+
+/** CPU milliseconds per operation between two readings, for each part. */
+export function cpuPerOperation(before: CpuReading, after: CpuReading, operations: number): CpuReading {
+  const per = (key: keyof CpuReading) => ((after[key] - before[key]) * 1000) / operations;
+  return { service: per('service'), serviceMainThread: per('serviceMainThread'), postgres: per('postgres'), bench: per('bench') };
 }
 
 /** The service in its own process (as in production), listening on a free port. */
