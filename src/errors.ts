@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'uri_too_long'
   | 'unsupported_media_type'
+  | 'temporarily_unavailable'
   | 'internal_error';
 
 /** A problem with one input field, shown to the user next to that field. */

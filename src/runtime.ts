@@ -39,10 +39,10 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
     databaseUrl = embedded.url;
     log.info({ dataDir: path.join(config.dataDir, 'postgres') }, 'embedded PostgreSQL started (DATABASE_URL is unset)');
   }
-  const pool = createPool(databaseUrl);
+  const applied = await migrateWithoutTimeout(databaseUrl);
+  const pool = createPool(databaseUrl, 20, config.databaseStatementTimeoutMs);
   let lastCheckout = Date.now();
   pool.on('acquire', () => (lastCheckout = Date.now()));
-  const applied = await migrate(pool);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
   const db = createDb(pool);
   const mailer = config.smtpUrl
@@ -80,4 +80,14 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
       await embedded?.stop();
     },
   };
+}
+
+/** Migrations may wait for another instance's migrations or rewrite a large table: no statement timeout. */
+async function migrateWithoutTimeout(databaseUrl: string): Promise<string[]> {
+  const pool = createPool(databaseUrl, 2);
+  try {
+    return await migrate(pool);
+  } finally {
+    await pool.end();
+  }
 }

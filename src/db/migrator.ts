@@ -7,7 +7,7 @@ import type pg from 'pg';
 /** Where the numbered SQL migrations live. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 // Any fixed number works; it only has to be the same in every instance.
-const MIGRATION_LOCK_ID = 7_316_402_118;
+export const MIGRATION_LOCK_ID = 7_316_402_118;
 
 async function migrationFiles(): Promise<string[]> {
   const names = await readdir(MIGRATIONS_DIR);

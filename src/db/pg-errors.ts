@@ -4,6 +4,8 @@ export const PgErrorCode = {
   foreignKeyViolation: '23503',
   checkViolation: '23514',
   serializationFailure: '40001',
+  /** A statement cancelled: it ran past statement_timeout, or was cancelled by hand. */
+  queryCanceled: '57014',
 } as const;
 
 interface PgError {
@@ -22,4 +24,9 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
     error.code === PgErrorCode.uniqueViolation &&
     (constraint === undefined || error.constraint === constraint)
   );
+}
+
+/** True when `error` says a statement was cancelled before it finished (statement_timeout). */
+export function isQueryCanceled(error: unknown): boolean {
+  return isPgError(error) && error.code === PgErrorCode.queryCanceled;
 }

@@ -36,6 +36,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   resend_too_soon: 429,
   rate_limited: 429,
   internal_error: 500,
+  temporarily_unavailable: 503,
 };
 
 /** Framework errors (parsing, limits) by status, as domain codes. */

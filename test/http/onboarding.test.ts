@@ -191,6 +191,28 @@ t.test('a workspace whose progress row is held elsewhere holds up nobody else\'s
   t.match(waited.json(), { version: 1 });
 });
 
+t.test('a save that waits past the statement timeout gets a 503 to retry, not a 500, and stores nothing', async (t) => {
+  const ctx = await testContext(t, { env: { DATABASE_STATEMENT_TIMEOUT_MS: '1000' }, captureLogs: true });
+  const owner = await signUp(ctx.app);
+  const holder = await ctx.runtime.pool.connect();
+  t.teardown(() => holder.release());
+  await holder.query('begin');
+  await holder.query('select 1 from onboarding_progress where workspace_id = $1 for update', [owner.workspaceId]);
+
+  const timedOut = await saveDraft(ctx, owner, { data: { lost: true }, version: 0 });
+  t.equal(timedOut.statusCode, 503);
+  t.equal(timedOut.headers['content-type'], 'application/problem+json; charset=utf-8');
+  t.equal(timedOut.headers['retry-after'], '2');
+  t.match(timedOut.json(), { code: 'temporarily_unavailable', status: 503, detail: /try again/ });
+  t.notMatch(ctx.logs(), /unhandled error/, 'a timeout is not logged as a failure of ours');
+
+  await holder.query('commit');
+  const retried = await saveDraft(ctx, owner, { data: { saved: true }, version: 0 });
+  t.equal(retried.statusCode, 200, 'the retry with the same version succeeds: the timed-out save stored nothing');
+  t.match(retried.json(), { version: 1 });
+  t.match((await getOnboarding(ctx, owner)).json(), { version: 1, data: { saved: true } });
+});
+
 t.test('two instances batching saves of the same workspaces still accept exactly one save per version', async (t) => {
   const ctx = await testContext(t);
   const other = await ctx.secondInstance();

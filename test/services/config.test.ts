@@ -14,16 +14,17 @@ t.test('defaults describe a local development setup', async (t) => {
     resendCooldownSeconds: 60,
     rateLimits: { registrationsPerMinute: 10, signInsPerMinute: 10, confirmsPerMinute: 30 },
     trustProxy: false,
+    databaseStatementTimeoutMs: 15_000,
   });
   t.ok(Object.isFrozen(config));
 });
 
 t.test('every invalid variable is named in one error', async (t) => {
   const error = t.throws(() =>
-    loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', TRIAL_DAYS: '0', TRUST_PROXY: 'maybe', APP_BASE_URL: 'nope', ADMIN_TOKEN: 'short' }),
+    loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', TRIAL_DAYS: '0', TRUST_PROXY: 'maybe', APP_BASE_URL: 'nope', ADMIN_TOKEN: 'short', DATABASE_STATEMENT_TIMEOUT_MS: '-1' }),
   ) as ConfigError;
   t.type(error, ConfigError);
-  for (const name of ['PORT', 'DATABASE_URL', 'TRIAL_DAYS', 'TRUST_PROXY', 'APP_BASE_URL', 'ADMIN_TOKEN']) {
+  for (const name of ['PORT', 'DATABASE_URL', 'TRIAL_DAYS', 'TRUST_PROXY', 'APP_BASE_URL', 'ADMIN_TOKEN', 'DATABASE_STATEMENT_TIMEOUT_MS']) {
     t.ok(error.problems.some((p) => p.startsWith(name)), `names ${name}`);
   }
 });
