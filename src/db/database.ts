@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../errors.js';
-import { isQueryCanceled } from './pg-errors.js';
+import { isConnectionFailure, isQueryCanceled } from './pg-errors.js';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
@@ -11,13 +11,21 @@ export type Db = Kysely<Database>;
 /** A function that says it needs a transaction takes this. */
 export type Tx = Transaction<Database>;
 
+/** How long a request waits for a connection (a free one, or a new one) before it is answered 503. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 /**
  * A connection pool with the listeners graphile-worker and idle-client errors require. With a
  * statement timeout, PostgreSQL cancels any statement that runs (or waits for a lock) longer, so a
  * stuck statement cannot hold a connection and its request forever.
  */
 export function createPool(connectionString: string, max = 20, statementTimeoutMs = 0): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}) });
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
+  });
   // An idle client losing its connection must not crash the process; the next checkout reconnects.
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
@@ -38,11 +46,12 @@ function statementName(text: string): string {
  * The pool as Kysely sees it: every parameterized statement runs as a named (prepared) statement,
  * planned once per connection. Planning a statement like the sign-up CTE costs more than running it
  * (measured: 0.86 -> 0.47 ms of PostgreSQL CPU). Statements without parameters (BEGIN, COMMIT) run as they are.
- * A statement cancelled by the statement timeout becomes a 503 the client may retry.
+ * A statement cancelled by the statement timeout, or a database out of reach, becomes a 503 the
+ * client may retry.
  */
 function preparingPool(pool: pg.Pool): pg.Pool {
   const connect = async () => {
-    const client = await pool.connect();
+    const client = await pool.connect().catch(unavailable);
     return new Proxy(client, {
       get(target, property) {
         if (property === 'query') {
@@ -50,7 +59,7 @@ function preparingPool(pool: pg.Pool): pg.Pool {
             (typeof text === 'string' && values && values.length > 0
               ? target.query({ name: statementName(text), text, values })
               : target.query(text as string, values)
-            ).catch(unavailableIfCanceled);
+            ).catch(unavailable);
         }
         const value = Reflect.get(target, property, target);
         return typeof value === 'function' ? value.bind(target) : value;
@@ -60,9 +69,17 @@ function preparingPool(pool: pg.Pool): pg.Pool {
   return { connect, end: () => pool.end() } as unknown as pg.Pool;
 }
 
-function unavailableIfCanceled(error: unknown): never {
-  if (!isQueryCanceled(error)) throw error;
-  throw new AppError('temporarily_unavailable', 'The service is busy and could not finish this request in time. Please try again in a moment.', {
-    retryAfterSeconds: 2,
-  });
+/** Rethrows `error`, as a 503 the client may retry when the database timed out or is out of reach. */
+function unavailable(error: unknown): never {
+  if (isQueryCanceled(error)) {
+    throw new AppError('temporarily_unavailable', 'The service is busy and could not finish this request in time. Please try again in a moment.', {
+      retryAfterSeconds: 2,
+    });
+  }
+  if (isConnectionFailure(error)) {
+    throw new AppError('temporarily_unavailable', 'The service cannot reach its database right now. Please try again in a moment.', {
+      retryAfterSeconds: 5,
+    });
+  }
+  throw error;
 }

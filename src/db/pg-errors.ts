@@ -30,3 +30,20 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
 export function isQueryCanceled(error: unknown): boolean {
   return isPgError(error) && error.code === PgErrorCode.queryCanceled;
 }
+
+/** Node's errors for a peer that cannot be reached or went away. */
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * True when `error` says the database could not be reached or dropped the connection: a network
+ * error, pg's own "connection terminated", or PostgreSQL refusing or ending the session (connection
+ * exceptions, shutdown, too many connections).
+ */
+export function isConnectionFailure(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    if (NETWORK_ERRORS.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
+  }
+  return typeof message === 'string' && /^Connection terminated|^Client has encountered a connection error|^timeout exceeded when trying to connect/.test(message);
+}

@@ -78,7 +78,11 @@ function fieldErrors(error: FastifyError): FieldError[] {
 
 /** Turns any thrown error into a problem document; a 500 says nothing about its cause. */
 export function toProblem(error: FastifyError | AppError, log: FastifyRequest['log']): ProblemBody {
-  if (error instanceof AppError) return problem(error.code, error.detail, error.options.fields, error.options.extra);
+  if (error instanceof AppError) {
+    // Ours to know about, though not a bug: the database timed out or was out of reach.
+    if (STATUS_BY_CODE[error.code] >= 500) log.warn({ code: error.code }, error.detail);
+    return problem(error.code, error.detail, error.options.fields, error.options.extra);
+  }
   if (error.validation) {
     const errors = fieldErrors(error);
     return problem('validation_failed', `The request is not valid: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}.`, errors);
