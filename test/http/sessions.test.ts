@@ -120,3 +120,35 @@ t.test('with the session cache on, signing out ends the session in every instanc
   }
   t.equal(status, 401, 'the other instance heard of the sign-out long before its 1-hour cache expiry');
 });
+
+t.test('when the LISTEN connection drops, cached sessions are forgotten, and listening resumes', async (t) => {
+  const ctx = await testContext(t, { env: { SESSION_CACHE_SECONDS: '3600' } });
+  const other = await ctx.secondInstance();
+  const listeners = async () =>
+    (await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database() and query ilike 'listen %'`.execute(ctx.runtime.db)).rows;
+  const until = async (done: () => Promise<boolean>) => {
+    for (let i = 0; i < 200 && !(await done()); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  };
+  const owner = await signUp(ctx.app);
+  t.equal((await me(ctx.app, owner.cookie)).statusCode, 200, 'checked and remembered');
+  await ctx.runtime.db.deleteFrom('sessions').execute();
+  t.equal((await me(ctx.app, owner.cookie)).statusCode, 200, 'served from the cache');
+
+  // Notifications sent while the connection is down are lost, so nothing cached may be trusted after it.
+  const dropped = await listeners();
+  t.equal(dropped.length, 2, 'one listener per instance');
+  await sql`select pg_terminate_backend(pid) from pg_stat_activity where pid = any(${dropped.map((row) => row.pid)})`.execute(ctx.runtime.db);
+  await until(async () => (await listeners()).length === 0);
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the instance reads its connection's end
+  t.equal((await me(ctx.app, owner.cookie)).statusCode, 401, 'the dropped connection emptied the cache');
+
+  await until(async () => (await listeners()).length === 2);
+  t.equal((await listeners()).length, 2, 'both instances listen again');
+  const signIn = await ctx.app.inject({ method: 'POST', url: '/v1/sessions', payload: { email: owner.email, password: PASSWORD } });
+  const cookie = sessionCookie(signIn);
+  t.equal((await me(ctx.app, cookie)).statusCode, 200);
+  t.equal((await other.app.inject({ method: 'DELETE', url: '/v1/sessions/current', headers: { cookie } })).statusCode, 204);
+  let status = 200;
+  await until(async () => (status = (await me(ctx.app, cookie)).statusCode) === 401);
+  t.equal(status, 401, 'a sign-out on the other instance reaches this one again');
+});
