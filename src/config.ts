@@ -32,6 +32,8 @@ export interface Config {
   readonly abandonedAfterDays: number;
   /** Unset means the admin API answers 401 to everyone. */
   readonly adminToken: string | undefined;
+  /** Server secret that email links and codes are derived from; unset means one kept under dataDir. */
+  readonly tokenSecret: string | undefined;
   /** A statement running longer is cancelled and its request answered 503; 0 means no limit. */
   readonly databaseStatementTimeoutMs: number;
   readonly workerConcurrency: number;
@@ -87,6 +89,7 @@ export function loadConfig(env: Env = process.env): Config {
     onboardingStatusCacheSeconds: read.int('ONBOARDING_STATUS_CACHE_SECONDS', 30, 0, 3600),
     abandonedAfterDays: read.int('ABANDONED_AFTER_DAYS', 7, 1, 3650),
     adminToken: read.secret('ADMIN_TOKEN', 32),
+    tokenSecret: read.secret('TOKEN_SECRET', 32),
     databaseStatementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
     workerConcurrency: read.int('WORKER_CONCURRENCY', 5, 1, 100),
     runWorker: read.bool('RUN_WORKER', true),

@@ -11,6 +11,8 @@ import { SESSION_ENDED_CHANNEL } from './repositories/session-repository.js';
 import { createDevMailbox, createSmtpMailer, type Mailer } from './mail/mailer.js';
 import { createServices, type Services } from './services/index.js';
 import { StatusCache } from './services/status-cache.js';
+import { TokenDeriver } from './services/token-deriver.js';
+import { resolveTokenSecret } from './token-secret.js';
 
 /** Everything below the HTTP server and the worker: database, mail, services. */
 export interface Runtime {
@@ -50,7 +52,8 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
     : createDevMailbox(path.join(config.dataDir, 'mail'), config.mailFrom, log);
   if (!config.smtpUrl) log.info({ dir: path.join(config.dataDir, 'mail') }, 'dev mailbox: mail is saved as .eml files (SMTP_URL is unset)');
   const statusCache = new StatusCache(config.onboardingStatusCacheSeconds);
-  const services = createServices({ db, pool, config, mailer, statusCache });
+  const tokens = new TokenDeriver(await resolveTokenSecret(config.tokenSecret, config.dataDir));
+  const services = createServices({ db, pool, config, mailer, statusCache, tokens });
   // One connection hears what other instances changed, so in-process caches never outlive it.
   const listener = listen(
     databaseUrl,

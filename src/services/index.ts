@@ -28,14 +28,18 @@ import { RateLimitService } from './rate-limit-service.js';
 import { RegistrationService } from './registration-service.js';
 import { SessionService } from './session-service.js';
 import type { StatusCache } from './status-cache.js';
+import type { TokenDeriver } from './token-deriver.js';
 import { VerificationService } from './verification-service.js';
 import { WorkspaceService } from './workspace-service.js';
 
 /** Every service, wired to its repositories: what the HTTP layer and the jobs call. */
 export type Services = ReturnType<typeof createServices>;
 
-/** Builds the repositories and the services over them. */
-export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; mailer: Mailer; statusCache: StatusCache }) {
+/**
+ * Builds the repositories and the services over them. `tokens` derives every emailed link and code
+ * from the server secret (see TokenDeriver).
+ */
+export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; mailer: Mailer; statusCache: StatusCache; tokens: TokenDeriver }) {
   const { db, pool, config, mailer, statusCache } = deps;
   const accounts = new AccountRepository(db);
   const workspaces = new WorkspaceRepository(db);
