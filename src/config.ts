@@ -28,6 +28,8 @@ export interface Config {
     readonly onboardingSavesPerMinute: number;
   };
   readonly onboardingSteps: readonly string[];
+  /** PLANS: the plans on offer; the first free one is what a one-call registration gets. */
+  readonly plans: readonly Plan[];
   readonly onboardingStatusCacheSeconds: number;
   readonly abandonedAfterDays: number;
   /** Unset means the admin API answers 401 to everyone. */
@@ -41,6 +43,18 @@ export interface Config {
   readonly runWorker: boolean;
 }
 
+/**
+ * A plan a workspace can be on. `priceId` is the payment gateway's price (null for a free plan);
+ * a plan with `requiresPaymentMethod` cannot be chosen without a card.
+ */
+export interface Plan {
+  readonly id: string;
+  readonly name: string;
+  readonly priceId: string | null;
+  readonly trialDays: number;
+  readonly requiresPaymentMethod: boolean;
+}
+
 /** Raised at start when the environment does not describe a valid configuration. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -51,10 +65,19 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/** The plans when PLANS is unset: a free trial with no card, and a paid plan with a trial. */
+function defaultPlans(trialDays: number): Plan[] {
+  return [
+    { id: 'trial', name: 'Free trial', priceId: null, trialDays, requiresPaymentMethod: false },
+    { id: 'pro', name: 'Pro', priceId: 'price_pro_monthly', trialDays, requiresPaymentMethod: true },
+  ];
+}
+
 /** Reads and validates the configuration; throws a ConfigError naming every bad variable at once. */
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const read = new EnvReader(env, problems);
+  const trialDays = read.int('TRIAL_DAYS', 14, 1, 3650);
   const config: Config = {
     port: read.int('PORT', 3000, 0, 65535),
     host: read.string('HOST', '127.0.0.1'),
@@ -66,7 +89,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: read.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     trustProxy: read.bool('TRUST_PROXY', false),
     workspaceProvisionUrl: read.url('WORKSPACE_PROVISION_URL', ['http:', 'https:']),
-    trialDays: read.int('TRIAL_DAYS', 14, 1, 3650),
+    trialDays,
     trialEndingSoonDays: read.int('TRIAL_ENDING_SOON_DAYS', 3, 1, 365),
     trialReminderDays: read.int('TRIAL_REMINDER_DAYS', 3, 1, 365),
     emailVerificationTtlSeconds: read.int('EMAIL_VERIFICATION_TTL_SECONDS', 86_400, 60, 31_536_000),
@@ -88,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     ]),
     onboardingStatusCacheSeconds: read.int('ONBOARDING_STATUS_CACHE_SECONDS', 30, 0, 3600),
     abandonedAfterDays: read.int('ABANDONED_AFTER_DAYS', 7, 1, 3650),
+    plans: read.plans('PLANS', defaultPlans(trialDays)),
     adminToken: read.secret('ADMIN_TOKEN', 32),
     tokenSecret: read.secret('TOKEN_SECRET', 32),
     databaseStatementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
@@ -163,6 +187,39 @@ class EnvReader {
       return fallback;
     }
     return items;
+  }
+
+  /** A JSON array of plans: `[{"id","name","priceId","trialDays","requiresPaymentMethod"}]`. */
+  plans(name: string, fallback: Plan[]): Plan[] {
+    const value = this.raw(name);
+    if (value === undefined) return fallback.map((plan) => Object.freeze(plan));
+    const fail = (why: string) => {
+      this.problems.push(`${name} must be a JSON array of {"id","name","priceId","trialDays","requiresPaymentMethod"}: ${why}`);
+      return fallback;
+    };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return fail('it is not valid JSON.');
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0) return fail('it is not a non-empty array.');
+    const plans: Plan[] = [];
+    for (const [index, item] of parsed.entries()) {
+      const plan = item as Partial<Record<keyof Plan, unknown>>;
+      const ok =
+        typeof plan === 'object' && plan !== null &&
+        typeof plan.id === 'string' && /^[a-z][a-z0-9_]{0,49}$/.test(plan.id) &&
+        typeof plan.name === 'string' && plan.name.trim() !== '' &&
+        (plan.priceId === null || (typeof plan.priceId === 'string' && plan.priceId !== '')) &&
+        Number.isInteger(plan.trialDays) && (plan.trialDays as number) >= 0 && (plan.trialDays as number) <= 3650 &&
+        typeof plan.requiresPaymentMethod === 'boolean' &&
+        !(plan.requiresPaymentMethod && plan.priceId === null);
+      if (!ok) return fail(`entry ${index} needs a snake_case id, a name, priceId (a string, or null for a free plan without a payment method), trialDays 0-3650 and requiresPaymentMethod.`);
+      plans.push(Object.freeze({ id: plan.id, name: plan.name, priceId: plan.priceId, trialDays: plan.trialDays, requiresPaymentMethod: plan.requiresPaymentMethod } as Plan));
+    }
+    if (new Set(plans.map((plan) => plan.id)).size !== plans.length) return fail('two plans share an id.');
+    return plans;
   }
 
   secret(name: string, minLength: number): string | undefined {

@@ -35,3 +35,20 @@ t.test('values are read and normalised', async (t) => {
   t.equal(config.trustProxy, true);
   t.same(config.onboardingSteps, ['a_step', 'b_step']);
 });
+
+t.test('plans: a free trial and a paid plan by default, or PLANS as JSON', async (t) => {
+  const defaults = loadConfig({ TRIAL_DAYS: '21' }).plans;
+  t.same(defaults, [
+    { id: 'trial', name: 'Free trial', priceId: null, trialDays: 21, requiresPaymentMethod: false },
+    { id: 'pro', name: 'Pro', priceId: 'price_pro_monthly', trialDays: 21, requiresPaymentMethod: true },
+  ]);
+  const plans = loadConfig({ PLANS: '[{"id":"team","name":"Team","priceId":"price_1","trialDays":7,"requiresPaymentMethod":true}]' }).plans;
+  t.same(plans, [{ id: 'team', name: 'Team', priceId: 'price_1', trialDays: 7, requiresPaymentMethod: true }]);
+  t.ok(Object.isFrozen(plans[0]));
+  for (const bad of ['nope', '[]', '[{"id":"Bad Id","name":"x","priceId":null,"trialDays":1,"requiresPaymentMethod":false}]',
+    '[{"id":"paid","name":"Paid","priceId":null,"trialDays":1,"requiresPaymentMethod":true}]',
+    '[{"id":"a","name":"A","priceId":null,"trialDays":1,"requiresPaymentMethod":false},{"id":"a","name":"B","priceId":null,"trialDays":1,"requiresPaymentMethod":false}]']) {
+    const error = t.throws(() => loadConfig({ PLANS: bad })) as ConfigError;
+    t.ok(error.problems.some((p) => p.startsWith('PLANS must be a JSON array')), `refuses ${bad}`);
+  }
+});
