@@ -59,7 +59,7 @@ export async function testContext(t: Test, options: { env?: Record<string, strin
 
   async function instance(): Promise<TestService> {
     const runtime = await createRuntime(config, logger);
-    const app = await buildServer({ config, services: runtime.services, logger });
+    const app = await buildServer({ config, services: runtime.services, logger, metrics: runtime.metrics });
     t.teardown(async () => {
       await app.close();
       await runtime.close();
@@ -69,7 +69,7 @@ export async function testContext(t: Test, options: { env?: Record<string, strin
       app,
       config,
       runtime,
-      runJobs: () => runOnce({ pgPool: runtime.pool, taskList, logger: workerLogger(logger) }),
+      runJobs: () => runOnce({ pgPool: runtime.directPool, taskList, logger: workerLogger(logger), events: runtime.metrics.jobEvents }),
     };
   }
 
