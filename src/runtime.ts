@@ -62,6 +62,7 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
   let lastCheckout = Date.now();
   pool.on('acquire', () => (lastCheckout = Date.now()));
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  if (pooled) await warnWithoutServerTimeout(pool, config.databaseStatementTimeoutMs, log);
   const db = createDb(pool, { preparedStatements: config.databasePreparedStatements });
   const metrics = new Metrics();
   metrics.trackPool('main', pool);
@@ -117,5 +118,20 @@ async function migrateWithoutTimeout(databaseUrl: string): Promise<string[]> {
     return await migrate(pool);
   } finally {
     await pool.end();
+  }
+}
+
+/**
+ * Behind a transaction pooler the statement timeout cannot travel as a connection parameter
+ * (PgBouncer refuses it), so it must be the server's own setting: say so when it is missing.
+ */
+async function warnWithoutServerTimeout(pool: pg.Pool, wantedMs: number, log: FastifyBaseLogger): Promise<void> {
+  if (wantedMs === 0) return;
+  const { rows } = await pool.query<{ timeout: string }>("select current_setting('statement_timeout') as timeout");
+  if (rows[0]?.timeout === '0') {
+    log.warn(
+      { databaseStatementTimeoutMs: wantedMs },
+      'DATABASE_URL is a pooler (DIRECT_DATABASE_URL is set) and the server has no statement_timeout: set it on the role (ALTER ROLE ... SET statement_timeout) or in PgBouncer\'s connect_query',
+    );
   }
 }
