@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   if (config.runWorker) {
     worker = await startWorker({ pool: runtime.directPool, services: runtime.services, log, concurrency: config.workerConcurrency, events: runtime.metrics.jobEvents });
   }
-  const metricsServer = await serveMetrics(config, runtime.metrics, log);
+  const metricsServer = await serveMetrics(config, runtime.metrics, log, true);
   onShutdown(log, async () => {
     await app.close(); // stops accepting, waits for in-flight requests
     await metricsServer?.close();

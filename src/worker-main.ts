@@ -15,7 +15,7 @@ async function worker(): Promise<void> {
   const log = pino(loggerOptions(config.logLevel));
   const runtime = await createRuntime(config, log);
   const runner = await startWorker({ pool: runtime.directPool, services: runtime.services, log, concurrency: config.workerConcurrency, events: runtime.metrics.jobEvents });
-  const metricsServer = await serveMetrics(config, runtime.metrics, log);
+  const metricsServer = await serveMetrics(config, runtime.metrics, log, false);
   log.info('worker started');
   onShutdown(log, async () => {
     await metricsServer?.close();

@@ -10,8 +10,10 @@ import type { App } from './types.js';
  * Without a token the route does not exist here (404): metrics are never public by accident.
  */
 export async function httpMetrics(app: App, metrics: Metrics, token: string | undefined): Promise<void> {
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook: no promise per request.
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
   if (token === undefined) return;
   app.get(

@@ -98,6 +98,8 @@ t.test('GET /metrics needs the token; without METRICS_TOKEN it does not exist', 
   t.equal(ok.statusCode, 200);
   t.match(ok.headers['content-type'], 'text/plain');
   t.match(ok.body, '# TYPE http_request_duration_seconds histogram');
+  const documented = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json().paths['/metrics'];
+  t.match(documented, { get: { operationId: 'getMetrics', security: [{ metricsToken: [] }] } }, 'documented as an operations route');
 
   const closed = await testContext(t);
   t.equal((await closed.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).statusCode, 404);
