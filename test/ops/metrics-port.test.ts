@@ -1,5 +1,7 @@
 import t from 'tap';
 import { freePort } from '../../src/db/embedded.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { startMetricsServer } from '../../src/metrics/server.js';
 import { testContext } from '../helpers/app.js';
 import { PASSWORD, uniqueEmail } from '../helpers/factories.js';
 import { sample } from '../helpers/prometheus.js';
@@ -44,4 +46,19 @@ t.test('METRICS_PORT serves /metrics without a token, for npm start and npm run 
   t.equal(sample(workerMetrics, 'mail_messages_total', { outcome: 'sent' }), 1);
   t.ok(sample(workerMetrics, 'worker_queue_jobs', { task: 'send_verification_email', state: 'ready' }) !== undefined || workerMetrics.includes('worker_queue_oldest_ready_job_age_seconds 0'));
   t.equal(ctx.smtp.messages.length, 1);
+});
+
+t.test('with METRICS_TOKEN set too, the metrics listener asks for the token as well', async (t) => {
+  const token = 'port-token-0123456789abcdef0123456789';
+  const server = await startMetricsServer({ metrics: new Metrics(), host: '127.0.0.1', port: 0, token });
+  t.teardown(() => server.close());
+  const get = (headers: Record<string, string> = {}, method = 'GET') => fetch(`http://127.0.0.1:${server.port}/metrics`, { method, headers });
+  const refused = await get();
+  t.equal(refused.status, 401);
+  t.equal(refused.headers.get('www-authenticate'), 'Bearer');
+  t.equal((await get({ authorization: `Bearer ${token.toUpperCase()}` })).status, 401, 'a wrong token');
+  const ok = await get({ authorization: `bearer ${token}` });
+  t.equal(ok.status, 200);
+  t.match(await ok.text(), '# TYPE nodejs_eventloop_lag_seconds gauge');
+  t.equal((await get({ authorization: `Bearer ${token}` }, 'POST')).status, 404, 'GET (and HEAD) only');
 });
