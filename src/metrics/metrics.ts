@@ -5,9 +5,15 @@ import type pg from 'pg';
 
 /** What the queue holds at one moment, per task (see QueueStatsRepository). */
 export interface QueueSnapshot {
-  byTask: { task: string; ready: number; running: number; scheduled: number; failed: number }[];
-  /** Seconds the oldest job that is due, and not running, has waited; 0 when none waits. */
-  oldestReadyAgeSeconds: number;
+  byTask: {
+    task: string;
+    ready: number;
+    running: number;
+    scheduled: number;
+    failed: number;
+    /** Seconds the oldest job that is due, and not running, has waited; 0 when none waits. */
+    oldestReadyAgeSeconds: number;
+  }[];
 }
 
 const QUEUE_STATES = ['ready', 'running', 'scheduled', 'failed'] as const;
@@ -106,12 +112,13 @@ export class Metrics {
     });
     new Gauge({
       name: 'worker_queue_oldest_ready_job_age_seconds',
-      help: 'How long the oldest due job has waited for a worker (0 when none waits).',
+      help: 'How long the oldest due job of each task has waited for a worker (0 when none waits).',
+      labelNames: ['task'],
       registers,
       async collect() {
         this.reset();
         const queue = await snapshot();
-        if (queue) this.set(queue.oldestReadyAgeSeconds);
+        for (const row of queue?.byTask ?? []) this.set({ task: row.task }, row.oldestReadyAgeSeconds);
       },
     });
     this.jobEvents = this.timeJobs();

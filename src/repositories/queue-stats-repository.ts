@@ -15,8 +15,7 @@ export class QueueStatsRepository extends Repository {
       from graphile_worker.jobs
       group by task_identifier`.execute(this.db);
     return {
-      byTask: rows.map(({ task, ready, running, scheduled, failed }) => ({ task, ready, running, scheduled, failed })),
-      oldestReadyAgeSeconds: Math.max(0, ...rows.map((row) => row.oldest ?? 0)),
+      byTask: rows.map(({ task, ready, running, scheduled, failed, oldest }) => ({ task, ready, running, scheduled, failed, oldestReadyAgeSeconds: Math.max(0, oldest ?? 0) })),
     };
   }
 }

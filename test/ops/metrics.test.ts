@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { SMTPServer } from 'smtp-server';
 import t, { type Test } from 'tap';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { testContext, type TestContext } from '../helpers/app.js';
 import { register, uniqueEmail } from '../helpers/factories.js';
 import { sample } from '../helpers/prometheus.js';
@@ -56,7 +57,7 @@ t.test('a scrape after traffic and jobs shows requests, 429s, jobs, queue, email
 
   const before = await scrape(ctx);
   t.ok((sample(before, 'worker_queue_jobs', { task: 'send_verification_email', state: 'ready' }) ?? 0) >= 3, 'queued emails are ready');
-  t.ok((sample(before, 'worker_queue_oldest_ready_job_age_seconds') ?? 0) >= 120, 'the oldest ready job has waited two minutes');
+  t.ok((sample(before, 'worker_queue_oldest_ready_job_age_seconds', { task: 'send_verification_email' }) ?? 0) >= 120, 'the oldest ready job has waited two minutes');
 
   await ctx.runJobs();
   t.same(smtp.accepted, [delivered]);
@@ -75,7 +76,7 @@ t.test('a scrape after traffic and jobs shows requests, 429s, jobs, queue, email
   t.equal(sample(after, 'mail_messages_total', { outcome: 'failed' }), 1);
   t.equal(sample(after, 'worker_queue_jobs', { task: 'send_verification_email', state: 'scheduled' }), 1, 'the refused email waits for its retry');
   t.equal(sample(after, 'worker_queue_jobs', { task: 'send_verification_email', state: 'failed' }), 1);
-  t.equal(sample(after, 'worker_queue_oldest_ready_job_age_seconds'), 0);
+  t.equal(sample(after, 'worker_queue_oldest_ready_job_age_seconds', { task: 'send_verification_email' }), 0);
   t.ok((sample(after, 'db_pool_acquire_duration_seconds_count', { pool: 'main' }) ?? 0) > 0, 'checkouts are timed');
   t.ok((sample(after, 'db_pool_connections', { pool: 'main', state: 'idle' }) ?? 0) >= 1);
   t.equal(sample(after, 'db_pool_waiting_clients', { pool: 'main' }), 0);
@@ -104,4 +105,25 @@ t.test('GET /metrics needs the token; without METRICS_TOKEN it does not exist', 
   const closed = await testContext(t);
   t.equal((await closed.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).statusCode, 404);
   t.notOk((await closed.app.inject({ method: 'GET', url: '/openapi.json' })).json().paths['/metrics'], 'nor is it documented');
+});
+
+t.test('the queue is read once per scrape, and a scrape without the database still answers', async (t) => {
+  const metrics = new Metrics();
+  let reads = 0;
+  let up = true;
+  metrics.trackQueue(async () => {
+    reads++;
+    if (!up) throw new Error('The database is out of reach.');
+    return { byTask: [{ task: 'send_verification_email', ready: 2, running: 1, scheduled: 0, failed: 0, oldestReadyAgeSeconds: 7 }] };
+  });
+  const first = (await metrics.scrape()).body;
+  t.equal(reads, 1, 'both queue gauges share one read');
+  t.equal(sample(first, 'worker_queue_jobs', { task: 'send_verification_email', state: 'ready' }), 2);
+  t.equal(sample(first, 'worker_queue_oldest_ready_job_age_seconds', { task: 'send_verification_email' }), 7);
+  up = false;
+  const second = (await metrics.scrape()).body;
+  t.equal(reads, 2, 'read again at the next scrape');
+  t.equal(sample(second, 'worker_queue_jobs', { task: 'send_verification_email', state: 'ready' }), undefined, 'absent rather than stale');
+  t.equal(sample(second, 'worker_queue_oldest_ready_job_age_seconds'), undefined);
+  t.ok(sample(second, 'process_cpu_user_seconds_total') !== undefined, 'everything else is still served');
 });
