@@ -2,18 +2,33 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import t from 'tap';
 import { testContext, type TestContext } from '../helpers/app.js';
-import { signUp, type Owner } from '../helpers/factories.js';
+import { signUp, signUpVerified, type Owner } from '../helpers/factories.js';
 import { craftedTimestamp } from '../helpers/arbitraries.js';
 
-interface Operation {
-  path: string;
-  parameters?: { in: string; name: string; schema?: { format?: string } }[];
+interface BodySchema {
+  type?: string;
+  format?: string;
+  minimum?: number;
+  properties?: Record<string, BodySchema>;
+  required?: string[];
 }
 
-/** Every GET operation of the served OpenAPI document, with its query parameters. */
+interface Operation {
+  method: string;
+  path: string;
+  parameters?: { in: string; name: string; schema?: { format?: string } }[];
+  requestBody?: { content?: Record<string, { schema?: BodySchema }> };
+}
+
+/** Every operation of the served OpenAPI document. */
+async function operations(ctx: TestContext): Promise<Operation[]> {
+  const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, Omit<Operation, 'path' | 'method'>>> };
+  return Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ ...op, path, method: method.toUpperCase() })));
+}
+
+/** Every GET operation, with its query parameters. */
 async function getOperations(ctx: TestContext): Promise<Operation[]> {
-  const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { get?: Omit<Operation, 'path'> }> };
-  return Object.entries(doc.paths).flatMap(([path, item]) => (item.get ? [{ path, ...item.get }] : []));
+  return (await operations(ctx)).filter((op) => op.method === 'GET');
 }
 
 /** The operation's URL with path parameters filled from the owner's workspace, and one query parameter set. */
@@ -88,6 +103,50 @@ t.test('every date-time query parameter, from the served OpenAPI document: craft
       const response = await get(ctx, owner, url(operation, owner, name, value));
       t.equal(response.statusCode, 400, `${operation.path} ${name}=${value}`);
       t.match(response.json(), { code: 'validation_failed', errors: [{ field: `querystring.${name}` }] });
+    }
+  }
+});
+
+/** A body that passes the schema except, perhaps, for `field`: each required property gets a plain value of its type. */
+function bodyWith(schema: BodySchema, field: string, value: string): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const name of schema.required ?? []) {
+    const property = schema.properties?.[name] ?? {};
+    body[name] = property.type === 'integer' || property.type === 'number' ? (property.minimum ?? 1) : property.type === 'boolean' ? true : property.format === 'uuid' ? randomUUID() : 'x';
+  }
+  return { ...body, [field]: value };
+}
+
+t.test('every date-time field of a JSON body, from the served OpenAPI document: crafted date-times never answer 5xx', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  const dated = (await operations(ctx)).flatMap((op) => {
+    const schema = op.requestBody?.content?.['application/json']?.schema;
+    return Object.entries(schema?.properties ?? {})
+      .filter(([, property]) => property.format === 'date-time')
+      .map(([name]) => ({ operation: op, schema: schema!, name }));
+  });
+  t.ok(dated.some((d) => d.operation.path === '/v1/admin/workspaces/{id}/trial' && d.name === 'trialEndsAt'), 'the trial end is found');
+  const send = (operation: Operation, payload: Record<string, unknown>) =>
+    ctx.app.inject({
+      method: operation.method as 'POST',
+      url: operation.path.replace(/\{[^}]+\}/g, owner.workspaceId),
+      headers: { authorization: `Bearer ${ctx.config.adminToken}`, cookie: owner.cookie },
+      payload,
+    });
+  for (const { operation, schema, name } of dated) {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(craftedTimestamp, fc.string()), async (value) => {
+        const response = await send(operation, bodyWith(schema, name, value));
+        if (response.statusCode >= 500) throw new Error(`${response.statusCode}: ${response.body}`);
+        if (response.statusCode >= 400 && !/^application\/problem\+json/.test(String(response.headers['content-type']))) throw new Error(response.body);
+      }),
+      { numRuns: 60 },
+    );
+    for (const value of ['0000-01-01T00:00:00Z', '2026-13-45T99:99:99Z', '9999-12-31T23:59:59-01:00']) {
+      const response = await send(operation, bodyWith(schema, name, value));
+      t.equal(response.statusCode, 400, `${operation.method} ${operation.path} ${name}=${value}`);
+      t.match(response.json(), { code: 'validation_failed', errors: [{ field: name }] });
     }
   }
 });
