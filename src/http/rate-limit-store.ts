@@ -12,7 +12,7 @@ export function rateLimited(ttlMs: number): AppError {
 
 /**
  * A second limit on a route (@fastify/rate-limit runs one per request): `max` requests per client
- * IP (IPv6 by /56, as the plugin does) per `timeWindowMs`, counted under `groupId` in the shared
+ * IP (an IPv6 address by its /64, as the plugin does) per `timeWindowMs`, counted under `groupId` in the shared
  * store, whatever the body says. Checked on request, before the body is read.
  */
 export function perIpLimit(app: App, groupId: string, max: number, timeWindowMs: number): onRequestAsyncHookHandler {

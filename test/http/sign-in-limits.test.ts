@@ -65,6 +65,18 @@ t.test('without a trusted proxy, X-Forwarded-For is ignored', async (t) => {
   t.same(attempts, [401, 401, 401, 429, 429]);
 });
 
+t.test('an IPv6 client is one client across its /64, for both per-IP limits', async (t) => {
+  const ctx = await testContext(t, { env: { RATE_LIMIT_SIGNINS_PER_MINUTE: '2', RATE_LIMIT_SIGNINS_PER_IP_PER_MINUTE: '4' } });
+  const owner = await signUp(ctx.app);
+  const sameAddress = [];
+  for (let i = 1; i <= 3; i++) sameAddress.push((await signIn(ctx.app, owner.email, WRONG, { remoteAddress: `2001:db8:0:1::${i}` })).statusCode);
+  t.same(sameAddress, [401, 401, 429], 'one address from three hosts of a /64');
+  const manyAddresses = [];
+  for (let i = 4; i <= 5; i++) manyAddresses.push((await signIn(ctx.app, uniqueEmail(), WRONG, { remoteAddress: `2001:db8:0:1::${i}` })).statusCode);
+  t.same(manyAddresses, [401, 429], 'the fourth and fifth sign-ins from the /64');
+  t.equal((await signIn(ctx.app, owner.email, WRONG, { remoteAddress: '2001:db8:0:2::1' })).statusCode, 401, 'the next /64 is another client');
+});
+
 t.test('failed sign-ins per address from any IP, counted across two instances: the address locks, even for the right password', async (t) => {
   const ctx = await testContext(t, { env: { SIGNIN_FAILURES_PER_ADDRESS_PER_HOUR: '3' } });
   const other = await ctx.secondInstance();

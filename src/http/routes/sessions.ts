@@ -1,3 +1,4 @@
+import { normalizeIP } from '@fastify/rate-limit';
 import { Type } from 'typebox';
 import { SESSION_COOKIE } from '../auth.js';
 import { perIpLimit } from '../rate-limit-store.js';
@@ -16,7 +17,8 @@ export async function sessionRoutes(app: App, { services, config, cookies }: Rou
           max: config.rateLimits.signInsPerMinute,
           timeWindow: 60_000,
           hook: 'preHandler',
-          keyGenerator: (request) => `${request.ip}|${String((request.body as { email?: string }).email).toLowerCase()}`,
+          // An IPv6 client is keyed by its /64, which one host can fill with addresses.
+          keyGenerator: (request) => `${normalizeIP(request.ip)}|${String((request.body as { email?: string }).email).toLowerCase()}`,
         },
       },
       schema: {
