@@ -54,6 +54,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const signInGuard = new SignInGuard({
     limits: rateLimitService,
     accounts,
+    audit,
     mailer,
     failuresPerHour: config.rateLimits.signInFailuresPerAddressPerHour,
     appBaseUrl: config.appBaseUrl,

@@ -1,12 +1,11 @@
-import type { Db } from '../db/database.js';
-import { enqueueJobs, type JobSpec } from '../repositories/job-queue.js';
+import type { Db, Tx } from '../db/database.js';
 import type { RateLimitRepository } from '../repositories/rate-limit-repository.js';
 import { GroupCommit } from './group-commit.js';
 
-/** A job to add when a key's count reaches `threshold`, built from the end of that window (none: nothing to add). */
+/** What to write, in the transaction of the count, when a key's count reaches `threshold` (once per window). */
 export interface Crossing {
   threshold: number;
-  job: (windowEndsAt: Date) => JobSpec | undefined;
+  onCross: (trx: Tx, windowEndsAt: Date) => Promise<void>;
 }
 
 interface Hit {
@@ -29,8 +28,9 @@ export class RateLimitService {
   ) {}
 
   /**
-   * Counts one hit. With a `crossing`, the hit that brings the key's count to the threshold adds the
-   * crossing's job in the same transaction as the count: once per window, never lost, never twice.
+   * Counts one hit. With a `crossing`, the hit that brings the key's count to the threshold runs the
+   * crossing's writes (a job, an audit event) in the same transaction as the count: once per
+   * window, never lost, never twice.
    */
   hit(key: string, windowMs: number, crossing?: Crossing): Promise<{ hits: number; ttlMs: number }> {
     return this.hits.submit({ key, windowMs, crossing });
@@ -57,13 +57,12 @@ export class RateLimitService {
     const totals = withCrossing
       ? await this.db.transaction().execute(async (trx) => {
           const totals = await this.limits.withTx(trx).hitMany(hits);
-          const jobs = [...countByKey].flatMap(([key, { count, crossing }]) => {
+          for (const [key, { count, crossing }] of countByKey) {
             const total = totals.get(key)!;
-            const crossed = crossing && total.hits >= crossing.threshold && total.hits - count < crossing.threshold;
-            const job = crossed ? crossing.job(new Date(Date.now() + total.ttlMs)) : undefined;
-            return job ? [job] : [];
-          });
-          if (jobs.length > 0) await enqueueJobs(trx, jobs);
+            if (crossing && total.hits >= crossing.threshold && total.hits - count < crossing.threshold) {
+              await crossing.onCross(trx, new Date(Date.now() + total.ttlMs));
+            }
+          }
           return totals;
         })
       : await this.limits.hitMany(hits);

@@ -2,6 +2,8 @@ import { AppError } from '../errors.js';
 import type { Mailer } from '../mail/mailer.js';
 import { signInLockedEmail } from '../mail/templates.js';
 import type { AccountRepository } from '../repositories/account-repository.js';
+import type { AuditRepository } from '../repositories/audit-repository.js';
+import { enqueueJob } from '../repositories/job-queue.js';
 import type { RateLimitService } from './rate-limit-service.js';
 
 const HOUR_MS = 3_600_000;
@@ -17,8 +19,8 @@ export interface SignInAttempt {
  * Failed sign-ins per address, from any IP (SIGNIN_FAILURES_PER_ADDRESS_PER_HOUR). Each attempt
  * takes a slot before its password is checked, so a burst of concurrent guesses gets no more than
  * the limit through; a right password gives its slot back. Once the failures fill the window, every
- * sign-in for the address, right password included, answers 429 until the window ends, and the
- * owner gets one email saying so. Known and unknown addresses are counted alike, so the lock tells
+ * sign-in for the address, right password included, answers 429 until the window ends, the owner
+ * gets one email saying so, and the audit log an `account.sign_in_locked` event. Known and unknown addresses are counted alike, so the lock tells
  * nothing about whether an account exists.
  *
  * Two counters share the window: `attempts` (failures plus attempts in flight) decides admission;
@@ -30,6 +32,7 @@ export class SignInGuard {
     private readonly deps: {
       limits: RateLimitService;
       accounts: AccountRepository;
+      audit: AuditRepository;
       mailer: Mailer;
       failuresPerHour: number;
       appBaseUrl: string;
@@ -57,16 +60,23 @@ export class SignInGuard {
 
   /**
    * The attempt was wrong: its slot stays taken, and the failure is counted in the same window.
-   * The failure that fills the window queues the lockout email (for a known account) in the same
-   * transaction as its count.
+   * For a known account, the failure that fills the window records an audit event and queues the
+   * lockout email in the same transaction as its count.
    */
   async failed(attempt: SignInAttempt, accountId: string | undefined): Promise<void> {
     await this.deps.limits.hit(failuresKey(attempt.address), Math.max(1, attempt.ttlMs), {
       threshold: this.deps.failuresPerHour,
-      job: (lockedUntil) =>
-        accountId
-          ? { name: 'send_sign_in_locked_email', payload: { accountId, lockedUntil: lockedUntil.toISOString() }, options: { jobKey: `sign_in_locked:${accountId}` } }
-          : undefined,
+      onCross: async (trx, lockedUntil) => {
+        if (!accountId) return;
+        await this.deps.audit.withTx(trx).insert({
+          actor: { type: 'system', id: null },
+          action: 'account.sign_in_locked',
+          accountId,
+          data: { failures: this.deps.failuresPerHour, lockedUntil: lockedUntil.toISOString() },
+        });
+        // A newer lock replaces a notice still queued for an older one.
+        await enqueueJob(trx, 'send_sign_in_locked_email', { accountId, lockedUntil: lockedUntil.toISOString() }, { jobKey: `sign_in_locked:${accountId}` });
+      },
     });
   }
 

@@ -94,7 +94,7 @@ t.test('failed sign-ins per address from any IP, counted across two instances: t
   t.equal((await signIn(ctx.app, uniqueEmail(), WRONG, { remoteAddress: freshIp() })).statusCode, 401, 'other addresses are not locked');
 });
 
-t.test('the owner gets one email per lock, sent by a job queued with the count that crossed the limit', async (t) => {
+t.test('the owner gets one email per lock and admins an audit event, both written with the count that crossed the limit', async (t) => {
   const ctx = await testContext(t, { env: { SIGNIN_FAILURES_PER_ADDRESS_PER_HOUR: '2' } });
   const owner = await signUp(ctx.app);
   await ctx.runJobs();
@@ -108,6 +108,13 @@ t.test('the owner gets one email per lock, sent by a job queued with the count t
   t.equal(mails.length, 1, 'one email, however many attempts followed');
   t.match(mails[0]!.text, /wrong password for your account 2 times within an hour/);
   t.match(mails[0]!.text, /paused until \w{3}, \d{2} \w{3} \d{4}/);
+  const audit = await ctx.app.inject({
+    method: 'GET',
+    url: `/v1/admin/audit-events?action=account.sign_in_locked&accountId=${owner.accountId}`,
+    headers: { authorization: `Bearer ${ctx.config.adminToken}` },
+  });
+  t.match(audit.json().items, [{ actorType: 'system', accountId: owner.accountId, data: { failures: 2, lockedUntil: String } }], 'one audit event for admins');
+  t.equal(audit.json().items.length, 1);
 });
 
 t.test('the lock lifts when the window ends; a new lock in a new window sends a new email', async (t) => {
