@@ -1,8 +1,7 @@
 import pino from 'pino';
-import type { Runner } from 'graphile-worker';
 import { configOrExit, onShutdown } from './lifecycle.js';
 import { buildServer, loggerOptions } from './http/server.js';
-import { startWorker } from './jobs/worker.js';
+import { startWorker, type RunningWorker } from './jobs/worker.js';
 import { createRuntime } from './runtime.js';
 
 async function main(): Promise<void> {
@@ -10,9 +9,9 @@ async function main(): Promise<void> {
   const log = pino(loggerOptions(config.logLevel));
   const runtime = await createRuntime(config, log);
   const app = await buildServer({ config, services: runtime.services, logger: log });
-  let worker: Runner | undefined;
+  let worker: RunningWorker | undefined;
   if (config.runWorker) {
-    worker = await startWorker({ pool: runtime.pool, services: runtime.services, log, concurrency: config.workerConcurrency });
+    worker = await startWorker({ pool: runtime.pool, services: runtime.services, log, concurrency: config.workerConcurrency, heartbeatSeconds: config.workerHeartbeatSeconds });
   }
   onShutdown(log, async () => {
     await app.close(); // stops accepting, waits for in-flight requests

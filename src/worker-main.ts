@@ -13,10 +13,10 @@ async function worker(): Promise<void> {
   }
   const log = pino(loggerOptions(config.logLevel));
   const runtime = await createRuntime(config, log);
-  const runner = await startWorker({ pool: runtime.pool, services: runtime.services, log, concurrency: config.workerConcurrency });
+  const worker = await startWorker({ pool: runtime.pool, services: runtime.services, log, concurrency: config.workerConcurrency, heartbeatSeconds: config.workerHeartbeatSeconds });
   log.info('worker started');
   onShutdown(log, async () => {
-    await runner.stop();
+    await worker.stop();
     await runtime.close();
   });
 }
