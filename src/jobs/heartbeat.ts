@@ -14,7 +14,7 @@ export interface Heartbeat {
 export function startHeartbeat(deps: { registry: WorkerRegistry; workerId: string; intervalMs: number; log: FastifyBaseLogger }): Heartbeat {
   const { registry, workerId, log } = deps;
   let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
+  let stopped: Promise<void> | undefined;
   let running: Promise<void> = Promise.resolve();
 
   const tick = async () => {
@@ -41,13 +41,13 @@ export function startHeartbeat(deps: { registry: WorkerRegistry; workerId: strin
   };
   running = tick().finally(schedule);
 
+  const stop = async () => {
+    clearTimeout(timer);
+    await running;
+    await registry.retire(workerId).catch((error) => log.warn({ err: error, workerId }, 'could not remove the worker heartbeat; it expires by itself'));
+  };
   return {
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-      await registry.retire(workerId).catch((error) => log.warn({ err: error, workerId }, 'could not remove the worker heartbeat; it expires by itself'));
-    },
+    // Every caller waits for the one stop (the runner ending and main's shutdown both call it).
+    stop: () => (stopped ??= stop()),
   };
 }
