@@ -58,6 +58,8 @@ export async function startSmtpSink(t: Test, options: { beforeAccept?: BeforeAcc
         );
     },
   });
+  // A client killed mid-conversation resets its connection: that is the client's trouble, not ours.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const { port } = server.server.address() as AddressInfo;
