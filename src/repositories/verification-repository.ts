@@ -7,6 +7,7 @@ export interface VerificationRecipient {
   email: string;
   name: string;
   expiresAt: Date;
+  tokenHash: Buffer;
 }
 
 /** SQL for email_verifications; tokens are only ever seen as hashes here. */
@@ -74,13 +75,18 @@ export class VerificationRepository extends Repository {
     return this.db
       .selectFrom('email_verifications as v')
       .innerJoin('accounts as a', 'a.id', 'v.account_id')
-      .select(['a.id as accountId', 'a.email', 'a.name', 'v.expires_at as expiresAt'])
+      .select(['a.id as accountId', 'a.email', 'a.name', 'v.expires_at as expiresAt', 'v.token_hash as tokenHash'])
       .where('v.id', '=', id)
       .where('v.sent_at', 'is', null)
       .where('v.verified_at', 'is', null)
       .where('v.invalidated_at', 'is', null)
       .where('v.expires_at', '>', sql<Date>`now()`)
       .executeTakeFirst();
+  }
+
+  /** Stores the hash of an unsent verification's derived token (for rows written before links were derived). */
+  async setUnsentTokenHash(id: string, tokenHash: Buffer): Promise<void> {
+    await this.db.updateTable('email_verifications').set({ token_hash: tokenHash }).where('id', '=', id).where('sent_at', 'is', null).execute();
   }
 
   /** Records that the mail server accepted the email, so a retry of the job sends nothing. */

@@ -82,7 +82,9 @@ export class EmailService {
   async sendVerification(verificationId: string): Promise<boolean> {
     const recipient = await this.deps.verifications.findUnsent(verificationId);
     if (!recipient) return false;
-    const { token } = emailedTokens.verification(this.deps.tokens, verificationId);
+    const { token, hash } = emailedTokens.verification(this.deps.tokens, verificationId);
+    // A row written by a version that stored a random placeholder, before links were derived.
+    if (!recipient.tokenHash.equals(hash)) await this.deps.verifications.setUnsentTokenHash(verificationId, hash);
     const link = `${this.deps.appBaseUrl}/verify-email?token=${token}`;
     const message = verificationEmail({ to: recipient.email, name: recipient.name, link, expiresAt: recipient.expiresAt });
     await this.deps.mailer.send({ ...message, messageId: `verification.${verificationId}` });
