@@ -14,7 +14,7 @@ async function worker(): Promise<void> {
   const log = pino(loggerOptions(config.logLevel));
   const runtime = await createRuntime(config, log);
   const worker = await startWorker({ pool: runtime.pool, services: runtime.services, log, concurrency: config.workerConcurrency, heartbeatSeconds: config.workerHeartbeatSeconds });
-  log.info('worker started');
+  log.info({ workerId: worker.workerId }, 'worker started');
   onShutdown(log, async () => {
     await worker.stop();
     await runtime.close();
