@@ -57,6 +57,15 @@ export interface Config {
   readonly workerHeartbeatSeconds: number;
   /** A worker silent this long is dead: its locked jobs are released to live workers. */
   readonly workerDeadAfterSeconds: number;
+  /** Straight to PostgreSQL, for what needs a session when DATABASE_URL is a transaction pooler (PgBouncer). */
+  readonly directDatabaseUrl: string | undefined;
+  /** Named prepared statements on DATABASE_URL; off by default when DIRECT_DATABASE_URL is set. */
+  readonly databasePreparedStatements: boolean;
+  /** Bearer token that opens GET /metrics on the API port; unset: not served there. */
+  readonly metricsToken: string | undefined;
+  /** A separate listener serving only /metrics; unset: none. */
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
 }
 
 /**
@@ -109,6 +118,7 @@ export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const read = new EnvReader(env, problems);
   const trialDays = read.int('TRIAL_DAYS', 14, 1, 3650);
+  const directDatabaseUrl = read.url('DIRECT_DATABASE_URL', ['postgres:', 'postgresql:']);
   const config: Config = {
     port: read.int('PORT', 3000, 0, 65535),
     host: read.string('HOST', '127.0.0.1'),
@@ -153,11 +163,17 @@ export function loadConfig(env: Env = process.env): Config {
     runWorker: read.bool('RUN_WORKER', true),
     workerHeartbeatSeconds: read.int('WORKER_HEARTBEAT_SECONDS', 10, 1, 600),
     workerDeadAfterSeconds: read.int('WORKER_DEAD_AFTER_SECONDS', 30, 2, 3600),
+    directDatabaseUrl,
+    databasePreparedStatements: read.bool('DATABASE_PREPARED_STATEMENTS', directDatabaseUrl === undefined),
+    metricsToken: read.secret('METRICS_TOKEN', 32),
+    metricsPort: env.METRICS_PORT?.trim() ? read.int('METRICS_PORT', 0, 1, 65535) : undefined,
+    metricsHost: read.string('METRICS_HOST', '127.0.0.1'),
   };
   if (config.workerDeadAfterSeconds < 2 * config.workerHeartbeatSeconds) {
     // One late heartbeat must not make a live worker look dead and its jobs run twice.
     problems.push(`WORKER_DEAD_AFTER_SECONDS (${config.workerDeadAfterSeconds}) must be at least twice WORKER_HEARTBEAT_SECONDS (${config.workerHeartbeatSeconds}).`);
   }
+  if (directDatabaseUrl && !config.databaseUrl) problems.push('DIRECT_DATABASE_URL needs DATABASE_URL: it is the direct route beside a pooled DATABASE_URL.');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

@@ -38,8 +38,10 @@ export interface RunningWorker {
 }
 
 /**
- * Starts the job worker on the shared pool, with its heartbeat: every `heartbeatSeconds` it
- * records that it is alive and releases the jobs of workers silent for WORKER_DEAD_AFTER_SECONDS.
+ * Starts the job worker on `pool` (a direct one: the worker LISTENs and prepares statements), with
+ * its heartbeat: every `heartbeatSeconds` it records that it is alive and releases the jobs of
+ * workers silent for WORKER_DEAD_AFTER_SECONDS. `events` receives every job's start and outcome
+ * (the metrics).
  */
 export async function startWorker(deps: {
   pool: pg.Pool;
@@ -47,8 +49,9 @@ export async function startWorker(deps: {
   log: FastifyBaseLogger;
   concurrency: number;
   heartbeatSeconds: number;
+  events?: WorkerEvents;
 }): Promise<RunningWorker> {
-  const events: WorkerEvents = new EventEmitter();
+  const events: WorkerEvents = deps.events ?? new EventEmitter();
   let workerId: string | undefined;
   events.on('pool:create', ({ workerPool }) => (workerId ??= workerPool.id));
   const runner = await run({
