@@ -53,6 +53,10 @@ export interface Config {
   readonly workerConcurrency: number;
   /** Whether this process runs the job worker beside the HTTP server. */
   readonly runWorker: boolean;
+  /** How often a worker records its heartbeat and sweeps for dead workers. */
+  readonly workerHeartbeatSeconds: number;
+  /** A worker silent this long is dead: its locked jobs are released to live workers. */
+  readonly workerDeadAfterSeconds: number;
   /** Straight to PostgreSQL, for what needs a session when DATABASE_URL is a transaction pooler (PgBouncer). */
   readonly directDatabaseUrl: string | undefined;
   /** Named prepared statements on DATABASE_URL; off by default when DIRECT_DATABASE_URL is set. */
@@ -157,12 +161,18 @@ export function loadConfig(env: Env = process.env): Config {
     databaseStatementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
     workerConcurrency: read.int('WORKER_CONCURRENCY', 5, 1, 100),
     runWorker: read.bool('RUN_WORKER', true),
+    workerHeartbeatSeconds: read.int('WORKER_HEARTBEAT_SECONDS', 10, 1, 600),
+    workerDeadAfterSeconds: read.int('WORKER_DEAD_AFTER_SECONDS', 30, 2, 3600),
     directDatabaseUrl,
     databasePreparedStatements: read.bool('DATABASE_PREPARED_STATEMENTS', directDatabaseUrl === undefined),
     metricsToken: read.secret('METRICS_TOKEN', 32),
     metricsPort: env.METRICS_PORT?.trim() ? read.int('METRICS_PORT', 0, 1, 65535) : undefined,
     metricsHost: read.string('METRICS_HOST', '127.0.0.1'),
   };
+  if (config.workerDeadAfterSeconds < 2 * config.workerHeartbeatSeconds) {
+    // One late heartbeat must not make a live worker look dead and its jobs run twice.
+    problems.push(`WORKER_DEAD_AFTER_SECONDS (${config.workerDeadAfterSeconds}) must be at least twice WORKER_HEARTBEAT_SECONDS (${config.workerHeartbeatSeconds}).`);
+  }
   if (directDatabaseUrl && !config.databaseUrl) problems.push('DIRECT_DATABASE_URL needs DATABASE_URL: it is the direct route beside a pooled DATABASE_URL.');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
