@@ -15,6 +15,7 @@ import { TrialRepository } from '../repositories/trial-repository.js';
 import { SessionRepository } from '../repositories/session-repository.js';
 import { VerificationRepository } from '../repositories/verification-repository.js';
 import { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import { NewWorkspaceRepository } from '../repositories/new-workspace-repository.js';
 import { AccountService } from './account-service.js';
 import { AdminService } from './admin-service.js';
 import { EmailService } from './email-service.js';
@@ -31,6 +32,7 @@ import type { StatusCache } from './status-cache.js';
 import type { TokenDeriver } from './token-deriver.js';
 import { VerificationService } from './verification-service.js';
 import { WorkspaceService } from './workspace-service.js';
+import { WorkspaceCreationService } from './workspace-creation-service.js';
 
 /** Every service, wired to its repositories: what the HTTP layer and the jobs call. */
 export type Services = ReturnType<typeof createServices>;
@@ -85,6 +87,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     }),
     accounts: new AccountService(accounts, workspaces),
     workspaces: access,
+    workspaceCreation: new WorkspaceCreationService({ db, accounts, newWorkspaces: new NewWorkspaceRepository(db), idempotency, plans: config.plans }),
     invitations: new InvitationService({
       db,
       accounts,
