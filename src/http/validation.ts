@@ -3,9 +3,10 @@ import addFormats from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import type { FastifySchemaCompiler } from 'fastify';
 import { trimKeyword } from './ajv-keywords.js';
+import { explainErrors } from './validation-messages.js';
 
 function makeAjv(options: Options): Ajv {
-  const ajv = new Ajv({ allErrors: true, removeAdditional: true, useDefaults: true, strict: false, ...options });
+  const ajv = new Ajv({ allErrors: true, removeAdditional: true, useDefaults: true, strict: false, verbose: true, ...options });
   addFormats.default(ajv);
   // RFC 3339 allows a leap second (23:59:60), which JavaScript dates and PostgreSQL do not: refuse it here.
   ajv.addFormat('date-time', { type: 'string', validate: (text: string) => isRfc3339DateTime(text) && !Number.isNaN(Date.parse(text)) });
@@ -39,7 +40,7 @@ function storableFirst(validate: ValidateFunction): ValidateFunction {
       return false;
     }
     const valid = validate(data);
-    check.errors = validate.errors;
+    check.errors = validate.errors ? explainErrors(validate.errors) : validate.errors;
     return valid;
   }) as ValidateFunction;
   return check;
