@@ -7,17 +7,8 @@ import t, { type Test } from 'tap';
 import { freePort } from '../src/db/embedded.js';
 import { testContext } from './helpers/app.js';
 import { PASSWORD, uniqueEmail } from './helpers/factories.js';
+import { alive, eventually, startNpm } from './helpers/processes.js';
 
-/** Waits until `check` returns a value, polling; fails the wait (not a timing assertion) after `limitMs`. */
-async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, limitMs = 30_000): Promise<T> {
-  const until = Date.now() + limitMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Starts one of our entry points as a child process, collecting what it prints; killed after the test. */
 function startProcess(t: Test, script: string, env: NodeJS.ProcessEnv) {
@@ -126,33 +117,6 @@ t.test('npm run worker refuses to start without DATABASE_URL', async (t) => {
   t.equal(code, 1);
   t.match(output, 'npm run worker needs DATABASE_URL');
 });
-
-/** `npm <args>` in a process group of its own, as a process manager or a terminal runs it. */
-function startNpm(t: Test, args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn('npm', args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const group = child.pid!;
-  t.teardown(() => {
-    try {
-      process.kill(-group, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  });
-  return { child, group, exited, output: () => output };
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Stops within 10 seconds, exits 0 with a final "stopped" line and no error-level line, leaving no process of its group. */
 async function checkCleanStop(t: Test, run: ReturnType<typeof startNpm>, others: number[] = []) {

@@ -17,6 +17,8 @@ export interface RouteEntry {
   method: string;
   url: string;
   hidden: boolean;
+  /** False when the route declared it answers without the database (`config.database: false`). */
+  database: boolean;
 }
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -40,7 +42,7 @@ export function standardResponses(app: object) {
     const schema = route.schema as (Record<string, unknown> & { hide?: boolean; security?: unknown[]; response?: Record<string, unknown> }) | undefined;
     const methods = [route.method].flat().map(String);
     const hidden = !schema || schema.hide === true;
-    for (const method of methods) catalog.push({ method, url: route.url, hidden: hidden || method === 'HEAD' });
+    for (const method of methods) catalog.push({ method, url: route.url, hidden: hidden || method === 'HEAD', database: route.config?.database !== false });
     if (hidden) return;
     const readsBody = methods.some((method) => BODY_METHODS.has(method));
     const statuses: number[] = [500];
