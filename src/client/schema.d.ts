@@ -115,7 +115,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in; sets the session cookie
-         * @description Checks the password and sets the `sid` cookie (HttpOnly, SameSite=Lax); a session cookie already held is replaced. 401 invalid_credentials says nothing about which part was wrong.
+         * @description Checks the password and sets the `sid` cookie (HttpOnly, SameSite=Lax); a session cookie already held is replaced. 401 invalid_credentials says nothing about which part was wrong. Limited per IP and address, per IP across addresses, and per address from any IP: after too many wrong passwords within the hour, the address answers 429 `sign_in_locked` with Retry-After until the hour ends, even with the right password, and its owner is emailed.
          */
         post: operations["signIn"];
         delete?: never;

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import type { Actor } from '../../repositories/audit-repository.js';
 import type { AuditEventRow } from '../../repositories/admin-repository.js';
 import type { AdminWorkspaceView } from '../../services/admin-service.js';
+import { parseTimestamp } from '../../services/opaque-input.js';
 import { invitationJson, iso, memberJson } from '../presenters.js';
 import { DateTime, Invitation, Member, NullableDateTime, problems, Uuid } from '../schemas/common.js';
 import * as examples from '../schemas/examples.js';
@@ -109,7 +110,8 @@ function adminActor(request: FastifyRequest): Actor {
 
 const AdminActorHeaders = Type.Object({ 'x-admin-actor': Type.Optional(Type.String({ maxLength: 100, description: 'Who acted (a name or email), for the audit log.' })) });
 
-const toDate = (value: string | undefined) => (value ? new Date(value) : undefined);
+/** A date-time the schema already checked, decoded by the same function that checked it. */
+const toDate = (value: string | undefined) => (value ? parseTimestamp(value) : undefined);
 
 /** The back office, behind the admin bearer token (a session cookie never works here). */
 export async function adminRoutes(app: App, { services, guards }: RouteDeps): Promise<void> {

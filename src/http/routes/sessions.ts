@@ -1,5 +1,7 @@
+import { normalizeIP } from '@fastify/rate-limit';
 import { Type } from 'typebox';
 import { SESSION_COOKIE } from '../auth.js';
+import { perIpLimit } from '../rate-limit-store.js';
 import { Email, problems, Uuid } from '../schemas/common.js';
 import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
@@ -9,12 +11,15 @@ export async function sessionRoutes(app: App, { services, config, cookies }: Rou
   app.post(
     '/v1/sessions',
     {
+      // Per IP across all addresses (credential stuffing); the route's own limit is per IP and address.
+      onRequest: perIpLimit(app, 'sign-ins-per-ip', config.rateLimits.signInsPerIpPerMinute, 60_000),
       config: {
         rateLimit: {
           max: config.rateLimits.signInsPerMinute,
           timeWindow: 60_000,
           hook: 'preHandler',
-          keyGenerator: (request) => `${request.ip}|${String((request.body as { email?: string }).email).toLowerCase()}`,
+          // An IPv6 client is keyed by its /64, which one host can fill with addresses.
+          keyGenerator: (request) => `${normalizeIP(request.ip)}|${String((request.body as { email?: string }).email).toLowerCase()}`,
         },
         setsCookie: true,
       },
@@ -22,12 +27,15 @@ export async function sessionRoutes(app: App, { services, config, cookies }: Rou
         operationId: 'signIn',
         tags: ['sessions'],
         summary: 'Sign in; sets the session cookie',
-        description: 'Checks the password and sets the `sid` cookie (HttpOnly, SameSite=Lax); a session cookie already held is replaced. 401 invalid_credentials says nothing about which part was wrong.',
+        description:
+          'Checks the password and sets the `sid` cookie (HttpOnly, SameSite=Lax); a session cookie already held is replaced. 401 invalid_credentials says nothing about which part was wrong. ' +
+          'Limited per IP and address, per IP across addresses, and per address from any IP: after too many wrong passwords within the hour, ' +
+          'the address answers 429 `sign_in_locked` with Retry-After until the hour ends, even with the right password, and its owner is emailed.',
         body: Type.Object(
           { email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) },
           { additionalProperties: false, examples: [{ email: 'ada@example.com', password: 'correct horse battery' }] },
         ),
-        response: { 200: Type.Object({ accountId: Uuid }, { examples: [{ accountId: examples.accountId }] }), ...problems(401) },
+        response: { 200: Type.Object({ accountId: Uuid }, { examples: [{ accountId: examples.accountId }] }), ...problems(401, 429) },
       },
     },
     async (request, reply) => {
