@@ -201,8 +201,10 @@ const TAGS = [
   { name: 'invitations', description: 'Inviting teammates, and accepting an invitation with or without an account.' },
   { name: 'members', description: 'Members of a workspace and their roles.' },
   { name: 'onboarding', description: 'The resumable setup wizard: steps, auto-saved drafts, completion.' },
+  { name: 'billing', description: 'Plans, subscriptions and payment methods of a workspace, and the payment gateway\'s webhooks.' },
   { name: 'admin', description: 'The back office, behind the admin bearer token.' },
   { name: 'health', description: 'Liveness and readiness for the orchestrator.' },
+  { name: 'operations', description: 'What operators and their tools read: metrics and the like.' },
 ];
 
 /** The @fastify/swagger options: the document's frame, the per-route transform and the final presentation. */

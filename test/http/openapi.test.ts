@@ -15,6 +15,8 @@ const VERBS = [
   'get', 'list', 'create', 'update', 'delete', 'remove', 'change', 'confirm', 'resend', 'register', 'sign', 'accept',
   'revoke', 'preview', 'complete', 'uncomplete', 'save', 'reopen', 'check', 'start', 'cancel', 'submit', 'verify',
   'receive', 'replay', 'retry', 'rotate', 'export', 'set', 'choose', 'send', 'handle', 'scrape', 'close', 'add', 'test',
+  'discard', 'erase', 'finish', 'replace', 'request', 'subscribe', 'disable', 'enable', 'resume', 'pause', 'archive', 'restore',
+  'approve', 'reject', 'invite', 'leave', 'join', 'upload', 'download', 'import', 'refresh', 'mark', 'extend', 'validate', 'search',
 ];
 
 const docPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
