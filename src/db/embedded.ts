@@ -77,6 +77,12 @@ export async function startEmbeddedPostgres(options: {
   port?: number;
   /** Durability off: for throwaway test clusters only. */
   fast?: boolean;
+  /**
+   * Run PostgreSQL in a process group of its own, so a signal to the caller's group (Ctrl-C) does not
+   * reach it and the caller stops it when done draining. For the service; a throwaway test cluster
+   * had better die with Ctrl-C.
+   */
+  ownProcessGroup?: boolean;
 }): Promise<EmbeddedDatabase> {
   const dataDir = path.resolve(options.dataDir);
   const port = options.port ?? (await freePort());
@@ -96,7 +102,7 @@ export async function startEmbeddedPostgres(options: {
   await mkdir(path.dirname(dataDir), { recursive: true });
   await makeReachableByPostgresUser([await binariesDir(), path.dirname(dataDir)]);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
-  await inOwnProcessGroup(() => server.start());
+  await (options.ownProcessGroup ? inOwnProcessGroup(() => server.start()) : server.start());
   const baseUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}`;
   await ensureDatabase(`${baseUrl}/postgres`, options.database);
   return {
