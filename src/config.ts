@@ -57,6 +57,15 @@ export interface Config {
   readonly workerConcurrency: number;
   /** Whether this process runs the job worker beside the HTTP server. */
   readonly runWorker: boolean;
+  /** Straight to PostgreSQL, for what needs a session when DATABASE_URL is a transaction pooler (PgBouncer). */
+  readonly directDatabaseUrl: string | undefined;
+  /** Named prepared statements on DATABASE_URL; off by default when DIRECT_DATABASE_URL is set. */
+  readonly databasePreparedStatements: boolean;
+  /** Bearer token that opens GET /metrics on the API port; unset: not served there. */
+  readonly metricsToken: string | undefined;
+  /** A separate listener serving only /metrics; unset: none. */
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
 }
 
 /**
@@ -110,6 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env, problems);
   const trialDays = read.int('TRIAL_DAYS', 14, 1, 3650);
   const appBaseUrl = (read.url('APP_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, '');
+  const directDatabaseUrl = read.url('DIRECT_DATABASE_URL', ['postgres:', 'postgresql:']);
   const config: Config = {
     port: read.int('PORT', 3000, 0, 65535),
     nodeEnv: read.string('NODE_ENV', 'development'),
@@ -154,7 +164,13 @@ export function loadConfig(env: Env = process.env): Config {
     databaseStatementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
     workerConcurrency: read.int('WORKER_CONCURRENCY', 5, 1, 100),
     runWorker: read.bool('RUN_WORKER', true),
+    directDatabaseUrl,
+    databasePreparedStatements: read.bool('DATABASE_PREPARED_STATEMENTS', directDatabaseUrl === undefined),
+    metricsToken: read.secret('METRICS_TOKEN', 32),
+    metricsPort: env.METRICS_PORT?.trim() ? read.int('METRICS_PORT', 0, 1, 65535) : undefined,
+    metricsHost: read.string('METRICS_HOST', '127.0.0.1'),
   };
+  if (directDatabaseUrl && !config.databaseUrl) problems.push('DIRECT_DATABASE_URL needs DATABASE_URL: it is the direct route beside a pooled DATABASE_URL.');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

@@ -7,19 +7,7 @@ import t, { type Test } from 'tap';
 import { freePort } from '../src/db/embedded.js';
 import { testContext } from './helpers/app.js';
 import { PASSWORD, uniqueEmail } from './helpers/factories.js';
-import { alive, eventually, startNpm } from './helpers/processes.js';
-
-
-/** Starts one of our entry points as a child process, collecting what it prints; killed after the test. */
-function startProcess(t: Test, script: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.teardown(() => child.kill('SIGKILL'));
-  return { child, exited, output: () => output };
-}
+import { alive, eventually, startNpm, startProcess } from './helpers/processes.js';
 
 t.test('npm start with no DATABASE_URL and no SMTP_URL: embedded PostgreSQL, dev mailbox, graceful SIGTERM', async (t) => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-start-'));

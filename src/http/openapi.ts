@@ -224,6 +224,7 @@ export function swaggerOptions(): FastifyDynamicSwaggerOptions {
         securitySchemes: {
           sessionCookie: { type: 'apiKey', in: 'cookie', name: 'sid', description: 'The session cookie set by sign-up, sign-in or accepting an invitation.' },
           adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN of the server.' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN of the server, when set.' },
         },
       },
     },

@@ -12,6 +12,17 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
   }
 }
 
+/** Starts one of our entry points as a child process, collecting what it prints; killed after the test. */
+export function startProcess(t: Test, script: string, env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => child.kill('SIGKILL'));
+  return { child, exited, output: () => output };
+}
+
 /** `npm <args>` in a process group of its own, as a process manager or a terminal runs it. */
 export function startNpm(t: Test, args: string[], env: NodeJS.ProcessEnv) {
   const child = spawn('npm', args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
