@@ -3,6 +3,8 @@ import { isIP } from 'node:net';
 /** The service's configuration: read from the environment once at start, validated, frozen. */
 export interface Config {
   readonly port: number;
+  /** NODE_ENV; `production` turns development aids (the dev mailbox page) off. */
+  readonly nodeEnv: string;
   readonly host: string;
   /** Unset means: run the embedded PostgreSQL under dataDir. */
   readonly databaseUrl: string | undefined;
@@ -10,6 +12,8 @@ export interface Config {
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
   readonly appBaseUrl: string;
+  /** CORS_ORIGINS: browser origins allowed to call the API with credentials (default: APP_BASE_URL's origin). */
+  readonly corsOrigins: readonly string[];
   readonly dataDir: string;
   readonly logLevel: string;
   /**
@@ -118,14 +122,17 @@ export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const read = new EnvReader(env, problems);
   const trialDays = read.int('TRIAL_DAYS', 14, 1, 3650);
+  const appBaseUrl = (read.url('APP_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, '');
   const directDatabaseUrl = read.url('DIRECT_DATABASE_URL', ['postgres:', 'postgresql:']);
   const config: Config = {
     port: read.int('PORT', 3000, 0, 65535),
+    nodeEnv: read.string('NODE_ENV', 'development'),
     host: read.string('HOST', '127.0.0.1'),
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     smtpUrl: read.url('SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: read.string('MAIL_FROM', 'Onboarding <no-reply@localhost>'),
-    appBaseUrl: (read.url('APP_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, ''),
+    appBaseUrl,
+    corsOrigins: read.origins('CORS_ORIGINS', [new URL(appBaseUrl).origin]),
     dataDir: read.string('DATA_DIR', '.data'),
     logLevel: read.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     trustProxy: read.trustProxy('TRUST_PROXY'),
@@ -265,6 +272,26 @@ class EnvReader {
       return fallback;
     }
     return items;
+  }
+
+  /** Comma-separated origins (scheme, host and port, no path), e.g. `https://app.example.com,http://localhost:5173`. */
+  origins(name: string, fallback: string[]): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+    const origins = items.map((item) => {
+      try {
+        const url = new URL(item);
+        return ['http:', 'https:'].includes(url.protocol) && url.origin === item.replace(/\/$/, '') ? url.origin : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    if (items.length === 0 || origins.includes(undefined)) {
+      this.problems.push(`${name} must be a comma-separated list of origins such as https://app.example.com (scheme, host and port only), got "${value}".`);
+      return fallback;
+    }
+    return [...new Set(origins as string[])];
   }
 
   /** A JSON array of plans: `[{"id","name","priceId","trialDays","requiresPaymentMethod"}]`. */

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { FastifyBaseLogger } from 'fastify';
@@ -74,8 +74,31 @@ export function createDevMailbox(dir: string, from: string, log: FastifyBaseLogg
       await mkdir(dir, { recursive: true });
       const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[<>@]/g, '')}.eml`);
       await writeFile(file, info.message as Buffer);
+      // A plain summary beside the .eml, for the /dev/mail page (the .eml text is quoted-printable).
+      const saved: SavedMessage = { savedAt: new Date().toISOString(), to, subject, link: link ?? null, text, file: path.basename(file) };
+      await writeFile(file.replace(/\.eml$/, '.json'), JSON.stringify(saved));
       log.info({ to, subject, file, link }, 'dev mailbox: message saved');
     },
     close: () => transport.close(),
   };
+}
+
+/** A message the dev mailbox saved, as the /dev/mail page lists it. */
+export interface SavedMessage {
+  savedAt: string;
+  to: string;
+  subject: string;
+  link: string | null;
+  text: string;
+  /** The .eml file's name under the mailbox directory. */
+  file: string;
+}
+
+/** The dev mailbox's messages, newest first; an empty list when nothing was sent yet. */
+export async function readDevMailbox(dir: string): Promise<SavedMessage[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const messages = await Promise.all(
+    names.filter((name) => name.endsWith('.json')).map(async (name) => JSON.parse(await readFile(path.join(dir, name), 'utf8')) as SavedMessage),
+  );
+  return messages.sort((a, b) => b.savedAt.localeCompare(a.savedAt) || b.file.localeCompare(a.file));
 }

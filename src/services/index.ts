@@ -17,6 +17,7 @@ import { SessionRepository } from '../repositories/session-repository.js';
 import { VerificationRepository } from '../repositories/verification-repository.js';
 import { WorkerHeartbeatRepository } from '../repositories/worker-heartbeat-repository.js';
 import { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import { NewWorkspaceRepository } from '../repositories/new-workspace-repository.js';
 import { AccountService } from './account-service.js';
 import { AdminService } from './admin-service.js';
 import { EmailService } from './email-service.js';
@@ -35,6 +36,7 @@ import type { TokenDeriver } from './token-deriver.js';
 import { VerificationService } from './verification-service.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { WorkspaceService } from './workspace-service.js';
+import { WorkspaceCreationService } from './workspace-creation-service.js';
 
 /** Every service, wired to its repositories: what the HTTP layer and the jobs call. */
 export type Services = ReturnType<typeof createServices>;
@@ -101,6 +103,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     }),
     accounts: new AccountService(accounts, workspaces),
     workspaces: access,
+    workspaceCreation: new WorkspaceCreationService({ db, accounts, newWorkspaces: new NewWorkspaceRepository(db), idempotency, plans: config.plans }),
     invitations: new InvitationService({
       db,
       accounts,
