@@ -69,7 +69,7 @@ export function createDevMailbox(dir: string, from: string, log: FastifyBaseLogg
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     async send(message) {
-      const { to, subject, link } = message;
+      const { to, subject, text, link } = message;
       const info = await transport.sendMail(envelope(message, from));
       await mkdir(dir, { recursive: true });
       const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[<>@]/g, '')}.eml`);
