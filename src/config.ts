@@ -12,6 +12,8 @@ export interface Config {
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
   readonly appBaseUrl: string;
+  /** HOSTED_PAGES: serve the pages emailed links open (/verify-email, /invitations/accept). */
+  readonly hostedPages: boolean;
   /** CORS_ORIGINS: browser origins allowed to call the API with credentials (default: APP_BASE_URL's origin). */
   readonly corsOrigins: readonly string[];
   readonly dataDir: string;
@@ -132,6 +134,7 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: read.url('SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: read.string('MAIL_FROM', 'Onboarding <no-reply@localhost>'),
     appBaseUrl,
+    hostedPages: read.bool('HOSTED_PAGES', true),
     corsOrigins: read.origins('CORS_ORIGINS', [new URL(appBaseUrl).origin]),
     dataDir: read.string('DATA_DIR', '.data'),
     logLevel: read.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

@@ -27,6 +27,7 @@ import { onboardingRoutes } from './routes/onboarding.js';
 import { adminRoutes } from './routes/admin.js';
 import { registrationRoutes } from './routes/registrations.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { pageRoutes } from './pages/index.js';
 import { Problem } from './schemas/common.js';
 import type { App, RouteDeps } from './types.js';
 
@@ -116,5 +117,6 @@ export async function buildServer(deps: { config: Config; services: Services; lo
     await app.register(async (scope) => routes(scope as App, routeDeps));
   }
   if (!config.smtpUrl && config.nodeEnv !== 'production') await app.register(async (scope) => devMailRoutes(scope as App, routeDeps));
+  if (config.hostedPages) await app.register(async (scope) => pageRoutes(scope as App, routeDeps));
   return app;
 }

@@ -273,6 +273,17 @@ export class InvitationService {
   }
 
   /** The invitation behind a token, if it can still be accepted. */
+  /**
+   * What became of the invitation behind a link that no longer works, so a page can say which case
+   * it is: 'accepted', 'revoked', 'expired', or 'unknown' (never existed, or replaced by a resend).
+   */
+  async linkState(token: string): Promise<'pending' | 'accepted' | 'revoked' | 'expired' | 'unknown'> {
+    const invitation = await this.deps.invitations.findByTokenHash(hashToken(token));
+    if (!invitation) return 'unknown';
+    if (invitation.status === 'pending' && invitation.expiresAt.getTime() <= Date.now()) return 'expired';
+    return invitation.status;
+  }
+
   private async usable(token: string): Promise<InvitationRow> {
     const invitation = await this.deps.invitations.findByTokenHash(hashToken(token));
     if (!invitation) throw invitationNotFound();

@@ -36,8 +36,10 @@ t.test('opening the link never consumes the token; only the API call does', asyn
   const ctx = await testContext(t);
   const owner = await signUp(ctx.app);
   const token = await latestToken(ctx, owner.email);
-  const opened = await ctx.app.inject({ method: 'GET', url: `/verify-email?token=${token}` });
-  t.equal(opened.statusCode, 404, 'the API serves no page at the link');
+  for (const method of ['GET', 'HEAD', 'GET'] as const) {
+    const opened = await ctx.app.inject({ method, url: `/verify-email?token=${token}` });
+    t.equal(opened.statusCode, 200, `${method} of the hosted page only shows it`);
+  }
   const response = await confirm(ctx.app, token);
   t.equal(response.statusCode, 200);
   t.same(response.json(), { accountId: owner.accountId, emailVerified: true });

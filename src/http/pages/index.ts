@@ -1,0 +1,80 @@
+import { fileURLToPath } from 'node:url';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import type { FastifyError } from 'fastify';
+import { AppError } from '../../errors.js';
+import { toProblem } from '../error-handler.js';
+import type { App, RouteDeps } from '../types.js';
+import { html, layout } from './html.js';
+import { invitationPages } from './invitations.js';
+import { verifyEmailPages } from './verify-email.js';
+
+/** What every page module gets: the route dependencies, plus a way to render a CSRF-bound form. */
+export interface PageDeps extends RouteDeps {
+  /** Whether cookies set by pages are Secure (APP_BASE_URL is https). */
+  secure: boolean;
+}
+
+/**
+ * The hosted pages that emailed links open (HOSTED_PAGES): server-rendered HTML, plain form POSTs
+ * (so they work without JavaScript) checked against a double-submit CSRF token, and one small ES
+ * module plus a stylesheet served from /assets/. Registered in their own scope, so helmet's headers,
+ * the form-body parser, CSRF and this HTML error page apply to the pages only, never to the API
+ * (which keeps answering 415 to form bodies). Every route has schema.hide: pages are not API.
+ */
+export async function pageRoutes(app: App, deps: RouteDeps): Promise<void> {
+  const secure = deps.config.appBaseUrl.startsWith('https:');
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    // Page URLs carry tokens: never send them to another site.
+    referrerPolicy: { policy: 'no-referrer' },
+    hsts: secure,
+  });
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+  await app.register(csrf, { sessionPlugin: '@fastify/cookie', cookieKey: 'csrf', cookieOpts: { path: '/', sameSite: 'strict', httpOnly: true, secure } });
+  await app.register(fastifyStatic, {
+    root: fileURLToPath(new URL('./assets/', import.meta.url)),
+    prefix: '/assets/',
+    decorateReply: false,
+    index: false,
+    maxAge: 3_600_000,
+  });
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    // Pages show tokens and per-person states: never cached by a browser or a proxy.
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  // Errors outside a page's own handling (a bad CSRF token, a malformed form, a rate limit, a crash).
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    const problem = toProblem(error, request.log);
+    const code = (error as FastifyError).code;
+    const csrfFailed = code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET';
+    const message = csrfFailed ? 'This form was open too long or came from another site. Go back, reload the page and try again.' : problem.detail;
+    if (error instanceof AppError && error.options.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.options.retryAfterSeconds));
+    return reply
+      .code(csrfFailed ? 403 : problem.status)
+      .type('text/html; charset=utf-8')
+      .send(layout({ title: 'Something went wrong', body: html`<h1>Something went wrong</h1><p class="alert" role="alert" data-autofocus>${message}</p>` }));
+  });
+
+  const pageDeps: PageDeps = { ...deps, secure };
+  await verifyEmailPages(app, pageDeps);
+  await invitationPages(app, pageDeps);
+}
