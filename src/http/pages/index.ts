@@ -8,6 +8,7 @@ import { AppError } from '../../errors.js';
 import { toProblem } from '../error-handler.js';
 import type { App, RouteDeps } from '../types.js';
 import { html, layout } from './html.js';
+import { adminPages } from './admin.js';
 import { invitationPages } from './invitations.js';
 import { verifyEmailPages } from './verify-email.js';
 
@@ -77,4 +78,5 @@ export async function pageRoutes(app: App, deps: RouteDeps): Promise<void> {
   const pageDeps: PageDeps = { ...deps, secure };
   await verifyEmailPages(app, pageDeps);
   await invitationPages(app, pageDeps);
+  await adminPages(app, pageDeps);
 }

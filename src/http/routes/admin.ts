@@ -97,7 +97,7 @@ function csvField(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-async function* csvLines(rows: AsyncIterable<AdminWorkspaceView>): AsyncGenerator<string> {
+export async function* csvLines(rows: AsyncIterable<AdminWorkspaceView>): AsyncGenerator<string> {
   yield `${CSV_COLUMNS.map(([name]) => name).join(',')}\r\n`;
   for await (const row of rows) yield `${CSV_COLUMNS.map(([, get]) => csvField(get(row))).join(',')}\r\n`;
 }

@@ -1,0 +1,209 @@
+import { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { AppError } from '../../errors.js';
+import type { AdminWorkspaceView } from '../../services/admin-service.js';
+import { perIpLimit } from '../rate-limit-store.js';
+import { csvLines } from '../routes/admin.js';
+import type { App } from '../types.js';
+import { adminPageSessions } from './admin-session.js';
+import { csrfInput, field, html, layout, type FieldErrors, type Html } from './html.js';
+import type { PageDeps } from './index.js';
+
+const TRIAL_STATES = ['pending_verification', 'active', 'ending_soon', 'expired'] as const;
+const STATUSES = ['active', 'closed'] as const;
+const ONBOARDING = ['in_progress', 'completed'] as const;
+
+const Filters = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 200 })),
+  trialState: Type.Optional(Type.String({ maxLength: 50 })),
+  plan: Type.Optional(Type.String({ maxLength: 50 })),
+  status: Type.Optional(Type.String({ maxLength: 50 })),
+  onboarding: Type.Optional(Type.String({ maxLength: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 500 })),
+});
+type FilterQuery = Static<typeof Filters>;
+
+const when = (date: Date | null) => (date ? date.toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—');
+const words = (value: string) => value.replace(/_/g, ' ');
+
+/** Only the values the admin API accepts; anything else is ignored rather than an error page. */
+function filterOf(query: FilterQuery) {
+  const pick = <T extends string>(value: string | undefined, allowed: readonly T[]) => (allowed.includes(value as T) ? (value as T) : undefined);
+  return {
+    q: query.q?.trim() || undefined,
+    plan: query.plan?.trim() || undefined,
+    trialState: pick(query.trialState, TRIAL_STATES),
+    status: pick(query.status, STATUSES),
+    onboarding: pick(query.onboarding, ONBOARDING),
+  };
+}
+
+function select(name: string, label: string, options: readonly string[], value: string | undefined): Html {
+  return html`<div class="field"><label for="filter-${name}">${label}</label>
+<select id="filter-${name}" name="${name}"><option value="">Any</option>${options.map((o) => html`<option value="${o}"${o === value ? html` selected` : ''}>${words(o)}</option>`)}</select></div>`;
+}
+
+/**
+ * `/admin`: the trial console. Signing in with ADMIN_TOKEN starts a page session kept in an
+ * HttpOnly, SameSite=Strict cookie (the token itself never reaches the page or its JavaScript);
+ * the list of workspaces with the admin API's filters, paging and CSV; a workspace's detail with
+ * members, invitations, onboarding and audit events; extending a trial with a reason (audited under
+ * the name given at sign-in).
+ */
+export async function adminPages(app: App, { services, config, secure }: PageDeps): Promise<void> {
+  const sessions = adminPageSessions(config.adminToken, secure);
+  const send = (reply: FastifyReply, status: number, title: string, body: Html) =>
+    reply.code(status).type('text/html; charset=utf-8').header('x-robots-tag', 'noindex').send(layout({ title, body }));
+
+  function signInPage(reply: FastifyReply, status: number, attempt: { actor?: string; errors?: FieldErrors; alert?: string } = {}) {
+    const configured = config.adminToken !== undefined;
+    return send(reply, status, 'Admin sign-in', html`<h1>Admin sign-in</h1>
+${configured ? '' : html`<p class="alert" role="alert">Admin access is not configured on this server: set ADMIN_TOKEN (at least 32 characters).</p>`}
+${attempt.alert ? html`<p class="alert" role="alert" id="form-alert" data-autofocus>${attempt.alert}</p>` : ''}
+<form method="post" action="/admin/sign-in" novalidate>${csrfInput(reply.generateCsrf())}
+${field({ name: 'actor', label: 'Your name or email', value: attempt.actor, autocomplete: 'username', hint: 'Recorded in the audit log with every change you make.', errors: attempt.errors })}
+${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: 'current-password', errors: attempt.errors })}
+<button type="submit">Sign in</button>
+</form>`);
+  }
+
+  /** The signed-in admin, or a sign-in page sent instead. */
+  function requireAdmin(request: FastifyRequest, reply: FastifyReply): string | undefined {
+    const actor = sessions.actor(request);
+    if (!actor) void signInPage(reply, 401);
+    return actor;
+  }
+
+  const header = (reply: FastifyReply, actor: string) => html`<p class="muted">Signed in as ${actor}.</p>
+<form method="post" action="/admin/sign-out">${csrfInput(reply.generateCsrf())}<button type="submit" class="secondary">Sign out</button></form>`;
+
+  app.post(
+    '/admin/sign-in',
+    {
+      onRequest: perIpLimit(app, 'sign-ins-per-ip', config.rateLimits.signInsPerIpPerMinute, 60_000),
+      preHandler: app.csrfProtection,
+      schema: { hide: true, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), actor: Type.Optional(Type.String({ maxLength: 500 })), token: Type.Optional(Type.String({ maxLength: 500 })) }) },
+    },
+    async (request, reply) => {
+      const actor = (request.body.actor ?? '').trim();
+      const errors: FieldErrors = {};
+      if (!actor) errors.actor = 'Enter your name or email.';
+      else if (actor.length > 100) errors.actor = 'Use at most 100 characters.';
+      if (!sessions.tokenMatches(request.body.token ?? '')) errors.token = 'This is not the admin token.';
+      if (Object.keys(errors).length > 0) return signInPage(reply, errors.token ? 401 : 400, { actor, errors, alert: 'Sign-in failed.' });
+      sessions.start(reply, actor);
+      return reply.code(303).redirect('/admin');
+    },
+  );
+
+  app.post('/admin/sign-out', { preHandler: app.csrfProtection, schema: { hide: true, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }) }) } }, async (_request, reply) => {
+    sessions.end(reply);
+    return reply.code(303).redirect('/admin');
+  });
+
+  app.get('/admin', { schema: { hide: true, querystring: Filters } }, async (request, reply) => {
+    const actor = requireAdmin(request, reply);
+    if (!actor) return reply;
+    const filter = filterOf(request.query);
+    let page;
+    try {
+      page = await services.admin.listWorkspaces(filter, { limit: 25, cursor: request.query.cursor || undefined });
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'invalid_cursor') page = await services.admin.listWorkspaces(filter, { limit: 25 });
+      else throw error;
+    }
+    const params = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined) as [string, string][]);
+    const next = page.nextCursor ? `/admin?${new URLSearchParams([...params, ['cursor', page.nextCursor]])}` : undefined;
+    return send(reply, 200, 'Trials', html`<h1>Trials</h1>${header(reply, actor)}
+<form method="get" action="/admin" class="filters" role="search" aria-label="Filter workspaces">
+<div class="field"><label for="filter-q">Workspace name or owner email</label><input id="filter-q" name="q" type="search" value="${filter.q ?? ''}"></div>
+${select('trialState', 'Trial', TRIAL_STATES, filter.trialState)}
+${select('status', 'Status', STATUSES, filter.status)}
+${select('onboarding', 'Onboarding', ONBOARDING, filter.onboarding)}
+<div class="field"><label for="filter-plan">Plan</label><input id="filter-plan" name="plan" type="text" value="${filter.plan ?? ''}"></div>
+<button type="submit">Filter</button>
+</form>
+<p><a href="/admin/workspaces.csv${params.size > 0 ? `?${params}` : ''}" download>Download CSV</a> of every matching workspace</p>
+${page.items.length === 0 ? html`<p>No workspace matches.</p>` : workspaceTable(page.items)}
+${next ? html`<p><a href="${next}">Next page</a></p>` : ''}`);
+  });
+
+  function workspaceTable(items: AdminWorkspaceView[]): Html {
+    return html`<div class="table-wrap"><table>
+<caption>Workspaces, newest first</caption>
+<thead><tr><th scope="col">Workspace</th><th scope="col">Owner</th><th scope="col">Plan</th><th scope="col">Trial</th><th scope="col">Trial ends</th><th scope="col">Members</th><th scope="col">Onboarding</th></tr></thead>
+<tbody>${items.map((w) => html`<tr>
+<th scope="row"><a href="/admin/workspaces/${w.id}">${w.name}</a></th><td>${w.owner?.email ?? '—'}</td><td>${w.plan}</td><td>${words(w.trialState)}</td><td>${when(w.trialEndsAt)}</td><td>${w.memberCount}</td><td>${words(w.onboarding.status)}</td>
+</tr>`)}</tbody></table></div>`;
+  }
+
+  app.get('/admin/workspaces.csv', { schema: { hide: true, querystring: Filters } }, async (request, reply) => {
+    if (!requireAdmin(request, reply)) return reply;
+    reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="workspaces.csv"');
+    return reply.send(Readable.from(csvLines(services.admin.allWorkspaces(filterOf(request.query)))) as never);
+  });
+
+  const Params = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+  async function detailPage(reply: FastifyReply, actor: string, id: string, form: { errors?: FieldErrors; days?: string; reason?: string; notice?: string } = {}, status = 200) {
+    const detail = await services.admin.workspaceDetail(id);
+    const w = detail.workspace;
+    return send(reply, status, w.name, html`<p><a href="/admin">All trials</a></p>
+<h1>${w.name}</h1>${header(reply, actor)}
+${form.notice ? html`<p class="success" role="status" data-autofocus>${form.notice}</p>` : ''}
+<dl>
+<dt>Owner</dt><dd>${w.owner ? `${w.owner.name} <${w.owner.email}>${w.owner.emailVerified ? '' : ' (unverified)'}` : '—'}</dd>
+<dt>Plan</dt><dd>${w.plan}</dd>
+<dt>Status</dt><dd>${w.status}</dd>
+<dt>Trial</dt><dd>${words(w.trialState)}${w.trialDaysLeft !== null ? `, ${w.trialDaysLeft} days left` : ''}</dd>
+<dt>Trial ends</dt><dd id="trial-ends">${when(w.trialEndsAt)}</dd>
+<dt>Created</dt><dd>${when(w.createdAt)}</dd>
+<dt>Onboarding</dt><dd>${words(w.onboarding.status)} (${w.onboarding.completedSteps.length ? w.onboarding.completedSteps.join(', ') : 'no step done'})</dd>
+</dl>
+<h2>Extend the trial</h2>
+${form.errors ? html`<p class="alert" role="alert" id="form-alert" data-autofocus>The trial was not changed.</p>` : ''}
+<form method="post" action="/admin/workspaces/${w.id}/extend-trial" novalidate>${csrfInput(reply.generateCsrf())}
+${field({ name: 'days', label: 'Days to add', type: 'number', value: form.days ?? '7', hint: 'From 1 to 365, added to the later of the trial end and now.', errors: form.errors })}
+${field({ name: 'reason', label: 'Reason', value: form.reason, hint: 'Kept in the audit log.', errors: form.errors })}
+<button type="submit">Extend trial</button>
+</form>
+<h2>Members</h2>
+<ul>${detail.members.map((m) => html`<li>${m.name} &lt;${m.email}&gt;, ${m.role}</li>`)}</ul>
+<h2>Pending invitations</h2>
+${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i) => html`<li>${i.email}, ${i.role}, expires ${when(i.expiresAt)}</li>`)}</ul>` : html`<p>None.</p>`}
+<h2>Audit events</h2>
+<div class="table-wrap"><table id="audit-events"><caption>Newest first</caption>
+<thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Details</th></tr></thead>
+<tbody>${detail.auditEvents.map((e) => html`<tr><td>${when(e.occurredAt)}</td><td>${e.actorType}${e.actorId ? `: ${e.actorId}` : ''}</td><td>${e.action}</td><td><code>${JSON.stringify(e.data)}</code></td></tr>`)}</tbody>
+</table></div>`);
+  }
+
+  app.get('/admin/workspaces/:id', { schema: { hide: true, params: Params, querystring: Type.Object({ extended: Type.Optional(Type.String({ maxLength: 10 })) }) } }, async (request, reply) => {
+    const actor = requireAdmin(request, reply);
+    if (!actor) return reply;
+    return detailPage(reply, actor, request.params.id, request.query.extended ? { notice: 'The trial was extended.' } : {});
+  });
+
+  app.post(
+    '/admin/workspaces/:id/extend-trial',
+    {
+      preHandler: app.csrfProtection,
+      schema: { hide: true, params: Params, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), days: Type.Optional(Type.String({ maxLength: 20 })), reason: Type.Optional(Type.String({ maxLength: 2000 })) }) },
+    },
+    async (request, reply) => {
+      const actor = requireAdmin(request, reply);
+      if (!actor) return reply;
+      const days = (request.body.days ?? '').trim();
+      const reason = (request.body.reason ?? '').trim();
+      const errors: FieldErrors = {};
+      const extendDays = /^\d{1,3}$/.test(days) ? Number(days) : NaN;
+      if (!(extendDays >= 1 && extendDays <= 365)) errors.days = 'Enter a whole number of days from 1 to 365.';
+      if (!reason) errors.reason = 'Say why: the reason is kept in the audit log.';
+      else if (reason.length > 500) errors.reason = 'Use at most 500 characters.';
+      if (Object.keys(errors).length > 0) return detailPage(reply, actor, request.params.id, { errors, days, reason }, 400);
+      await services.admin.changeTrial(request.params.id, { type: 'admin', id: actor }, { extendDays, reason });
+      return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?extended=1`);
+    },
+  );
+}

@@ -1,0 +1,96 @@
+import { sql } from 'kysely';
+import t from 'tap';
+import { checkPage, launchChromium, liveService, newContext } from '../helpers/browser.js';
+import { signUp, signUpVerified } from '../helpers/factories.js';
+
+t.setTimeout(240_000);
+
+const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123';
+
+t.test('an admin signs in, finds a workspace by owner email, extends its trial with a reason and sees the audit event', async (t) => {
+  const browser = await launchChromium(t);
+  const ctx = await liveService(t);
+  const target = await signUpVerified(ctx, { workspaceName: 'Target Trial' });
+  for (let i = 0; i < 26; i++) await signUp(ctx.app, { workspaceName: `Filler ${i}` });
+
+  const context = await newContext(t, browser);
+  const page = await context.newPage();
+  const first = await page.goto(`${ctx.baseUrl}/admin`);
+  t.equal(first!.status(), 401);
+  await page.getByRole('heading', { name: 'Admin sign-in' }).waitFor();
+  await checkPage(t, page, 'admin-1-sign-in');
+
+  await page.getByLabel('Your name or email').fill('Olivia Ops');
+  await page.getByLabel('Admin token').fill('not-the-admin-token');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#field-token-error').waitFor();
+  t.match(await page.getAttribute('#field-token', 'aria-describedby'), 'field-token-error');
+  await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Trials' }).waitFor();
+
+  const [cookie] = (await context.cookies()).filter((c) => c.name === 'admin_page');
+  t.ok(cookie, 'a page session cookie');
+  t.equal(cookie!.httpOnly, true, 'HttpOnly');
+  t.equal(cookie!.sameSite, 'Strict', 'SameSite=Strict');
+  t.ok(cookie!.expires > Date.now() / 1000 && cookie!.expires < Date.now() / 1000 + 86_400, 'expires within a day');
+  t.notMatch(cookie!.value, ADMIN_TOKEN, 'the cookie does not hold the admin token');
+  t.notMatch(await page.evaluate(() => document.cookie), 'admin_page', "the page's JavaScript cannot read it");
+  t.notMatch(await page.content(), ADMIN_TOKEN, 'the token is nowhere in the page');
+
+  // Paging: 27 workspaces, 25 a page.
+  t.equal(await page.locator('tbody tr').count(), 25);
+  await checkPage(t, page, 'admin-2-trials');
+  await page.getByRole('link', { name: 'Next page' }).click();
+  await page.waitForURL(/cursor=/);
+  t.equal(await page.locator('tbody tr').count(), 2, 'the rest on the next page');
+
+  await page.getByLabel('Workspace name or owner email').fill(target.email);
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/q=/);
+  t.equal(await page.locator('tbody tr').count(), 1, 'found by owner email');
+
+  const csv = await page.request.get(`${ctx.baseUrl}/admin/workspaces.csv?q=${encodeURIComponent(target.email)}`);
+  t.equal(csv.status(), 200);
+  t.match(csv.headers()['content-type'], 'text/csv');
+  const lines = (await csv.text()).trim().split('\r\n');
+  t.equal(lines.length, 2, 'header and the one match');
+  t.match(lines[1], target.email);
+  t.equal((await fetch(`${ctx.baseUrl}/admin/workspaces.csv`)).status, 401, 'no CSV without the page session');
+
+  await page.getByRole('link', { name: 'Target Trial' }).click();
+  await page.getByRole('heading', { name: 'Target Trial' }).waitFor();
+  const before = await page.textContent('#trial-ends');
+  await checkPage(t, page, 'admin-3-workspace');
+
+  await page.getByLabel('Days to add').fill('10');
+  await page.getByRole('button', { name: 'Extend trial' }).click();
+  await page.locator('#field-reason-error').waitFor();
+  await checkPage(t, page, 'admin-4-extend-error');
+
+  await page.getByLabel('Reason').fill('Asked for more time to evaluate.');
+  await page.getByRole('button', { name: 'Extend trial' }).click();
+  await page.getByRole('status').filter({ hasText: 'The trial was extended.' }).waitFor();
+  t.not(await page.textContent('#trial-ends'), before, 'the trial end moved');
+  const event = page.locator('#audit-events tbody tr').filter({ hasText: 'trial.extended' });
+  t.equal(await event.count(), 1, 'the audit event is shown');
+  t.match(await event.textContent(), 'Olivia Ops');
+  t.match(await event.textContent(), 'Asked for more time to evaluate.');
+  await checkPage(t, page, 'admin-5-extended');
+
+  const rows = await sql<{ actor_id: string; days: number }>`select actor_id, (data->>'extendDays')::int as days from audit_events where action = 'trial.extended' and workspace_id = ${target.workspaceId}`.execute(ctx.runtime.db);
+  t.same(rows.rows, [{ actor_id: 'Olivia Ops', days: 10 }], 'audited under the name given at sign-in');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Admin sign-in' }).waitFor();
+  t.equal((await context.cookies()).filter((c) => c.name === 'admin_page').length, 0, 'signed out');
+});
+
+t.test('a forged or foreign page session cookie is refused', async (t) => {
+  const ctx = await liveService(t);
+  for (const value of ['x', 'eyJhY3RvciI6Im1hbGxvcnkiLCJleHAiOjk5OTk5OTk5OTk5OTl9.forged']) {
+    const response = await fetch(`${ctx.baseUrl}/admin`, { headers: { cookie: `admin_page=${value}` } });
+    t.equal(response.status, 401);
+    t.match(await response.text(), 'Admin sign-in');
+  }
+});
