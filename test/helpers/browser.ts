@@ -16,12 +16,12 @@ export const SCREENSHOT_DIR = path.resolve(import.meta.dirname, '..', '..', '.sc
  * launch a fresh temporary profile (user-data dir) and removes it on close. No browser can be
  * downloaded here, so a missing Chromium fails the test and says what to install.
  */
-export async function launchChromium(t: Test): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (.ci/run does this), or set CHROMIUM_PATH.`);
+export async function launchChromium(t: Test, executablePath = CHROMIUM): Promise<Browser> {
+  if (!existsSync(executablePath)) {
+    throw new Error(`Chromium is missing at ${executablePath}: install it with \`apt-get install -y chromium\` (.ci/run does this), or set CHROMIUM_PATH.`);
   }
   const browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
   });
@@ -41,10 +41,10 @@ async function freePort(): Promise<number> {
 }
 
 /** The service listening on a free port, with APP_BASE_URL pointing at it so emailed links open its pages. */
-export async function liveService(t: Test, env: Record<string, string> = {}): Promise<TestContext & { baseUrl: string }> {
+export async function liveService(t: Test, env: Record<string, string> = {}, options: { captureLogs?: boolean } = {}): Promise<TestContext & { baseUrl: string }> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const ctx = await testContext(t, { env: { APP_BASE_URL: baseUrl, ...env } });
+  const ctx = await testContext(t, { env: { APP_BASE_URL: baseUrl, ...env }, captureLogs: options.captureLogs });
   await ctx.app.listen({ port, host: '127.0.0.1' });
   return { ...ctx, baseUrl };
 }

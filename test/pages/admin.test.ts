@@ -86,6 +86,29 @@ t.test('an admin signs in, finds a workspace by owner email, extends its trial w
   t.equal((await context.cookies()).filter((c) => c.name === 'admin_page').length, 0, 'signed out');
 });
 
+t.test('an admin reopens a closed workspace with a reason', async (t) => {
+  const browser = await launchChromium(t);
+  const ctx = await liveService(t);
+  const owner = await signUpVerified(ctx, { workspaceName: 'Closed Corp' });
+  await sql`update workspaces set status = 'closed', closed_at = now() where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  const page = await (await newContext(t, browser)).newPage();
+  await page.goto(`${ctx.baseUrl}/admin/workspaces/${owner.workspaceId}`);
+  await page.getByLabel('Your name or email').fill('Olivia Ops');
+  await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'Closed Corp' }).click();
+  await page.getByRole('button', { name: 'Reopen workspace' }).click();
+  await page.locator('#field-reopenReason-error').waitFor();
+  await page.getByLabel('Reason for reopening').fill('Customer came back.');
+  await page.getByRole('button', { name: 'Reopen workspace' }).click();
+  await page.getByRole('status').filter({ hasText: 'The workspace was reopened.' }).waitFor();
+  t.equal(await page.getByRole('button', { name: 'Reopen workspace' }).count(), 0, 'no longer closed');
+  await checkPage(t, page, 'admin-6-reopened');
+  const status = await sql<{ status: string }>`select status from workspaces where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  t.equal(status.rows[0]!.status, 'active');
+  t.equal(await page.locator('#audit-events tbody tr').filter({ hasText: 'Customer came back.' }).filter({ hasText: 'Olivia Ops' }).count(), 1, 'the audit event is shown');
+});
+
 t.test('a forged or foreign page session cookie is refused', async (t) => {
   const ctx = await liveService(t);
   for (const value of ['x', 'eyJhY3RvciI6Im1hbGxvcnkiLCJleHAiOjk5OTk5OTk5OTk5OTl9.forged']) {

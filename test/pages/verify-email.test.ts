@@ -112,6 +112,21 @@ t.test('a form POST without its CSRF token is refused and consumes nothing', asy
   t.equal((await fetch(`${ctx.baseUrl}/openapi.json`).then((r) => r.json()) as { paths: Record<string, unknown> }).paths['/verify-email'], undefined, 'pages are not in the API document');
 });
 
+t.test('without Chromium the browser tests fail with what to install, never skip', async (t) => {
+  await t.rejects(launchChromium(t, '/nonexistent/chromium'), /Chromium is missing at \/nonexistent\/chromium: install it with `apt-get install -y chromium`/);
+});
+
+t.test('tokens in page URLs never reach the log', async (t) => {
+  const ctx = await liveService(t, {}, { captureLogs: true });
+  const owner = await signUp(ctx.app);
+  const link = await emailedLink(ctx, owner.email);
+  const token = new URL(link).searchParams.get('token')!;
+  t.equal((await fetch(link)).status, 200);
+  t.equal((await fetch(`${ctx.baseUrl}/invitations/accept?token=${token}`)).status, 404);
+  t.match(ctx.logs(), '/verify-email?token=[redacted]', 'the page request is logged, redacted');
+  t.notMatch(ctx.logs(), token, 'the token itself never');
+});
+
 t.test('HOSTED_PAGES=false serves no pages', async (t) => {
   const ctx = await liveService(t, { HOSTED_PAGES: 'false' });
   t.equal((await fetch(`${ctx.baseUrl}/verify-email?token=x`)).status, 404);

@@ -146,7 +146,7 @@ ${next ? html`<p><a href="${next}">Next page</a></p>` : ''}`);
 
   const Params = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
-  async function detailPage(reply: FastifyReply, actor: string, id: string, form: { errors?: FieldErrors; days?: string; reason?: string; notice?: string } = {}, status = 200) {
+  async function detailPage(reply: FastifyReply, actor: string, id: string, form: { errors?: FieldErrors; days?: string; reason?: string; notice?: string; reopenErrors?: FieldErrors; reopenReason?: string } = {}, status = 200) {
     const detail = await services.admin.workspaceDetail(id);
     const w = detail.workspace;
     return send(reply, status, w.name, html`<p><a href="/admin">All trials</a></p>
@@ -168,6 +168,12 @@ ${field({ name: 'days', label: 'Days to add', type: 'number', value: form.days ?
 ${field({ name: 'reason', label: 'Reason', value: form.reason, hint: 'Kept in the audit log.', errors: form.errors })}
 <button type="submit">Extend trial</button>
 </form>
+${w.status === 'closed' ? html`<h2>Reopen the workspace</h2>
+${form.reopenErrors ? html`<p class="alert" role="alert" id="reopen-alert" data-autofocus>The workspace was not reopened.</p>` : ''}
+<form method="post" action="/admin/workspaces/${w.id}/reopen" novalidate>${csrfInput(reply.generateCsrf())}
+${field({ name: 'reopenReason', label: 'Reason for reopening', value: form.reopenReason, hint: 'Kept in the audit log.', errors: form.reopenErrors })}
+<button type="submit">Reopen workspace</button>
+</form>` : ''}
 <h2>Members</h2>
 <ul>${detail.members.map((m) => html`<li>${m.name} &lt;${m.email}&gt;, ${m.role}</li>`)}</ul>
 <h2>Pending invitations</h2>
@@ -179,10 +185,11 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
 </table></div>`);
   }
 
-  app.get('/admin/workspaces/:id', { schema: { hide: true, params: Params, querystring: Type.Object({ extended: Type.Optional(Type.String({ maxLength: 10 })) }) } }, async (request, reply) => {
+  app.get('/admin/workspaces/:id', { schema: { hide: true, params: Params, querystring: Type.Object({ done: Type.Optional(Type.String({ maxLength: 20 })) }) } }, async (request, reply) => {
     const actor = requireAdmin(request, reply);
     if (!actor) return reply;
-    return detailPage(reply, actor, request.params.id, request.query.extended ? { notice: 'The trial was extended.' } : {});
+    const notice = request.query.done === 'extended' ? 'The trial was extended.' : request.query.done === 'reopened' ? 'The workspace was reopened.' : undefined;
+    return detailPage(reply, actor, request.params.id, notice ? { notice } : {});
   });
 
   app.post(
@@ -203,7 +210,24 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
       else if (reason.length > 500) errors.reason = 'Use at most 500 characters.';
       if (Object.keys(errors).length > 0) return detailPage(reply, actor, request.params.id, { errors, days, reason }, 400);
       await services.admin.changeTrial(request.params.id, { type: 'admin', id: actor }, { extendDays, reason });
-      return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?extended=1`);
+      return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?done=extended`);
+    },
+  );
+
+  app.post(
+    '/admin/workspaces/:id/reopen',
+    {
+      preHandler: app.csrfProtection,
+      schema: { hide: true, params: Params, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), reopenReason: Type.Optional(Type.String({ maxLength: 2000 })) }) },
+    },
+    async (request, reply) => {
+      const actor = requireAdmin(request, reply);
+      if (!actor) return reply;
+      const reason = (request.body.reopenReason ?? '').trim();
+      const problem = !reason ? 'Say why: the reason is kept in the audit log.' : reason.length > 500 ? 'Use at most 500 characters.' : undefined;
+      if (problem) return detailPage(reply, actor, request.params.id, { reopenErrors: { reopenReason: problem }, reopenReason: reason }, 400);
+      await services.admin.reopen(request.params.id, { type: 'admin', id: actor }, reason);
+      return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?done=reopened`);
     },
   );
 }
