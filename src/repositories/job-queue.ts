@@ -10,6 +10,8 @@ export interface JobPayloads {
   onboarding_completed: { workspaceId: string };
   /** `trialEndsAt`: PostgreSQL's exact text of the trial end the email is about. */
   send_trial_email: { workspaceId: string; kind: 'ending_soon' | 'ended'; trialEndsAt: string };
+  /** `codeNumber`: decimal text of the flow's code number; the code is derived again from it. */
+  send_signup_code: { flowId: string; codeNumber: string };
 }
 export type JobName = keyof JobPayloads;
 

@@ -139,11 +139,7 @@ export class AdminService {
 
   /** The onboarding funnel of workspaces created in [from, to); defaults to the last 30 days. */
   async funnel(range: { from?: Date; to?: Date }): Promise<FunnelRow & { from: Date; to: Date }> {
-    const to = range.to ?? new Date();
-    const from = range.from ?? new Date(to.getTime() - 30 * DAY_MS);
-    if (from >= to) {
-      throw new AppError('validation_failed', '`from` must be before `to`.', { fields: [{ field: 'from', message: 'must be before to' }] });
-    }
+    const { from, to } = reportRange(range);
     return { from, to, ...(await this.deps.reports.funnel(from, to, this.deps.steps)) };
   }
 
@@ -180,12 +176,23 @@ export class AdminService {
 const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A report's time range [from, to): the last 30 days unless given; 400 when from is not before to. */
+export function reportRange(range: { from?: Date; to?: Date }): { from: Date; to: Date } {
+  const to = range.to ?? new Date();
+  const from = range.from ?? new Date(to.getTime() - 30 * DAY_MS);
+  if (from >= to) {
+    throw new AppError('validation_failed', '`from` must be before `to`.', { fields: [{ field: 'from', message: 'must be before to' }] });
+  }
+  return { from, to };
+}
+
 /** Cursors are opaque to callers: base64url of the last row's exact created_at and id. */
-function encodeCursor(keyset: Keyset): string {
+export function encodeCursor(keyset: Keyset): string {
   return Buffer.from(JSON.stringify([keyset.at, keyset.id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string | undefined): Keyset | undefined {
+/** The keyset of a cursor; 400 `invalid_cursor` when it is not one of ours. */
+export function decodeCursor(cursor: string | undefined): Keyset | undefined {
   if (cursor === undefined) return undefined;
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];

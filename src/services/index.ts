@@ -13,6 +13,9 @@ import { RegistrationRepository } from '../repositories/registration-repository.
 import { ReportRepository } from '../repositories/report-repository.js';
 import { TrialRepository } from '../repositories/trial-repository.js';
 import { SessionRepository } from '../repositories/session-repository.js';
+import { ProfileRepository } from '../repositories/signup/profile-repository.js';
+import { SignupFlowRepository } from '../repositories/signup/signup-flow-repository.js';
+import { SignupLeadRepository } from '../repositories/signup/signup-lead-repository.js';
 import { VerificationRepository } from '../repositories/verification-repository.js';
 import { WorkspaceRepository } from '../repositories/workspace-repository.js';
 import { AccountService } from './account-service.js';
@@ -27,6 +30,9 @@ import { ProvisioningService } from './provisioning-service.js';
 import { RateLimitService } from './rate-limit-service.js';
 import { RegistrationService } from './registration-service.js';
 import { SessionService } from './session-service.js';
+import { SignupCompletion } from './signup/signup-completion.js';
+import { SignupFlowService } from './signup/signup-flow-service.js';
+import { SignupLeadService } from './signup/signup-lead-service.js';
 import type { StatusCache } from './status-cache.js';
 import type { TokenDeriver } from './token-deriver.js';
 import { VerificationService } from './verification-service.js';
@@ -53,6 +59,8 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const onboarding = new OnboardingRepository(db);
   const trials = new TrialRepository(db);
   const rateLimits = new RateLimitRepository(db);
+  const rateLimitService = new RateLimitService(rateLimits);
+  const signupFlows = new SignupFlowRepository(db);
   const onboardingService = new OnboardingService({
     db,
     onboarding,
@@ -115,7 +123,26 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl),
     email: new EmailService(mailer, verifications, invitations, workspaces, trials, config.appBaseUrl),
     health: new HealthService(pool),
-    rateLimits: new RateLimitService(rateLimits),
+    rateLimits: rateLimitService,
+    signupFlows: new SignupFlowService({
+      db,
+      flows: signupFlows,
+      accounts,
+      sessions,
+      rateLimits: rateLimitService,
+      tokens: deps.tokens,
+      config,
+      completion: new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, plans: config.plans }),
+    }),
+    signupLeads: new SignupLeadService({
+      db,
+      flows: signupFlows,
+      leads: new SignupLeadRepository(db),
+      audit,
+      mailer,
+      tokens: deps.tokens,
+      retentionDays: config.signup.retentionDays,
+    }),
     lifecycle: new LifecycleService({
       db,
       trials,

@@ -19,6 +19,9 @@ const TEST_ENV = {
   RATE_LIMIT_SIGNINS_PER_MINUTE: '100000',
   RATE_LIMIT_CONFIRMS_PER_MINUTE: '100000',
   ONBOARDING_SAVES_PER_MINUTE: '100000',
+  RATE_LIMIT_SIGNUP_FLOWS_PER_MINUTE: '100000',
+  RATE_LIMIT_SIGNUP_CODES_PER_MINUTE: '100000',
+  SIGNUP_SAVES_PER_MINUTE: '100000',
   ADMIN_TOKEN: 'test-admin-token-0123456789abcdef0123',
   TOKEN_SECRET: 'test-token-secret-0123456789abcdef0123456789',
   // Tests edit sessions in SQL and expect the next request to see it; the cache has its own tests.

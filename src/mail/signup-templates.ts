@@ -1,0 +1,18 @@
+import type { MailMessage } from './mailer.js';
+import { compose } from './templates.js';
+
+/** The 6-digit code of a staged sign-up: to verify the address, or to resume on another device. */
+export function signupCodeEmail(input: { to: string; code: string; kind: 'verify_email' | 'resume'; expiresAt: Date }): MailMessage {
+  const resume = input.kind === 'resume';
+  return compose({
+    to: input.to,
+    subject: resume ? `${input.code} is your code to continue signing up` : `${input.code} is your sign-up code`,
+    greeting: 'Hi,',
+    paragraphs: [
+      resume
+        ? `Enter this code on the device where you want to continue your sign-up: ${input.code}`
+        : `Enter this code to confirm your email address: ${input.code}`,
+      `It works until ${input.expiresAt.toUTCString()}. If you did not ask for it, ignore this email: nothing happens without the code.`,
+    ],
+  });
+}
