@@ -31,8 +31,13 @@ const POSTAL_CODES: Record<string, RegExp> = {
 /** The steps of a staged sign-up, in order; `paymentMethod` only for plans that require one. */
 export const BASE_STEPS = ['email', 'profile', 'company', 'address', 'plan'] as const;
 export const PAYMENT_STEP = 'paymentMethod';
-/** Every stage the funnel counts, in order: the steps, then completion. */
-export const FUNNEL_STAGES: readonly string[] = [...BASE_STEPS, PAYMENT_STEP, 'completed'];
+/**
+ * Every stage the funnel counts, in order: the steps every plan has, then completion. The payment
+ * step joins once billing records it (only paid plans reach it, so it is not a stage of every flow).
+ */
+export const FUNNEL_STAGES: readonly string[] = [...BASE_STEPS, 'completed'];
+/** The order in which a lead's last step reached is ranked. */
+export const STEP_RANK: readonly string[] = [...BASE_STEPS, PAYMENT_STEP, 'completed'];
 
 /** A PATCH of the flow: each section given is validated whole and replaces the stored one. */
 export interface FlowPatch {

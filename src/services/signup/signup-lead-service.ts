@@ -9,7 +9,7 @@ import type { LeadFilter, LeadRow, SignupFunnelRow, SignupLeadRepository } from 
 import { decodeCursor, encodeCursor, reportRange, type Page } from '../admin-service.js';
 import { drain } from '../session-service.js';
 import type { TokenDeriver } from '../token-deriver.js';
-import { FUNNEL_STAGES } from './signup-fields.js';
+import { FUNNEL_STAGES, STEP_RANK } from './signup-fields.js';
 import { signupCode } from './signup-flow-service.js';
 
 const BATCH = 500;
@@ -69,7 +69,7 @@ export class SignupLeadService {
    * The `signup.abandoned` event, once the outbox exists, is written here in the same transaction.
    */
   async exportLeads(limit: number): Promise<LeadRow[]> {
-    return this.deps.db.transaction().execute((trx) => this.deps.leads.withTx(trx).exportDue(FUNNEL_STAGES, limit));
+    return this.deps.db.transaction().execute((trx) => this.deps.leads.withTx(trx).exportDue(STEP_RANK, limit));
   }
 
   /** One page of leads, most recently abandoned first. */
