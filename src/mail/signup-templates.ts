@@ -6,7 +6,8 @@ export function signupCodeEmail(input: { to: string; code: string; kind: 'verify
   const resume = input.kind === 'resume';
   return compose({
     to: input.to,
-    subject: resume ? `${input.code} is your code to continue signing up` : `${input.code} is your sign-up code`,
+    // The code stays out of the subject: subjects end up in mail logs and notifications.
+    subject: resume ? 'Your code to continue signing up' : 'Your sign-up code',
     greeting: 'Hi,',
     paragraphs: [
       resume

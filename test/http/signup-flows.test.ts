@@ -344,6 +344,32 @@ t.test('rate limits: starts per IP, code checks per IP and per address', async (
   t.same(perIp, [202, 202, 202, 429], 'per IP, whatever the address');
 });
 
+t.test('saves are rate-limited per flow', async (t) => {
+  const ctx = await testContext(t, { env: { SIGNUP_SAVES_PER_MINUTE: '2' } });
+  const [first, second] = [await startFlow(ctx), await startFlow(ctx)];
+  const api = flowApi(ctx);
+  const answers = [];
+  for (let version = 0; version < 3; version++) answers.push((await api.patch(first, { version, company: { name: `v${version}` } })).statusCode);
+  t.same(answers, [200, 200, 429]);
+  t.equal((await api.patch(second, { version: 0, company: { name: 'other' } })).statusCode, 200, 'another flow has its own budget');
+});
+
+t.test('no code, cookie or password reaches a log line or an email subject', async (t) => {
+  const ctx = await testContext(t, { captureLogs: true });
+  const api = flowApi(ctx);
+  const flow = await startFlow(ctx);
+  const email = uniqueEmail('logs');
+  await api.setEmail(flow, { email });
+  const code = await latestCode(ctx, email);
+  await api.verify(flow, code === '000000' ? '111111' : '000000');
+  await api.verify(flow, code);
+  await api.patch(flow, { version: 2, profile: { firstName: 'A', lastName: 'B', password: PASSWORD } });
+  const logs = ctx.logs();
+  t.ok(logs.includes('/v1/signup-flows/current'), 'requests were logged');
+  for (const secret of [code, flow.cookie.split('=')[1]!, PASSWORD]) t.notOk(logs.includes(secret), 'a secret is not logged');
+  t.notOk(ctx.smtp.to(email)[0]!.subject.includes(code));
+});
+
 t.test('Secure cookies when APP_BASE_URL is https', async (t) => {
   const ctx = await testContext(t, { env: { APP_BASE_URL: 'https://app.test' } });
   const started = await flowApi(ctx).start();
