@@ -10,9 +10,9 @@ export function signupCodeEmail(input: { to: string; code: string; kind: 'verify
     subject: resume ? 'Your code to continue signing up' : 'Your sign-up code',
     greeting: 'Hi,',
     paragraphs: [
-      resume
-        ? `Enter this code on the device where you want to continue your sign-up: ${input.code}`
-        : `Enter this code to confirm your email address: ${input.code}`,
+      resume ? 'Enter this code on the device where you want to continue your sign-up:' : 'Enter this code to confirm your email address:',
+      // On a line of its own, so it is easy to copy (and to find in the dev mailbox).
+      input.code,
       `It works until ${input.expiresAt.toUTCString()}. If you did not ask for it, ignore this email: nothing happens without the code.`,
     ],
   });
