@@ -6,7 +6,7 @@
  * at the same concurrency in the same run, before and after. Targets: ratio >= 0.5 and p99 < 25 ms.
  */
 import { createPool } from '../src/db/database.js';
-import { benchDatabase, cpuPerOperation, cpuSeconds, load, report, runBench, startService, throughput } from './support.js';
+import { benchDatabase, benchSaves, runBench, startService, throughput } from './support.js';
 
 const CONNECTIONS = 32;
 const PER_CONNECTION = 8;
@@ -48,61 +48,23 @@ async function main(): Promise<void> {
   });
   try {
     const flows = await startFlows(service.url, CONNECTIONS * PER_CONNECTION);
-    const baselineBefore = await updateBaseline(database.url, flows);
-    // autocannon rebuilds the context for every request, so versions live here (see bench/autosave.ts).
-    const versions = new Map<string, number>();
-    let turn = 0;
-    let firstFailure = '';
-    const cpuBefore = await cpuSeconds(service.pid);
-    const saves = await load({
+    await benchSaves('bench:signup-flow', {
       url: service.url,
+      pid: service.pid,
       connections: CONNECTIONS,
-      duration: SECONDS,
-      requests: [
-        {
-          setupRequest: (request, context) => {
-            const flow = flows[turn++ % flows.length]!;
-            (context as { flowId?: string }).flowId = flow.id;
-            return {
-              ...request,
-              method: 'PATCH',
-              path: '/v1/signup-flows/current',
-              headers: { 'content-type': 'application/json', cookie: flow.cookie },
-              body: JSON.stringify({
-                version: versions.get(flow.id) ?? 0,
-                company: { name: `Acme ${turn}` },
-                address: { line1: '1 Main St', city: 'Albany', region: 'NY', postalCode: '12207', country: 'US' },
-              }),
-            };
-          },
-          onResponse: (status, body, context) => {
-            const { flowId } = context as { flowId?: string };
-            if (status === 200 && flowId) versions.set(flowId, JSON.parse(body).version);
-            else if (!firstFailure) firstFailure = `${status} ${body.slice(0, 200)}`;
-          },
-        },
-      ],
+      seconds: SECONDS,
+      baseline: () => updateBaseline(database.url, flows),
+      targets: flows.map((flow) => ({
+        id: flow.id,
+        path: '/v1/signup-flows/current',
+        cookie: flow.cookie,
+        body: (turn, version) => ({
+          version,
+          company: { name: `Acme ${turn}` },
+          address: { line1: '1 Main St', city: 'Albany', region: 'NY', postalCode: '12207', country: 'US' },
+        }),
+      })),
     });
-    const cpuAfter = await cpuSeconds(service.pid);
-    const cpu = cpuPerOperation(cpuBefore, cpuAfter, saves.rps * SECONDS);
-    if (firstFailure) process.stderr.write(`first failed save: ${firstFailure}\n`);
-    const baselineAfter = await updateBaseline(database.url, flows);
-    const baseline = (baselineBefore + baselineAfter) / 2;
-    const ratio = saves.rps / baseline;
-    report(
-      'bench:signup-flow',
-      {
-        'saves/s (HTTP, 32 conns)': saves.rps,
-        'save p50 ms': saves.p50,
-        'save p99 ms (target < 25)': saves.p99,
-        'non-2xx answers': saves.non2xx,
-        'service CPU ms / save': cpu.service,
-        'PostgreSQL CPU ms / save': cpu.postgres,
-        'single-row UPDATE commits/s (32)': baseline,
-        'ratio (target >= 0.5)': ratio,
-      },
-      { ok: ratio >= 0.5 && saves.p99 < 25 && saves.non2xx === 0, text: `saves/s is ${(ratio * 100).toFixed(0)}% of bare UPDATE commits/s; p99 ${saves.p99} ms` },
-    );
   } finally {
     await service.stop();
     await database.close();

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import t from 'tap';
+import { SignupFlowRepository } from '../../src/repositories/signup/signup-flow-repository.js';
 import { testContext } from '../helpers/app.js';
 import { concurrently, PASSWORD, register, sessionCookie, statusCounts, uniqueEmail } from '../helpers/factories.js';
 import { flowApi, flowCookie, latestCode, readyFlow, startFlow, US_ADDRESS, verifiedFlow } from '../helpers/signup.js';
@@ -206,9 +207,21 @@ t.test('a paid plan cannot complete until billing puts a payment method on file'
   const view = (await flowApi(ctx).get(flow)).json();
   t.match(view, { missingFields: ['paymentMethod'], currentStep: 'paymentMethod' });
   t.same(view.steps.map((s: { key: string }) => s.key), ['email', 'profile', 'company', 'address', 'plan', 'paymentMethod']);
+  const forged = await flowApi(ctx).patch(flow, { version: view.version, paymentMethod: { id: 'pm_forged' } });
+  t.match((await flowApi(ctx).get(flow)).json(), { missingFields: ['paymentMethod'] }, 'a client cannot fill the payment step itself');
+  t.ok(forged.statusCode < 500);
   const answer = await flowApi(ctx).complete(flow);
   t.equal(answer.statusCode, 422);
   t.match(answer.json(), { code: 'signup_incomplete', missingFields: ['paymentMethod'], unverifiedFields: [] });
+
+  // What billing does once a payment method is on file: the section, then the same completion.
+  await ctx.runtime.db.transaction().execute((trx) =>
+    new SignupFlowRepository(trx).setSection(flow.id, 'paymentMethod', { id: 'pm_test' }, { idleSeconds: 3600, maxSeconds: 7200 }),
+  );
+  t.match((await flowApi(ctx).get(flow)).json(), { missingFields: [], currentStep: null });
+  const done = await flowApi(ctx).complete(flow);
+  t.equal(done.statusCode, 201);
+  t.match(done.json().workspace, { plan: 'pro', trialState: 'active' });
 });
 
 t.test('complete with something missing or unverified: 422 listing it', async (t) => {

@@ -44,6 +44,8 @@ export interface FlowData {
   company?: { name: string };
   address?: { line1: string; line2?: string; city: string; region?: string; postalCode: string; country: string };
   plan?: { id: string };
+  /** Filled by the billing integration (never by PATCH): the payment method on file for a paid plan. */
+  paymentMethod?: Record<string, unknown>;
   [section: string]: unknown;
 }
 
@@ -225,6 +227,21 @@ export class SignupFlowRepository extends Repository {
       where f.id = ${flowId}
       returning ${flowColumns}`.execute(this.db);
     return rows[0]!;
+  }
+
+  /**
+   * Stores one section the server itself fills (e.g. `paymentMethod`, by the billing integration) on
+   * an open flow, inside the caller's transaction; moves the version and the expiry like a save.
+   */
+  async setSection(flowId: string, section: string, value: Record<string, unknown>, lifetime: FlowLifetime): Promise<FlowRow | undefined> {
+    const { rows } = await sql<FlowRow>`
+      update signup_flows f
+      set data = f.data || jsonb_build_object(${section}::text, ${JSON.stringify(value)}::jsonb),
+          steps_reached = array(select distinct s from unnest(f.steps_reached || array[${section}::text]) s order by s),
+          version = f.version + 1, updated_at = now(), expires_at = ${nextExpiry(lifetime)}
+      where f.id = ${flowId} and ${OPEN}
+      returning ${flowColumns}`.execute(this.db);
+    return rows[0];
   }
 
   /** Binds another device's cookie to the flow. */

@@ -51,12 +51,12 @@ export class SignupCompletion {
    * and the workspace-initialisation job, and marks the flow completed with what it became, revoking
    * its cookies (the completing one, `completingTokenHash`, may replay the completion briefly).
    *
-   * Throws 422 `signup_incomplete` when anything is missing or unverified; a plan that requires a
-   * payment method counts as complete only with `paymentMethodOnFile`. Throws 409 `email_taken`
+   * Throws 422 `signup_incomplete` when anything is missing or unverified (a plan that requires a
+   * payment method needs the flow's `paymentMethod` section). Throws 409 `email_taken`
    * when the address was registered meanwhile. A throw rolls back everything `trx` holds.
    */
-  async commit(trx: Tx, flow: FlowRow, options: { completingTokenHash?: Buffer | null; paymentMethodOnFile?: boolean } = {}): Promise<CompletedSignup> {
-    const progress = flowProgress(flow, this.deps.plans, options.paymentMethodOnFile);
+  async commit(trx: Tx, flow: FlowRow, options: { completingTokenHash?: Buffer | null } = {}): Promise<CompletedSignup> {
+    const progress = flowProgress(flow, this.deps.plans);
     if (progress.missingFields.length > 0 || progress.unverifiedFields.length > 0) throw signupIncomplete(progress);
     const { profile, company, address } = flow.data;
     const plan = progress.plan!;

@@ -91,9 +91,10 @@ export interface FlowProgress {
 
 /**
  * The one rule of what a complete flow holds. A plan that requires a payment method needs the
- * `paymentMethod` step, which the billing integration fills; until then such a flow stays incomplete.
+ * `paymentMethod` section, which only the billing integration fills (SignupFlowRepository.setSection);
+ * until then such a flow stays incomplete.
  */
-export function flowProgress(flow: FlowRow, plans: readonly Plan[], paymentMethodOnFile = false): FlowProgress {
+export function flowProgress(flow: FlowRow, plans: readonly Plan[]): FlowProgress {
   const data = flow.data;
   const plan = plans.find((p) => p.id === data.plan?.id);
   const fields: Record<string, boolean> = {
@@ -108,7 +109,7 @@ export function flowProgress(flow: FlowRow, plans: readonly Plan[], paymentMetho
     'address.country': Boolean(data.address?.country),
     ...(data.address && REGIONS[data.address.country] ? { 'address.region': Boolean(data.address.region) } : {}),
     'plan.id': plan !== undefined,
-    ...(plan?.requiresPaymentMethod ? { [PAYMENT_STEP]: paymentMethodOnFile } : {}),
+    ...(plan?.requiresPaymentMethod ? { [PAYMENT_STEP]: data.paymentMethod !== undefined } : {}),
   };
   const requiredFields = Object.keys(fields);
   const missingFields = requiredFields.filter((field) => !fields[field]);
