@@ -143,6 +143,9 @@ export function loadConfig(env: Env = process.env): Config {
     workerConcurrency: read.int('WORKER_CONCURRENCY', 5, 1, 100),
     runWorker: read.bool('RUN_WORKER', true),
   };
+  if (config.signup.maxSeconds < config.signup.idleSeconds) {
+    problems.push('SIGNUP_FLOW_MAX_SECONDS must be at least SIGNUP_FLOW_IDLE_SECONDS: a flow cannot idle longer than it may live.');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }
