@@ -55,6 +55,12 @@ t.test('an abandoned flow with consent is exported once as a lead; without conse
   const again = await ctx.runtime.services.signupLeads.cleanup();
   t.same(again, { expired: 0, leadsExported: 0, purged: 0 }, 'a second run exports nothing again');
   t.equal((await ctx.runtime.db.selectFrom('signup_leads').selectAll().execute()).length, 1);
+
+  const erase = await ctx.app.inject({ method: 'DELETE', url: `/v1/admin/leads/${leads[0]!.id}`, headers: { authorization: 'Bearer test-admin-token-0123456789abcdef0123' } });
+  t.equal(erase.statusCode, 204);
+  const source = await ctx.runtime.db.selectFrom('signup_flows').selectAll().where('id', '=', consented.id).executeTakeFirstOrThrow();
+  t.match(source, { email: null, data: {} }, 'erasing a lead purges what its flow still held too');
+  t.ok(source.purged_at);
 });
 
 t.test('two cleanup runs at once, on two instances, export each lead exactly once', async (t) => {

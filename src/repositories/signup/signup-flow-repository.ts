@@ -269,9 +269,15 @@ export class SignupFlowRepository extends Repository {
 
   /** Discards a flow: its personal data goes at once, and every cookie with it. */
   async discard(flowId: string): Promise<void> {
+    await this.purge(flowId, { discard: true });
+  }
+
+  /** Purges one flow's personal data and cookies now (a discard, or a lead erased on request). */
+  async purge(flowId: string, options: { discard?: boolean } = {}): Promise<void> {
     await sql`
       with tokens as (delete from signup_flow_tokens where flow_id = ${flowId})
-      update signup_flows set discarded_at = now(), updated_at = now(), ${PURGED_SET} where id = ${flowId}`.execute(this.db);
+      update signup_flows set ${options.discard ? sql`discarded_at = now(), updated_at = now(),` : sql``} ${PURGED_SET}
+      where id = ${flowId}`.execute(this.db);
   }
 
   /** Marks up to `limit` flows past their life as expired; skips rows others hold. Returns how many. */

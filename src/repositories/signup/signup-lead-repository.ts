@@ -95,10 +95,9 @@ export class SignupLeadRepository extends Repository {
     return rows;
   }
 
-  /** Erases a lead; false when there was none. */
-  async delete(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('signup_leads').where('id', '=', id).executeTakeFirst();
-    return result.numDeletedRows > 0n;
+  /** Erases a lead; returns the flow it came from (null when none is known), or undefined when there was no such lead. */
+  async delete(id: string): Promise<{ flowId: string | null } | undefined> {
+    return this.db.deleteFrom('signup_leads').where('id', '=', id).returning('flow_id as flowId').executeTakeFirst();
   }
 
   /**

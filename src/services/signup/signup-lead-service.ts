@@ -92,10 +92,15 @@ export class SignupLeadService {
     }
   }
 
-  /** Erases a lead (a person's right to be forgotten); the audit event keeps no personal data. */
+  /**
+   * Erases a lead (a person's right to be forgotten) and, at once, what the flow it came from still
+   * holds of them; the audit event keeps no personal data.
+   */
   async erase(id: string, actor: Actor): Promise<void> {
     await this.deps.db.transaction().execute(async (trx) => {
-      if (!(await this.deps.leads.withTx(trx).delete(id))) throw new AppError('not_found', 'No lead with this id exists.');
+      const erased = await this.deps.leads.withTx(trx).delete(id);
+      if (!erased) throw new AppError('not_found', 'No lead with this id exists.');
+      if (erased.flowId) await this.deps.flows.withTx(trx).purge(erased.flowId);
       await this.deps.audit.withTx(trx).insert({ actor, action: 'signup_lead.erased', data: { leadId: id } });
     });
   }
