@@ -55,10 +55,8 @@ export class AdminService {
 
   /** One page of workspaces matching the filter, newest first. */
   async listWorkspaces(filter: WorkspaceFilter, page: { limit: number; cursor?: string }): Promise<Page<AdminWorkspaceView>> {
-    const rows = await this.deps.admin.listWorkspaces(filter, this.deps.endingSoonDays, decodeCursor(page.cursor), page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items: items.map((row) => this.view(row)), nextCursor: rows.length > page.limit && last ? encodeCursor({ at: last.keysetAt, id: last.id }) : null };
+    const found = await keysetPage(page, (after, limit) => this.deps.admin.listWorkspaces(filter, this.deps.endingSoonDays, after, limit));
+    return { items: found.items.map((row) => this.view(row)), nextCursor: found.nextCursor };
   }
 
   /** Every workspace matching the filter, in pages under the hood, for CSV export. */
@@ -131,10 +129,7 @@ export class AdminService {
 
   /** One page of the audit log, newest first. */
   async auditEvents(filter: AuditFilter, page: { limit: number; cursor?: string }): Promise<Page<AuditEventRow>> {
-    const rows = await this.deps.admin.listAuditEvents(filter, decodeCursor(page.cursor), page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ at: last.keysetAt, id: last.id }) : null };
+    return keysetPage(page, (after, limit) => this.deps.admin.listAuditEvents(filter, after, limit));
   }
 
   /** The onboarding funnel of workspaces created in [from, to); defaults to the last 30 days. */
@@ -176,6 +171,20 @@ export class AdminService {
 const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * One keyset page: fetches one row more than `limit` after the cursor's position, so the cursor of
+ * the next page exists only when there is one.
+ */
+export async function keysetPage<T extends { keysetAt: string; id: string }>(
+  page: { limit: number; cursor?: string },
+  fetch: (after: Keyset | undefined, limit: number) => Promise<T[]>,
+): Promise<Page<T>> {
+  const rows = await fetch(decodeCursor(page.cursor), page.limit + 1);
+  const items = rows.slice(0, page.limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ at: last.keysetAt, id: last.id }) : null };
+}
+
 /** A report's time range [from, to): the last 30 days unless given; 400 when from is not before to. */
 export function reportRange(range: { from?: Date; to?: Date }): { from: Date; to: Date } {
   const to = range.to ?? new Date();
@@ -187,12 +196,11 @@ export function reportRange(range: { from?: Date; to?: Date }): { from: Date; to
 }
 
 /** Cursors are opaque to callers: base64url of the last row's exact created_at and id. */
-export function encodeCursor(keyset: Keyset): string {
+function encodeCursor(keyset: Keyset): string {
   return Buffer.from(JSON.stringify([keyset.at, keyset.id])).toString('base64url');
 }
 
-/** The keyset of a cursor; 400 `invalid_cursor` when it is not one of ours. */
-export function decodeCursor(cursor: string | undefined): Keyset | undefined {
+function decodeCursor(cursor: string | undefined): Keyset | undefined {
   if (cursor === undefined) return undefined;
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];

@@ -10,8 +10,9 @@ import type { App, RouteDeps } from '../types.js';
 
 const security = [{ adminToken: [] }];
 const Reason = Type.String({ minLength: 1, maxLength: 500, description: 'Why: kept in the audit log.' });
-const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
-const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
+/** Page size and cursor of every keyset-paginated admin list. */
+export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
+export const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
 
 const AdminWorkspace = Type.Object({
   id: Uuid,

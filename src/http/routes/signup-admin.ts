@@ -3,7 +3,7 @@ import type { LeadRow } from '../../repositories/signup/signup-lead-repository.j
 import { iso } from '../presenters.js';
 import { DateTime, NullableDateTime, problems, Uuid } from '../schemas/common.js';
 import type { App, RouteDeps } from '../types.js';
-import { adminActor, sendCsv, toDate, wantsCsv } from './admin.js';
+import { adminActor, Cursor, Limit, sendCsv, toDate, wantsCsv } from './admin.js';
 
 const tags = ['admin'];
 const security = [{ adminToken: [] }];
@@ -62,8 +62,8 @@ export async function signupAdminRoutes(app: App, { services, guards }: RouteDep
           from: Type.Optional(DateTime),
           to: Type.Optional(DateTime),
           verified: Type.Optional(Type.Boolean()),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
-          cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' })),
+          limit: Type.Optional(Limit),
+          cursor: Type.Optional(Cursor),
         }),
         response: { 200: Type.Object({ items: Type.Array(Lead), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
       },

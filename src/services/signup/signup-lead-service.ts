@@ -6,7 +6,7 @@ import type { Keyset } from '../../repositories/admin-repository.js';
 import type { Actor, AuditRepository } from '../../repositories/audit-repository.js';
 import type { SignupFlowRepository } from '../../repositories/signup/signup-flow-repository.js';
 import type { LeadFilter, LeadRow, SignupFunnelRow, SignupLeadRepository } from '../../repositories/signup/signup-lead-repository.js';
-import { decodeCursor, encodeCursor, reportRange, type Page } from '../admin-service.js';
+import { keysetPage, reportRange, type Page } from '../admin-service.js';
 import { drain } from '../session-service.js';
 import type { TokenDeriver } from '../token-deriver.js';
 import { FUNNEL_STAGES, STEP_RANK } from './signup-fields.js';
@@ -73,11 +73,8 @@ export class SignupLeadService {
   }
 
   /** One page of leads, most recently abandoned first. */
-  async list(filter: LeadFilter, page: { limit: number; cursor?: string }): Promise<Page<LeadRow>> {
-    const rows = await this.deps.leads.list(filter, decodeCursor(page.cursor), page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ at: last.keysetAt, id: last.id }) : null };
+  list(filter: LeadFilter, page: { limit: number; cursor?: string }): Promise<Page<LeadRow>> {
+    return keysetPage(page, (after, limit) => this.deps.leads.list(filter, after, limit));
   }
 
   /** Every lead matching the filter, page by page under the hood, for CSV export. */
