@@ -89,3 +89,33 @@ t.test('the sign-up funnel: started, each step, completed, abandoned and convers
   t.match(empty, { started: 0, completed: 0 });
   t.equal((await admin(ctx, '/v1/admin/signup-flows/funnel?from=2020-02-01T00:00:00Z&to=2020-01-01T00:00:00Z')).statusCode, 400);
 });
+
+t.test('OpenAPI: every staged sign-up and lead route with an operationId, a summary, its body schema and error responses', async (t) => {
+  const ctx = await testContext(t);
+  const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+  const paths = Object.keys(doc.paths).filter((path) => path.startsWith('/v1/signup-flows') || path.startsWith('/v1/admin/leads') || path.startsWith('/v1/admin/signup-flows'));
+  t.same(paths.sort(), [
+    '/v1/admin/leads',
+    '/v1/admin/leads/{id}',
+    '/v1/admin/signup-flows/funnel',
+    '/v1/signup-flows',
+    '/v1/signup-flows/current',
+    '/v1/signup-flows/current/complete',
+    '/v1/signup-flows/current/email',
+    '/v1/signup-flows/current/email/verify',
+    '/v1/signup-flows/resume',
+    '/v1/signup-flows/resume/verify',
+  ]);
+  const ids = new Set<string>();
+  for (const path of paths) {
+    for (const [method, operation] of Object.entries(doc.paths[path] as Record<string, { operationId?: string; summary?: string; responses: Record<string, unknown>; requestBody?: unknown }>)) {
+      t.match(operation.operationId, /^[a-z][A-Za-z]+$/, `${method} ${path} has an operationId`);
+      ids.add(operation.operationId!);
+      t.ok(operation.summary, `${method} ${path} has a summary`);
+      t.ok(Object.keys(operation.responses).some((status) => Number(status) >= 400), `${method} ${path} lists its errors`);
+      if (['post', 'put', 'patch'].includes(method)) t.ok(operation.requestBody, `${method} ${path} takes a JSON body`);
+    }
+  }
+  t.equal(ids.size, 12, 'operationIds are unique');
+  t.ok(doc.components.securitySchemes.signupFlowCookie);
+});
