@@ -12,6 +12,8 @@ export interface JobPayloads {
   send_trial_email: { workspaceId: string; kind: 'ending_soon' | 'ended'; trialEndsAt: string };
   /** `codeNumber`: decimal text of the flow's code number; the code is derived again from it. */
   send_signup_code: { flowId: string; codeNumber: string };
+  /** `lockedUntil`: ISO time the sign-in lock of the account's address ends. */
+  send_sign_in_locked_email: { accountId: string; lockedUntil: string };
 }
 export type JobName = keyof JobPayloads;
 

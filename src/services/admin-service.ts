@@ -8,6 +8,7 @@ import type { WorkspaceRepository } from '../repositories/workspace-repository.j
 import type { InvitationView } from './invitation-service.js';
 import type { MemberView } from './membership-service.js';
 import type { OnboardingService } from './onboarding-service.js';
+import { decodeCursor, encodeCursor, type CursorField } from './opaque-input.js';
 
 /** Trial state as admins see it: `ending_soon` singles out active trials ending within TRIAL_ENDING_SOON_DAYS. */
 export type AdminTrialState = 'pending_verification' | 'active' | 'ending_soon' | 'expired';
@@ -167,9 +168,7 @@ export class AdminService {
   }
 }
 
-/** PostgreSQL's text form of a timestamptz, e.g. `2026-11-22 05:50:01.123456+00`. */
-const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const KEYSET: readonly CursorField[] = ['timestamp', 'uuid'];
 
 /**
  * One keyset page: fetches one row more than `limit` after the cursor's position, so the cursor of
@@ -179,10 +178,10 @@ export async function keysetPage<T extends { keysetAt: string; id: string }>(
   page: { limit: number; cursor?: string },
   fetch: (after: Keyset | undefined, limit: number) => Promise<T[]>,
 ): Promise<Page<T>> {
-  const rows = await fetch(decodeCursor(page.cursor), page.limit + 1);
+  const rows = await fetch(keysetOf(page.cursor), page.limit + 1);
   const items = rows.slice(0, page.limit);
   const last = items.at(-1);
-  return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ at: last.keysetAt, id: last.id }) : null };
+  return { items, nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
 }
 
 /** A report's time range [from, to): the last 30 days unless given; 400 when from is not before to. */
@@ -195,18 +194,11 @@ export function reportRange(range: { from?: Date; to?: Date }): { from: Date; to
   return { from, to };
 }
 
-/** Cursors are opaque to callers: base64url of the last row's exact created_at and id. */
-function encodeCursor(keyset: Keyset): string {
-  return Buffer.from(JSON.stringify([keyset.at, keyset.id])).toString('base64url');
+/** The keyset a page's cursor names: the last row's exact created_at text and id. */
+function keysetOf(cursor: string | undefined): Keyset | undefined {
+  if (cursor === undefined) return undefined;
+  const [at, id] = decodeCursor(cursor, KEYSET) as [string, string];
+  return { at, id };
 }
 
-function decodeCursor(cursor: string | undefined): Keyset | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof at === 'string' && TIMESTAMP_TEXT.test(at) && typeof id === 'string' && UUID.test(id)) return { at, id };
-  } catch {
-    // reported below
-  }
-  throw new AppError('invalid_cursor', 'This cursor is not valid. Start again from the first page.');
-}
+const cursorOf = (keyset: Keyset) => encodeCursor([keyset.at, keyset.id]);

@@ -33,6 +33,7 @@ import { SessionService } from './session-service.js';
 import { SignupCompletion } from './signup/signup-completion.js';
 import { SignupFlowService } from './signup/signup-flow-service.js';
 import { SignupLeadService } from './signup/signup-lead-service.js';
+import { SignInGuard } from './sign-in-guard.js';
 import type { StatusCache } from './status-cache.js';
 import type { TokenDeriver } from './token-deriver.js';
 import { VerificationService } from './verification-service.js';
@@ -54,12 +55,20 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const idempotency = new IdempotencyRepository(db);
   const invitations = new InvitationRepository(db);
   const sessionRows = new SessionRepository(db);
-  const sessions = new SessionService(db, accounts, sessionRows, config.sessionTtlSeconds, config.sessionCacheSeconds);
+  const rateLimits = new RateLimitRepository(db);
+  const rateLimitService = new RateLimitService(db, rateLimits);
+  const signInGuard = new SignInGuard({
+    limits: rateLimitService,
+    accounts,
+    audit,
+    mailer,
+    failuresPerHour: config.rateLimits.signInFailuresPerAddressPerHour,
+    appBaseUrl: config.appBaseUrl,
+  });
+  const sessions = new SessionService(db, accounts, sessionRows, config.sessionTtlSeconds, config.sessionCacheSeconds, signInGuard);
   const access = new WorkspaceService(workspaces);
   const onboarding = new OnboardingRepository(db);
   const trials = new TrialRepository(db);
-  const rateLimits = new RateLimitRepository(db);
-  const rateLimitService = new RateLimitService(rateLimits);
   const signupFlows = new SignupFlowRepository(db);
   const onboardingService = new OnboardingService({
     db,
@@ -143,6 +152,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       tokens: deps.tokens,
       retentionDays: config.signup.retentionDays,
     }),
+    signInGuard,
     lifecycle: new LifecycleService({
       db,
       trials,
