@@ -5,13 +5,13 @@ import type { Tx } from '../db/database.js';
 export interface JobPayloads {
   send_verification_email: { verificationId: string };
   initialize_workspace: { workspaceId: string };
-  /** `placeholder`: hex of the token hash the send was queued with (see InvitationRepository.replacePlaceholder). */
-  send_invitation_email: { invitationId: string; placeholder: string };
+  /** `sendNumber`: which send of the invitation this email is (its link is derived from it). */
+  send_invitation_email: { invitationId: string; sendNumber: number };
   onboarding_completed: { workspaceId: string };
   /** `trialEndsAt`: PostgreSQL's exact text of the trial end the email is about. */
   send_trial_email: { workspaceId: string; kind: 'ending_soon' | 'ended'; trialEndsAt: string };
-  /** `codeNumber`: decimal text of the flow's code number; the code is derived again from it. */
-  send_signup_code: { flowId: string; codeNumber: string };
+  /** `codeNumber`: the flow's code number; the code is derived again from it and the flow id. */
+  send_signup_code: { flowId: string; codeNumber: number };
   /** `lockedUntil`: ISO time the sign-in lock of the account's address ends. */
   send_sign_in_locked_email: { accountId: string; lockedUntil: string };
 }

@@ -117,7 +117,7 @@ export async function signupFlowRoutes(app: App, { services, config, cookies }: 
   app.post(
     '/v1/signup-flows',
     {
-      config: { rateLimit: { max: config.rateLimits.signupFlowsPerMinute, timeWindow: 60_000 } },
+      config: { rateLimit: { max: config.rateLimits.signupFlowsPerMinute, timeWindow: 60_000 }, setsCookie: true },
       schema: {
         tags,
         operationId: 'startSignupFlow',
@@ -272,7 +272,7 @@ export async function signupFlowRoutes(app: App, { services, config, cookies }: 
   app.post(
     '/v1/signup-flows/resume/verify',
     {
-      config: { rateLimit: codeLimit },
+      config: { rateLimit: codeLimit, setsCookie: true },
       schema: {
         tags,
         operationId: 'verifySignupFlowResume',

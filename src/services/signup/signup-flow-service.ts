@@ -287,7 +287,7 @@ export class SignupFlowService {
   private async sendCode(trx: Tx, flow: FlowRow, kind: SignupCodeKind): Promise<void> {
     const expiresAt = new Date(Date.now() + this.deps.config.signup.codeTtlSeconds * 1000);
     const codeNumber = await this.deps.flows.withTx(trx).storeCode(flow.id, (number) => ({ kind, hash: signupCode(this.deps.tokens, flow.id, number).hash, expiresAt }));
-    await enqueueJob(trx, 'send_signup_code', { flowId: flow.id, codeNumber: String(codeNumber) }, { jobKey: `signup-code:${flow.id}` });
+    await enqueueJob(trx, 'send_signup_code', { flowId: flow.id, codeNumber }, { jobKey: `signup-code:${flow.id}` });
   }
 
   /** Seconds until another code may go out: only a live (unused) code holds the next one back. */

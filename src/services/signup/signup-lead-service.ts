@@ -48,7 +48,9 @@ export class SignupLeadService {
     if (flow.codeExpiresAt.getTime() <= Date.now() || flow.completedAt || flow.purgedAt) return false;
     const { code, hash } = signupCode(this.deps.tokens, flowId, codeNumber);
     if (!hash.equals(flow.codeHash)) return false;
-    await this.deps.mailer.send(signupCodeEmail({ to: flow.email, code, kind: flow.codeKind, expiresAt: flow.codeExpiresAt }));
+    // A stable Message-ID per code: a retried job's resend is recognisably the same message.
+    const message = signupCodeEmail({ to: flow.email, code, kind: flow.codeKind, expiresAt: flow.codeExpiresAt });
+    await this.deps.mailer.send({ ...message, messageId: `signup-code.${flowId}.${codeNumber}` });
     return true;
   }
 
