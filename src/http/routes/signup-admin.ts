@@ -8,6 +8,22 @@ import { adminActor, Cursor, Limit, sendCsv, toDate, wantsCsv } from './admin.js
 const tags = ['admin'];
 const security = [{ adminToken: [] }];
 
+const LEAD_EXAMPLE = {
+  id: '5d1f0a3e-8c2b-4e6f-9a7d-2b4c6e8f0a1c',
+  email: 'grace@example.com',
+  emailVerified: true,
+  firstName: 'Grace',
+  lastName: 'Hopper',
+  companyName: 'Compilers Inc',
+  lastStep: 'company',
+  startedAt: '2026-11-20T09:12:00.000Z',
+  abandonedAt: '2026-11-20T09:31:00.000Z',
+  marketingConsent: true,
+  consentTextVersion: 'v1',
+  consentAt: '2026-11-20T09:13:00.000Z',
+  exportedAt: '2026-11-21T09:35:00.000Z',
+};
+
 const Lead = Type.Object({
   id: Uuid,
   email: Type.String(),
@@ -65,7 +81,10 @@ export async function signupAdminRoutes(app: App, { services, guards }: RouteDep
           limit: Type.Optional(Limit),
           cursor: Type.Optional(Cursor),
         }),
-        response: { 200: Type.Object({ items: Type.Array(Lead), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+        response: {
+          200: Type.Object({ items: Type.Array(Lead), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { examples: [{ items: [LEAD_EXAMPLE], nextCursor: null }] }),
+          ...problems(400, 401),
+        },
       },
     },
     async (request, reply) => {
@@ -84,6 +103,7 @@ export async function signupAdminRoutes(app: App, { services, guards }: RouteDep
         tags,
         operationId: 'eraseSignupLead',
         summary: "Erase a lead (a person's right to be forgotten)",
+        description: 'Also purges what the abandoned sign-up it came from still holds of the person. Audited (with X-Admin-Actor) without personal data.',
         security,
         params: Type.Object({ id: Uuid }),
         response: { 204: Type.Null(), ...problems(400, 401, 404) },
@@ -115,6 +135,18 @@ export async function signupAdminRoutes(app: App, { services, guards }: RouteDep
             discarded: Type.Integer(),
             inProgress: Type.Integer(),
             steps: Type.Array(Type.Object({ step: Type.String(), reached: Type.Integer(), conversion: Type.Union([Type.Number(), Type.Null()]) })),
+          }, {
+            examples: [{
+              from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z', started: 200, completed: 61, abandoned: 120, discarded: 9, inProgress: 19,
+              steps: [
+                { step: 'email', reached: 150, conversion: 0.75 },
+                { step: 'profile', reached: 110, conversion: 0.7333 },
+                { step: 'company', reached: 96, conversion: 0.8727 },
+                { step: 'address', reached: 80, conversion: 0.8333 },
+                { step: 'plan', reached: 72, conversion: 0.9 },
+                { step: 'completed', reached: 61, conversion: 0.8472 },
+              ],
+            }],
           }),
           ...problems(400, 401),
         },

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { COUNTRY_CODES } from '../../services/signup/signup-fields.js';
 import { viewJson, type FlowView } from '../../services/signup/signup-flow-service.js';
 import { accountJson, workspaceJson } from '../presenters.js';
+import * as examples from '../schemas/examples.js';
 import { Account, DateTime, Email, NullableDateTime, Password, problems, TrimmedString, Uuid, Workspace } from '../schemas/common.js';
 import { flowToken, signupFlowCookies } from '../signup-cookie.js';
 import type { App, RouteDeps } from '../types.js';
@@ -70,6 +71,11 @@ const Flow = Type.Object(
 );
 
 const EmptyBody = Type.Object({}, { additionalProperties: false, description: 'An empty JSON object: every write is a JSON body, so a cross-site form cannot send it.', examples: [{}] });
+/** What a completed sign-up became: the account (verified) and its workspace (trial running). */
+const Completed = Type.Object(
+  { account: Account, workspace: Workspace },
+  { examples: [{ account: { ...examples.account, emailVerified: true }, workspace: { ...examples.workspace, trialState: 'active' } }] },
+);
 const Code = Type.String({ pattern: '^[0-9]{6}$', description: 'The 6-digit code from the email.', examples: ['042917'] });
 
 const PatchBody = Type.Object(
@@ -142,6 +148,7 @@ export async function signupFlowRoutes(app: App, { services, config, cookies }: 
         tags,
         operationId: 'getSignupFlow',
         summary: 'The whole state of my sign-up: what a frontend renders after a reload',
+        description: 'Steps and their state, the fields still required, missing or unverified, the data saved so far and its version. Never a hash, a code or a password. A flow past its life answers 410 signup_flow_expired.',
         security,
         response: { 200: Flow, ...problems(401, 410) },
       },
@@ -203,7 +210,7 @@ export async function signupFlowRoutes(app: App, { services, config, cookies }: 
         description:
           'Wrong: 400 invalid_code with `attemptsLeft`; after 5 wrong tries 429 too_many_attempts until a new code is asked for; expired: 410 code_expired. An address that already has an account: 409 email_taken with a sign-in hint. Rate-limited per IP and per address (RATE_LIMIT_SIGNUP_CODES_PER_MINUTE).',
         security,
-        body: Type.Object({ code: Code }, { additionalProperties: false }),
+        body: Type.Object({ code: Code }, { additionalProperties: false, examples: [{ code: '042917' }] }),
         response: { 200: Flow, ...problems(400, 401, 409, 410, 429) },
       },
     },
@@ -221,7 +228,7 @@ export async function signupFlowRoutes(app: App, { services, config, cookies }: 
           'Anything missing or unverified: 422 signup_incomplete with `missingFields` and `unverifiedFields` (a plan that requires a payment method lists `paymentMethod` until one is on file). A repeat through the same cookie answers 200 with the same account and workspace and a new session. An address registered meanwhile: 409 email_taken, and the flow is kept. The flow cookies are revoked.',
         security,
         body: EmptyBody,
-        response: { 201: Type.Object({ account: Account, workspace: Workspace }), 200: Type.Object({ account: Account, workspace: Workspace }), ...problems(400, 401, 409, 410, 422) },
+        response: { 201: Completed, 200: Completed, ...problems(400, 401, 409, 410, 422) },
       },
     },
     async (request, reply) => {
@@ -239,6 +246,7 @@ export async function signupFlowRoutes(app: App, { services, config, cookies }: 
         tags,
         operationId: 'discardSignupFlow',
         summary: 'Discard my sign-up: its personal data is purged at once, and it never becomes a lead',
+        description: 'Clears the cookie; every other device\'s cookie of the flow stops working too. A completed flow answers 409 signup_flow_completed.',
         security,
         response: { 204: Type.Null(), ...problems(401, 409) },
       },
@@ -260,7 +268,7 @@ export async function signupFlowRoutes(app: App, { services, config, cookies }: 
         summary: 'Continue a sign-up on another device: emails a resume code if an open flow has this verified address',
         description: 'Always 202, whether or not such a flow exists. Rate-limited per IP and per address.',
         body: Type.Object({ email: Email }, { additionalProperties: false, examples: [{ email: 'ada@example.com' }] }),
-        response: { 202: Type.Object({ status: Type.Literal('accepted') }), ...problems(400, 429) },
+        response: { 202: Type.Object({ status: Type.Literal('accepted') }, { examples: [{ status: 'accepted' }] }), ...problems(400, 429) },
       },
     },
     async (request, reply) => {
