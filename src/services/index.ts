@@ -75,6 +75,8 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const onboarding = new OnboardingRepository(db);
   const trials = new TrialRepository(db);
   const signupFlows = new SignupFlowRepository(db);
+  // The staged sign-up's local commit: also the pivot step of the billing saga for paid plans.
+  const signupCompletion = new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, plans: config.plans });
   const emailDeliveries = new EmailDeliveryRepository(db);
   const onboardingService = new OnboardingService({
     db,
@@ -144,6 +146,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     health: new HealthService(pool),
     workers: new WorkerRegistry(new WorkerHeartbeatRepository(db), config.workerDeadAfterSeconds),
     rateLimits: rateLimitService,
+    signupCompletion,
     signupFlows: new SignupFlowService({
       db,
       flows: signupFlows,
@@ -152,7 +155,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       rateLimits: rateLimitService,
       tokens: deps.tokens,
       config,
-      completion: new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, plans: config.plans }),
+      completion: signupCompletion,
     }),
     signupLeads: new SignupLeadService({
       db,
