@@ -42,6 +42,21 @@ export interface Config {
     readonly signInFailuresPerAddressPerHour: number;
     /** Verification resends per IP. */
     readonly resendsPerMinute: number;
+    /** New staged sign-ups per IP. */
+    readonly signupFlowsPerMinute: number;
+    /** Code checks and resume requests, per IP and per address. */
+    readonly signupCodesPerMinute: number;
+    /** Auto-saves per staged sign-up. */
+    readonly signupSavesPerMinute: number;
+  };
+  /** The staged sign-up (POST /v1/signup-flows): lifetimes and retention. */
+  readonly signup: {
+    readonly idleSeconds: number;
+    readonly maxSeconds: number;
+    readonly codeTtlSeconds: number;
+    readonly retentionDays: number;
+    /** The version of the marketing consent text the frontend shows, unless a request names one. */
+    readonly consentTextVersion: string;
   };
   readonly onboardingSteps: readonly string[];
   /** PLANS: the plans on offer; the first free one is what a one-call registration gets. */
@@ -153,6 +168,16 @@ export function loadConfig(env: Env = process.env): Config {
       signInsPerIpPerMinute: read.int('RATE_LIMIT_SIGNINS_PER_IP_PER_MINUTE', 30, 1, 1_000_000),
       signInFailuresPerAddressPerHour: read.int('SIGNIN_FAILURES_PER_ADDRESS_PER_HOUR', 20, 1, 1_000_000),
       resendsPerMinute: read.int('RATE_LIMIT_RESENDS_PER_MINUTE', 10, 1, 1_000_000),
+      signupFlowsPerMinute: read.int('RATE_LIMIT_SIGNUP_FLOWS_PER_MINUTE', 10, 1, 1_000_000),
+      signupCodesPerMinute: read.int('RATE_LIMIT_SIGNUP_CODES_PER_MINUTE', 10, 1, 1_000_000),
+      signupSavesPerMinute: read.int('SIGNUP_SAVES_PER_MINUTE', 120, 1, 1_000_000),
+    },
+    signup: {
+      idleSeconds: read.int('SIGNUP_FLOW_IDLE_SECONDS', 86_400, 60, 31_536_000),
+      maxSeconds: read.int('SIGNUP_FLOW_MAX_SECONDS', 604_800, 60, 31_536_000),
+      codeTtlSeconds: read.int('SIGNUP_CODE_TTL_SECONDS', 600, 30, 86_400),
+      retentionDays: read.int('SIGNUP_FLOW_RETENTION_DAYS', 30, 0, 3650),
+      consentTextVersion: read.string('SIGNUP_CONSENT_TEXT_VERSION', 'v1'),
     },
     onboardingSteps: read.list('ONBOARDING_STEPS', [
       'profile_complete',
@@ -176,6 +201,9 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: env.METRICS_PORT?.trim() ? read.int('METRICS_PORT', 0, 1, 65535) : undefined,
     metricsHost: read.string('METRICS_HOST', '127.0.0.1'),
   };
+  if (config.signup.maxSeconds < config.signup.idleSeconds) {
+    problems.push('SIGNUP_FLOW_MAX_SECONDS must be at least SIGNUP_FLOW_IDLE_SECONDS: a flow cannot idle longer than it may live.');
+  }
   if (config.workerDeadAfterSeconds < 2 * config.workerHeartbeatSeconds) {
     // One late heartbeat must not make a live worker look dead and its jobs run twice.
     problems.push(`WORKER_DEAD_AFTER_SECONDS (${config.workerDeadAfterSeconds}) must be at least twice WORKER_HEARTBEAT_SECONDS (${config.workerHeartbeatSeconds}).`);

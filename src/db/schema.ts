@@ -123,6 +123,76 @@ export interface TrialNotificationsTable {
   created_at: DefaultedTimestamp;
 }
 
+export type SignupCodeKind = 'verify_email' | 'resume';
+
+export interface SignupFlowsTable {
+  id: Generated<string>;
+  email: string | null;
+  email_verified_at: Timestamp | null;
+  code_kind: SignupCodeKind | null;
+  code_hash: Buffer | null;
+  code_number: Generated<number>;
+  code_attempts: Generated<number>;
+  code_expires_at: Timestamp | null;
+  code_sent_at: Timestamp | null;
+  data: Json<Record<string, unknown>>;
+  version: Generated<number>;
+  password_hash: string | null;
+  steps_reached: ColumnType<string[], string[] | undefined, string[]>;
+  marketing_consent: Generated<boolean>;
+  consent_text_version: string | null;
+  consent_at: Timestamp | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+  expires_at: Timestamp;
+  expired_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  discarded_at: Timestamp | null;
+  account_id: string | null;
+  workspace_id: string | null;
+  lead_exported_at: Timestamp | null;
+  purged_at: Timestamp | null;
+}
+
+export interface SignupFlowTokensTable {
+  token_hash: Buffer;
+  flow_id: string;
+  created_at: DefaultedTimestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface ProfilesTable {
+  account_id: string;
+  first_name: string;
+  last_name: string;
+  company_name: string | null;
+  address_line1: string | null;
+  address_line2: string | null;
+  city: string | null;
+  region: string | null;
+  postal_code: string | null;
+  country: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface SignupLeadsTable {
+  id: Generated<string>;
+  flow_id: string | null;
+  email: string;
+  email_verified: boolean;
+  first_name: string | null;
+  last_name: string | null;
+  company_name: string | null;
+  last_step: string | null;
+  started_at: Timestamp;
+  abandoned_at: Timestamp;
+  marketing_consent: boolean;
+  consent_text_version: string | null;
+  consent_at: Timestamp | null;
+  exported_at: DefaultedTimestamp;
+}
+
 export interface WorkerHeartbeatsTable {
   worker_id: string;
   hostname: string;
@@ -149,6 +219,10 @@ export interface Database {
   rate_limits: RateLimitsTable;
   audit_events: AuditEventsTable;
   trial_notifications: TrialNotificationsTable;
+  signup_flows: SignupFlowsTable;
+  signup_flow_tokens: SignupFlowTokensTable;
+  profiles: ProfilesTable;
+  signup_leads: SignupLeadsTable;
   worker_heartbeats: WorkerHeartbeatsTable;
   email_deliveries: EmailDeliveriesTable;
 }

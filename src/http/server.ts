@@ -27,6 +27,8 @@ import { onboardingRoutes } from './routes/onboarding.js';
 import { adminRoutes } from './routes/admin.js';
 import { registrationRoutes } from './routes/registrations.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { signupAdminRoutes } from './routes/signup-admin.js';
+import { signupFlowRoutes } from './routes/signup-flows.js';
 import { Problem } from './schemas/common.js';
 import type { App, RouteDeps } from './types.js';
 
@@ -112,7 +114,7 @@ export async function buildServer(deps: { config: Config; services: Services; lo
 
   const cookies = sessionCookies(config.appBaseUrl.startsWith('https:'));
   const routeDeps: RouteDeps = { config, services, cookies, guards: makeGuards(services, cookies, config.adminToken) };
-  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes, workspaceRoutes, invitationRoutes, memberRoutes, onboardingRoutes, adminRoutes]) {
+  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes, workspaceRoutes, invitationRoutes, memberRoutes, onboardingRoutes, adminRoutes, signupFlowRoutes, signupAdminRoutes]) {
     await app.register(async (scope) => routes(scope as App, routeDeps));
   }
   if (!config.smtpUrl && config.nodeEnv !== 'production') await app.register(async (scope) => devMailRoutes(scope as App, routeDeps));

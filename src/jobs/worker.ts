@@ -26,6 +26,7 @@ export const CRONTAB = [
   '15 3 * * * close_abandoned_workspaces ?max=5',
   '5 * * * * queue_trial_emails ?max=5',
   '45 3 * * * purge_expired ?max=5',
+  '*/5 * * * * clean_signup_flows ?max=5',
 ].join('\n');
 
 /** A running job worker: graphile-worker's runner and the heartbeat that vouches for it. */

@@ -10,6 +10,8 @@ export interface JobPayloads {
   onboarding_completed: { workspaceId: string };
   /** `trialEndsAt`: PostgreSQL's exact text of the trial end the email is about. */
   send_trial_email: { workspaceId: string; kind: 'ending_soon' | 'ended'; trialEndsAt: string };
+  /** `codeNumber`: the flow's code number; the code is derived again from it and the flow id. */
+  send_signup_code: { flowId: string; codeNumber: number };
   /** `lockedUntil`: ISO time the sign-in lock of the account's address ends. */
   send_sign_in_locked_email: { accountId: string; lockedUntil: string };
 }

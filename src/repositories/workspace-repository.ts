@@ -42,10 +42,11 @@ const workspaceColumns = [
 
 /** SQL for workspaces and their memberships. */
 export class WorkspaceRepository extends Repository {
-  async insert(name: string): Promise<WorkspaceRow> {
+  /** A new workspace; without a plan it gets the column default (the free trial plan). */
+  async insert(name: string, plan?: string): Promise<WorkspaceRow> {
     return this.db
       .insertInto('workspaces')
-      .values({ name })
+      .values({ name, ...(plan ? { plan } : {}) })
       .returning(workspaceColumns)
       .executeTakeFirstOrThrow();
   }

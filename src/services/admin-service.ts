@@ -56,10 +56,8 @@ export class AdminService {
 
   /** One page of workspaces matching the filter, newest first. */
   async listWorkspaces(filter: WorkspaceFilter, page: { limit: number; cursor?: string }): Promise<Page<AdminWorkspaceView>> {
-    const rows = await this.deps.admin.listWorkspaces(filter, this.deps.endingSoonDays, keysetOf(page.cursor), page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items: items.map((row) => this.view(row)), nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
+    const found = await keysetPage(page, (after, limit) => this.deps.admin.listWorkspaces(filter, this.deps.endingSoonDays, after, limit));
+    return { items: found.items.map((row) => this.view(row)), nextCursor: found.nextCursor };
   }
 
   /** Every workspace matching the filter, in pages under the hood, for CSV export. */
@@ -132,19 +130,12 @@ export class AdminService {
 
   /** One page of the audit log, newest first. */
   async auditEvents(filter: AuditFilter, page: { limit: number; cursor?: string }): Promise<Page<AuditEventRow>> {
-    const rows = await this.deps.admin.listAuditEvents(filter, keysetOf(page.cursor), page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
+    return keysetPage(page, (after, limit) => this.deps.admin.listAuditEvents(filter, after, limit));
   }
 
   /** The onboarding funnel of workspaces created in [from, to); defaults to the last 30 days. */
   async funnel(range: { from?: Date; to?: Date }): Promise<FunnelRow & { from: Date; to: Date }> {
-    const to = range.to ?? new Date();
-    const from = range.from ?? new Date(to.getTime() - 30 * DAY_MS);
-    if (from >= to) {
-      throw new AppError('validation_failed', '`from` must be before `to`.', { fields: [{ field: 'from', message: 'must be before to' }] });
-    }
+    const { from, to } = reportRange(range);
     return { from, to, ...(await this.deps.reports.funnel(from, to, this.deps.steps)) };
   }
 
@@ -178,6 +169,30 @@ export class AdminService {
 }
 
 const KEYSET: readonly CursorField[] = ['timestamp', 'uuid'];
+
+/**
+ * One keyset page: fetches one row more than `limit` after the cursor's position, so the cursor of
+ * the next page exists only when there is one.
+ */
+export async function keysetPage<T extends { keysetAt: string; id: string }>(
+  page: { limit: number; cursor?: string },
+  fetch: (after: Keyset | undefined, limit: number) => Promise<T[]>,
+): Promise<Page<T>> {
+  const rows = await fetch(keysetOf(page.cursor), page.limit + 1);
+  const items = rows.slice(0, page.limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
+}
+
+/** A report's time range [from, to): the last 30 days unless given; 400 when from is not before to. */
+export function reportRange(range: { from?: Date; to?: Date }): { from: Date; to: Date } {
+  const to = range.to ?? new Date();
+  const from = range.from ?? new Date(to.getTime() - 30 * DAY_MS);
+  if (from >= to) {
+    throw new AppError('validation_failed', '`from` must be before `to`.', { fields: [{ field: 'from', message: 'must be before to' }] });
+  }
+  return { from, to };
+}
 
 /** The keyset a page's cursor names: the last row's exact created_at text and id. */
 function keysetOf(cursor: string | undefined): Keyset | undefined {

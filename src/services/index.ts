@@ -14,6 +14,9 @@ import { RegistrationRepository } from '../repositories/registration-repository.
 import { ReportRepository } from '../repositories/report-repository.js';
 import { TrialRepository } from '../repositories/trial-repository.js';
 import { SessionRepository } from '../repositories/session-repository.js';
+import { ProfileRepository } from '../repositories/signup/profile-repository.js';
+import { SignupFlowRepository } from '../repositories/signup/signup-flow-repository.js';
+import { SignupLeadRepository } from '../repositories/signup/signup-lead-repository.js';
 import { VerificationRepository } from '../repositories/verification-repository.js';
 import { WorkerHeartbeatRepository } from '../repositories/worker-heartbeat-repository.js';
 import { WorkspaceRepository } from '../repositories/workspace-repository.js';
@@ -30,6 +33,9 @@ import { ProvisioningService } from './provisioning-service.js';
 import { RateLimitService } from './rate-limit-service.js';
 import { RegistrationService } from './registration-service.js';
 import { SessionService } from './session-service.js';
+import { SignupCompletion } from './signup/signup-completion.js';
+import { SignupFlowService } from './signup/signup-flow-service.js';
+import { SignupLeadService } from './signup/signup-lead-service.js';
 import { SignInGuard } from './sign-in-guard.js';
 import type { StatusCache } from './status-cache.js';
 import type { TokenDeriver } from './token-deriver.js';
@@ -68,6 +74,9 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const access = new WorkspaceService(workspaces);
   const onboarding = new OnboardingRepository(db);
   const trials = new TrialRepository(db);
+  const signupFlows = new SignupFlowRepository(db);
+  // The staged sign-up's local commit: also the pivot step of the billing saga for paid plans.
+  const signupCompletion = new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, plans: config.plans });
   const emailDeliveries = new EmailDeliveryRepository(db);
   const onboardingService = new OnboardingService({
     db,
@@ -137,6 +146,26 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     health: new HealthService(pool),
     workers: new WorkerRegistry(new WorkerHeartbeatRepository(db), config.workerDeadAfterSeconds),
     rateLimits: rateLimitService,
+    signupCompletion,
+    signupFlows: new SignupFlowService({
+      db,
+      flows: signupFlows,
+      accounts,
+      sessions,
+      rateLimits: rateLimitService,
+      tokens: deps.tokens,
+      config,
+      completion: signupCompletion,
+    }),
+    signupLeads: new SignupLeadService({
+      db,
+      flows: signupFlows,
+      leads: new SignupLeadRepository(db),
+      audit,
+      mailer,
+      tokens: deps.tokens,
+      retentionDays: config.signup.retentionDays,
+    }),
     signInGuard,
     lifecycle: new LifecycleService({
       db,

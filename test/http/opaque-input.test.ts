@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
+import { sql } from 'kysely';
 import t from 'tap';
 import { testContext, type TestContext } from '../helpers/app.js';
 import { signUp, signUpVerified, type Owner } from '../helpers/factories.js';
@@ -67,6 +68,11 @@ t.test('the cursor of every paginated route, from the served OpenAPI document: r
   const ctx = await testContext(t);
   const owner = await signUp(ctx.app);
   for (let i = 0; i < 3; i++) await signUp(ctx.app);
+  // Two leads from abandoned staged sign-ups, so the lead list has a second page too.
+  await sql`
+    insert into signup_leads (email, email_verified, started_at, abandoned_at, marketing_consent)
+    select 'lead-' || i || '@example.com', true, now() - interval '1 day', now() - make_interval(mins => i), true
+    from generate_series(1, 2) as i`.execute(ctx.runtime.db);
   const paginated = (await getOperations(ctx)).filter((op) => op.parameters?.some((p) => p.in === 'query' && p.name === 'cursor'));
   t.ok(paginated.some((op) => op.path === '/v1/admin/workspaces') && paginated.some((op) => op.path === '/v1/admin/audit-events'), 'the admin lists are found');
   for (const operation of paginated) {

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Actor } from '../../repositories/audit-repository.js';
 import type { AuditEventRow } from '../../repositories/admin-repository.js';
@@ -12,8 +12,9 @@ import type { App, RouteDeps } from '../types.js';
 
 const security = [{ adminToken: [] }];
 const Reason = Type.String({ minLength: 1, maxLength: 500, description: 'Why: kept in the audit log.' });
-const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
-const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
+/** Page size and cursor of every keyset-paginated admin list. */
+export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
+export const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
 
 const AdminWorkspace = Type.Object({
   id: Uuid,
@@ -97,13 +98,25 @@ function csvField(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-async function* csvLines(rows: AsyncIterable<AdminWorkspaceView>): AsyncGenerator<string> {
-  yield `${CSV_COLUMNS.map(([name]) => name).join(',')}\r\n`;
-  for await (const row of rows) yield `${CSV_COLUMNS.map(([, get]) => csvField(get(row))).join(',')}\r\n`;
+/** A CSV document, header first, one line per row as it arrives. */
+async function* csvLines<T>(columns: [string, (row: T) => unknown][], rows: AsyncIterable<T>): AsyncGenerator<string> {
+  yield `${columns.map(([name]) => name).join(',')}\r\n`;
+  for await (const row of rows) yield `${columns.map(([, get]) => csvField(get(row))).join(',')}\r\n`;
+}
+
+/** Whether the client asked for CSV (`Accept: text/csv`) rather than a JSON page. */
+export function wantsCsv(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').includes('text/csv');
+}
+
+/** Streams every row as a CSV attachment; a stream bypasses the JSON response schema, rows are fetched page by page. */
+export function sendCsv<T>(reply: FastifyReply, filename: string, columns: [string, (row: T) => unknown][], rows: AsyncIterable<T>): FastifyReply {
+  reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`);
+  return reply.send(Readable.from(csvLines(columns, rows)) as never);
 }
 
 /** Who acted: admins share one token, so an `X-Admin-Actor` header (a name or email) says who, for the audit log. */
-function adminActor(request: FastifyRequest): Actor {
+export function adminActor(request: FastifyRequest): Actor {
   const named = request.headers['x-admin-actor'];
   return { type: 'admin', id: typeof named === 'string' && named.trim() ? named.trim().slice(0, 100) : 'admin' };
 }
@@ -111,7 +124,7 @@ function adminActor(request: FastifyRequest): Actor {
 const AdminActorHeaders = Type.Object({ 'x-admin-actor': Type.Optional(Type.String({ maxLength: 100, description: 'Who acted (a name or email), for the audit log.' })) });
 
 /** A date-time the schema already checked, decoded by the same function that checked it. */
-const toDate = (value: string | undefined) => (value ? parseTimestamp(value) : undefined);
+export const toDate = (value: string | undefined) => (value ? parseTimestamp(value) : undefined);
 
 /** The back office, behind the admin bearer token (a session cookie never works here). */
 export async function adminRoutes(app: App, { services, guards }: RouteDeps): Promise<void> {
@@ -154,11 +167,7 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
     async (request, reply) => {
       const { limit = 25, cursor, createdFrom, createdTo, ...rest } = request.query;
       const filter = { ...rest, createdFrom: toDate(createdFrom), createdTo: toDate(createdTo) };
-      if ((request.headers.accept ?? '').includes('text/csv')) {
-        reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="workspaces.csv"');
-        // A stream bypasses the JSON response schema: every matching row, fetched page by page.
-        return reply.send(Readable.from(csvLines(services.admin.allWorkspaces(filter))) as never);
-      }
+      if (wantsCsv(request)) return sendCsv(reply, 'workspaces.csv', CSV_COLUMNS, services.admin.allWorkspaces(filter));
       const page = await services.admin.listWorkspaces(filter, { limit, cursor });
       return { items: page.items.map(adminWorkspaceJson), nextCursor: page.nextCursor };
     },
