@@ -41,6 +41,25 @@ export interface Config {
   readonly workerConcurrency: number;
   /** Whether this process runs the job worker beside the HTTP server. */
   readonly runWorker: boolean;
+  readonly billing: BillingConfig;
+}
+
+/** The payment gateway and the billing saga. */
+export interface BillingConfig {
+  /** Set: the Stripe gateway; unset: the local gateway in PostgreSQL. */
+  readonly stripeSecretKey: string | undefined;
+  /** Verifies POST /v1/webhooks/stripe; required with STRIPE_SECRET_KEY. */
+  readonly stripeWebhookSecret: string | undefined;
+  /** Another Stripe API host (a stand-in, in tests). */
+  readonly stripeApiBase: string | undefined;
+  readonly gatewayTimeoutMs: number;
+  /** Attempts of one gateway call on 5xx, 429, timeouts and dropped connections, with the same key. */
+  readonly gatewayMaxAttempts: number;
+  readonly gatewayRetryBaseMs: number;
+  /** A saga with no progress for this long is recovered (compensated before its pivot, finished after). */
+  readonly sagaStallSeconds: number;
+  /** A saga waiting for a 3-D Secure challenge is undone after this long. */
+  readonly sagaActionTimeoutSeconds: number;
 }
 
 /**
@@ -117,7 +136,20 @@ export function loadConfig(env: Env = process.env): Config {
     databaseStatementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
     workerConcurrency: read.int('WORKER_CONCURRENCY', 5, 1, 100),
     runWorker: read.bool('RUN_WORKER', true),
+    billing: {
+      stripeSecretKey: read.secret('STRIPE_SECRET_KEY', 8),
+      stripeWebhookSecret: read.secret('STRIPE_WEBHOOK_SECRET', 8),
+      stripeApiBase: read.url('STRIPE_API_BASE', ['http:', 'https:']),
+      gatewayTimeoutMs: read.int('GATEWAY_TIMEOUT_MS', 10_000, 50, 120_000),
+      gatewayMaxAttempts: read.int('GATEWAY_MAX_ATTEMPTS', 3, 1, 10),
+      gatewayRetryBaseMs: read.int('GATEWAY_RETRY_BASE_MS', 250, 0, 60_000),
+      sagaStallSeconds: read.int('SAGA_STALL_SECONDS', 60, 1, 86_400),
+      sagaActionTimeoutSeconds: read.int('SAGA_ACTION_TIMEOUT_SECONDS', 3_600, 60, 604_800),
+    },
   };
+  if (config.billing.stripeSecretKey && !config.billing.stripeWebhookSecret) {
+    problems.push('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY: without it, subscription changes made at Stripe never reach the service.');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

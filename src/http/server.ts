@@ -20,6 +20,9 @@ import { onboardingRoutes } from './routes/onboarding.js';
 import { adminRoutes } from './routes/admin.js';
 import { registrationRoutes } from './routes/registrations.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { billingRoutes } from './routes/billing.js';
+import { stripeWebhookRoutes } from './routes/stripe-webhooks.js';
+import { refuseCardData } from './card-data.js';
 import { Problem } from './schemas/common.js';
 import type { App, RouteDeps } from './types.js';
 
@@ -72,6 +75,8 @@ export async function buildServer(deps: { config: Config; services: Services; lo
   app.removeContentTypeParser('text/plain');
   app.addSchema(Problem);
   app.setErrorHandler((error, request, reply) => sendProblem(error as never, request, reply));
+  // Every route: a body holding a card number or security code is refused before anything reads it.
+  app.addHook('preValidation', refuseCardData);
   app.setNotFoundHandler((request, reply) => sendProblem(new AppError('not_found', 'There is nothing at this address.'), request, reply));
 
   await app.register(cookie);
@@ -105,7 +110,7 @@ export async function buildServer(deps: { config: Config; services: Services; lo
 
   const cookies = sessionCookies(config.appBaseUrl.startsWith('https:'));
   const routeDeps: RouteDeps = { config, services, cookies, guards: makeGuards(services, cookies, config.adminToken) };
-  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes, invitationRoutes, memberRoutes, onboardingRoutes, adminRoutes]) {
+  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes, invitationRoutes, memberRoutes, onboardingRoutes, adminRoutes, billingRoutes, stripeWebhookRoutes]) {
     await app.register(async (scope) => routes(scope as App, routeDeps));
   }
   return app;

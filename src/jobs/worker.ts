@@ -24,11 +24,12 @@ export const CRONTAB = [
   '15 3 * * * close_abandoned_workspaces ?max=5',
   '5 * * * * queue_trial_emails ?max=5',
   '45 3 * * * purge_expired ?max=5',
+  '* * * * * recover_billing_sagas ?max=1',
 ].join('\n');
 
 /** Starts the job worker on the shared pool; stop it with `runner.stop()`. */
 export async function startWorker(deps: { pool: pg.Pool; services: Services; log: FastifyBaseLogger; concurrency: number }): Promise<Runner> {
-  return run({
+  const runner = await run({
     pgPool: deps.pool,
     taskList: createTaskList(deps.services),
     parsedCronItems: parseCrontab(CRONTAB),
@@ -37,4 +38,7 @@ export async function startWorker(deps: { pool: pg.Pool; services: Services; log
     pollInterval: 1000,
     logger: workerLogger(deps.log),
   });
+  // Billing sagas a previous process left half-done are recovered at start, not only on the minute.
+  await runner.addJob('recover_billing_sagas', {}, { jobKey: 'recover_billing_sagas_at_start' });
+  return runner;
 }

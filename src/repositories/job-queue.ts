@@ -10,6 +10,8 @@ export interface JobPayloads {
   onboarding_completed: { workspaceId: string };
   /** `trialEndsAt`: PostgreSQL's exact text of the trial end the email is about. */
   send_trial_email: { workspaceId: string; kind: 'ending_soon' | 'ended'; trialEndsAt: string };
+  /** A received payment-gateway event (gateway_events.event_id) to apply. */
+  process_gateway_event: { eventId: string };
 }
 export type JobName = keyof JobPayloads;
 

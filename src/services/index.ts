@@ -31,15 +31,28 @@ import type { StatusCache } from './status-cache.js';
 import type { TokenDeriver } from './token-deriver.js';
 import { VerificationService } from './verification-service.js';
 import { WorkspaceService } from './workspace-service.js';
+import { BillingRepository } from '../repositories/billing/billing-repository.js';
+import { GatewayEventRepository } from '../repositories/billing/gateway-event-repository.js';
+import { SagaRepository } from '../repositories/billing/saga-repository.js';
+import { BillingService } from './billing/billing-service.js';
+import { GatewayEventService } from './billing/gateway-events.js';
+import type { GatewayEvent, PaymentGateway } from './billing/payment-gateway.js';
+import { SagaRunner } from './billing/saga.js';
 
 /** Every service, wired to its repositories: what the HTTP layer and the jobs call. */
 export type Services = ReturnType<typeof createServices>;
+
+/** The payment gateway the composition root chose, and the Stripe webhook verifier when configured. */
+export interface BillingPorts {
+  gateway: PaymentGateway;
+  verifyStripeWebhook?: (rawBody: Buffer, signature: string) => GatewayEvent;
+}
 
 /**
  * Builds the repositories and the services over them. `tokens` derives every emailed link and code
  * from the server secret (see TokenDeriver).
  */
-export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; mailer: Mailer; statusCache: StatusCache; tokens: TokenDeriver }) {
+export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; mailer: Mailer; statusCache: StatusCache; tokens: TokenDeriver; billing: BillingPorts }) {
   const { db, pool, config, mailer, statusCache } = deps;
   const accounts = new AccountRepository(db);
   const workspaces = new WorkspaceRepository(db);
@@ -63,7 +76,37 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     steps: config.onboardingSteps,
     abandonedAfterDays: config.abandonedAfterDays,
   });
+  const billingRows = new BillingRepository(db);
+  const sagas = new SagaRepository(db);
+  const gatewayEvents = new GatewayEventRepository(db);
+  const billingConfig = config.billing;
+  const sagaRunner = new SagaRunner(
+    { db, pool, sagas },
+    {
+      maxAttempts: billingConfig.gatewayMaxAttempts,
+      retryBaseMs: billingConfig.gatewayRetryBaseMs,
+      stallSeconds: billingConfig.sagaStallSeconds,
+      actionTimeoutSeconds: billingConfig.sagaActionTimeoutSeconds,
+      joinWaitMs: 60_000,
+    },
+  );
   return {
+    sagaRunner,
+    billing: new BillingService({
+      db,
+      gateway: deps.billing.gateway,
+      runner: sagaRunner,
+      sagas,
+      billing: billingRows,
+      events: gatewayEvents,
+      workspaces,
+      accounts,
+      audit,
+      access,
+      plans: config.plans,
+      gatewayMaxAttempts: billingConfig.gatewayMaxAttempts,
+    }),
+    gatewayEvents: new GatewayEventService({ db, events: gatewayEvents, billing: billingRows, verifyStripeWebhook: deps.billing.verifyStripeWebhook }),
     sessions,
     registrations: new RegistrationService({
       db,
