@@ -5,7 +5,7 @@ import { ageSagas, billingRows, liveCustomersOf, liveSubscriptionsOf, sagasOf, s
 const PIVOT_STEPS = ['customer', 'setup_intent', 'default_payment_method', 'subscription'];
 
 t.test('the process stopped between every pair of steps: recovery leaves no orphan on either side', async (t) => {
-  const { ctx, stripe } = await stripeContext(t);
+  const { ctx, stripe } = await stripeContext(t, { captureLogs: true });
   const runner = ctx.runtime.services.sagaRunner;
   for (const crashAfter of [...PIVOT_STEPS, 'pivot']) {
     await t.test(`stopped after ${crashAfter}`, async (t) => {
@@ -13,12 +13,12 @@ t.test('the process stopped between every pair of steps: recovery leaves no orph
       runner.crashAfter = crashAfter;
       const crashed = await subscribe(ctx, owner);
       runner.crashAfter = undefined;
-      t.equal(crashed.statusCode, 500, 'the request died with its process');
+      t.equal(crashed.statusCode, 500, `the request died with its process: ${crashed.body}`);
       t.equal(await ctx.runtime.services.billing.recover(), 0, 'a saga with recent progress is not touched');
       await ageSagas(ctx);
       // Two recovery runs at once: each saga is handled once.
       const handled = await Promise.all([ctx.runtime.services.billing.recover(), ctx.runtime.services.billing.recover()]);
-      t.equal(handled[0]! + handled[1]!, 1, 'handled once');
+      t.equal(handled[0]! + handled[1]!, 1, `handled once ${handled[0]! + handled[1]! === 1 ? '' : ctx.logs().split('\n').filter((l) => l.includes('"level":50') && !l.includes('SagaCrash')).join('\n')}`);
       const [saga] = await sagasOf(ctx, owner.workspaceId);
       if (crashAfter === 'pivot') {
         t.equal(saga!.state, 'completed', 'after the pivot, recovery finishes');
@@ -37,7 +37,7 @@ t.test('the process stopped between every pair of steps: recovery leaves no orph
       const deletes = stripe.requests.filter((r) => r.method === 'DELETE' && r.path.startsWith('/v1/customers/') && r.idempotencyKey?.includes(saga!.id));
       t.equal(deletes.length, 1, 'the customer was deleted once');
       const retried = await subscribe(ctx, owner);
-      t.equal(retried.statusCode, 200, 'the person can simply try again');
+      t.equal(retried.statusCode, 200, `the person can simply try again ${retried.statusCode === 200 ? '' : ctx.logs().split('\n').filter((l) => l.includes('"level":50')).join('\n')}`);
       t.equal(liveCustomersOf(stripe, owner.workspaceId).length, 1);
     });
   }

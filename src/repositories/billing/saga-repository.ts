@@ -51,7 +51,8 @@ export class SagaRepository extends Repository {
     const inserted = await this.db
       .insertInto('billing_sagas')
       .values({ kind: input.kind, subject_id: input.subjectId, workspace_id: input.workspaceId, input: JSON.stringify(input.input) })
-      .onConflict((oc) => oc.columns(['kind', 'subject_id']).where('state', 'in', ACTIVE).doNothing())
+      // The index predicate as literals: a parameter would stop a generic plan from inferring the partial index.
+      .onConflict((oc) => oc.columns(['kind', 'subject_id']).where(sql<boolean>`state in ('running', 'requires_action', 'pivoted')`).doNothing())
       .returning(sagaColumns)
       .executeTakeFirst();
     if (inserted) return inserted;
