@@ -357,6 +357,7 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 /** Stored answers are JSON: dates come back as Dates. */
 function revive(value: unknown): unknown {
+  if (value instanceof Date) return value;
   if (typeof value === 'string' && ISO.test(value)) return new Date(value);
   if (Array.isArray(value)) return value.map(revive);
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revive(v)]));
