@@ -125,8 +125,8 @@ export class SagaRunner {
       }
       const saga = await this.deps.sagas.findById(sagaId);
       if (!saga) throw new Error(`Saga ${sagaId} does not exist.`);
+      // Even a saga waiting for 3-D Secure is waited for: its driver may be resuming it right now.
       if (TERMINAL.has(saga.state)) return outcomeOf<R>(saga);
-      if (saga.state === 'requires_action' && !saga.compensating) throw actionRequired(await this.deps.sagas.steps(sagaId));
       if (Date.now() > deadline) throw unavailable('The payment is still being set up by another request. Try again in a moment.', 5);
       await sleep(50);
     }
