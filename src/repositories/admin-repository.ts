@@ -13,6 +13,8 @@ export interface WorkspaceFilter {
   createdTo?: Date;
   /** One workspace only (the detail view). */
   id?: string;
+  /** The status of the workspace's current subscription; `none` for workspaces that never had one. */
+  subscriptionStatus?: 'trialing' | 'active' | 'past_due' | 'canceled' | 'none';
 }
 
 /** A keyset position: the last row's created_at (as exact text) and id. */
@@ -39,6 +41,7 @@ export interface AdminWorkspaceRow {
   pendingInvitations: number;
   completedSteps: string[];
   completedAt: Date | null;
+  subscriptionStatus: string | null;
 }
 
 /** One audit event. */
@@ -94,6 +97,8 @@ export class AdminRepository extends Repository {
     if (filter.createdFrom) conditions.push(sql`w.created_at >= ${filter.createdFrom}`);
     if (filter.createdTo) conditions.push(sql`w.created_at < ${filter.createdTo}`);
     if (filter.id) conditions.push(sql`w.id = ${filter.id}`);
+    if (filter.subscriptionStatus === 'none') conditions.push(sql`s.status is null`);
+    else if (filter.subscriptionStatus) conditions.push(sql`s.status = ${filter.subscriptionStatus}`);
     if (filter.q) {
       const pattern = `%${escapeLike(filter.q)}%`;
       conditions.push(sql`(w.name ilike ${pattern} or o.email ilike ${pattern})`);
@@ -105,9 +110,15 @@ export class AdminRepository extends Repository {
              o.account_id as "ownerAccountId", o.email as "ownerEmail", o.name as "ownerName", o.email_verified_at as "ownerVerifiedAt",
              (select count(*)::int from workspace_members m where m.workspace_id = w.id) as "memberCount",
              (select count(*)::int from invitations i where i.workspace_id = w.id and i.status = 'pending' and i.expires_at > now()) as "pendingInvitations",
-             p.completed_steps as "completedSteps", p.completed_at as "completedAt"
+             p.completed_steps as "completedSteps", p.completed_at as "completedAt",
+             s.status as "subscriptionStatus"
       from workspaces w
       join onboarding_progress p on p.workspace_id = w.id
+      left join lateral (
+        select status from subscriptions
+        where workspace_id = w.id
+        order by status = 'canceled', created_at desc limit 1
+      ) s on true
       left join lateral (
         select a.id as account_id, a.email, a.name, a.email_verified_at
         from workspace_members m join accounts a on a.id = m.account_id

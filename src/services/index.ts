@@ -66,6 +66,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const onboarding = new OnboardingRepository(db);
   const trials = new TrialRepository(db);
   const rateLimits = new RateLimitRepository(db);
+  const billingRows = new BillingRepository(db);
   const onboardingService = new OnboardingService({
     db,
     onboarding,
@@ -76,7 +77,6 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     steps: config.onboardingSteps,
     abandonedAfterDays: config.abandonedAfterDays,
   });
-  const billingRows = new BillingRepository(db);
   const sagas = new SagaRepository(db);
   const gatewayEvents = new GatewayEventRepository(db);
   const billingConfig = config.billing;
@@ -152,6 +152,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       invitations,
       audit,
       onboarding: onboardingService,
+      billing: billingRows,
       steps: config.onboardingSteps,
       endingSoonDays: config.trialEndingSoonDays,
     }),
