@@ -9,7 +9,10 @@ import { AppError } from '../errors.js';
 import type { Services } from '../services/index.js';
 import { guards as makeGuards, sessionCookies } from './auth.js';
 import { sendProblem } from './error-handler.js';
-import { postgresRateLimitStore } from './rate-limit-store.js';
+import { httpMetrics } from './metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { postgresRateLimitStore, rateLimited } from './rate-limit-store.js';
+import { trustProxyOption } from './trust-proxy.js';
 import { validatorCompiler } from './validation.js';
 import { accountRoutes } from './routes/accounts.js';
 import { emailVerificationRoutes } from './routes/email-verifications.js';
@@ -57,12 +60,15 @@ function drainOnClose(app: App): void {
   app.addHook('onClose', async () => clearInterval(timer));
 }
 
-/** Builds the HTTP API; it never listens (the caller does), so tests drive it with inject. */
-export async function buildServer(deps: { config: Config; services: Services; logger?: FastifyBaseLogger }): Promise<App> {
+/**
+ * Builds the HTTP API; it never listens (the caller does), so tests drive it with inject. With
+ * `metrics`, every request is measured and METRICS_TOKEN opens `GET /metrics`.
+ */
+export async function buildServer(deps: { config: Config; services: Services; logger?: FastifyBaseLogger; metrics?: Metrics }): Promise<App> {
   const { config, services } = deps;
   const options: FastifyServerOptions = {
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     // Errors met before routing (a malformed %-escape, an over-long path parameter) are problems too.
     frameworkErrors: (error, request, reply) => void sendProblem(error as never, request, reply),
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config.logLevel) }),
@@ -83,10 +89,7 @@ export async function buildServer(deps: { config: Config; services: Services; lo
   await app.register(rateLimit, {
     global: false,
     store: postgresRateLimitStore(services.rateLimits),
-    errorResponseBuilder: (_request, context) =>
-      new AppError('rate_limited', `Too many requests. Try again in ${Math.ceil(context.ttl / 1000)} seconds.`, {
-        retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
-      }),
+    errorResponseBuilder: (_request, context) => rateLimited(context.ttl),
   });
   await app.register(swagger, {
     openapi: {
@@ -100,6 +103,7 @@ export async function buildServer(deps: { config: Config; services: Services; lo
         securitySchemes: {
           sessionCookie: { type: 'apiKey', in: 'cookie', name: 'sid' },
           adminToken: { type: 'http', scheme: 'bearer' },
+          metricsToken: { type: 'http', scheme: 'bearer' },
         },
       },
     },
@@ -107,6 +111,8 @@ export async function buildServer(deps: { config: Config; services: Services; lo
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  if (deps.metrics) await httpMetrics(app, deps.metrics, config.metricsToken);
 
   const cookies = sessionCookies(config.appBaseUrl.startsWith('https:'));
   const routeDeps: RouteDeps = { config, services, cookies, guards: makeGuards(services, cookies, config.adminToken) };

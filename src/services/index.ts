@@ -27,6 +27,7 @@ import { ProvisioningService } from './provisioning-service.js';
 import { RateLimitService } from './rate-limit-service.js';
 import { RegistrationService } from './registration-service.js';
 import { SessionService } from './session-service.js';
+import { SignInGuard } from './sign-in-guard.js';
 import type { StatusCache } from './status-cache.js';
 import type { TokenDeriver } from './token-deriver.js';
 import { VerificationService } from './verification-service.js';
@@ -46,6 +47,8 @@ export type Services = ReturnType<typeof createServices>;
 export interface BillingPorts {
   gateway: PaymentGateway;
   verifyStripeWebhook?: (rawBody: Buffer, signature: string) => GatewayEvent;
+  /** Straight to PostgreSQL: a saga's driver holds a session advisory lock, which a transaction pooler would not keep. */
+  sessionPool: pg.Pool;
 }
 
 /**
@@ -61,11 +64,20 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const idempotency = new IdempotencyRepository(db);
   const invitations = new InvitationRepository(db);
   const sessionRows = new SessionRepository(db);
-  const sessions = new SessionService(db, accounts, sessionRows, config.sessionTtlSeconds, config.sessionCacheSeconds);
+  const rateLimits = new RateLimitRepository(db);
+  const rateLimitService = new RateLimitService(db, rateLimits);
+  const signInGuard = new SignInGuard({
+    limits: rateLimitService,
+    accounts,
+    audit,
+    mailer,
+    failuresPerHour: config.rateLimits.signInFailuresPerAddressPerHour,
+    appBaseUrl: config.appBaseUrl,
+  });
+  const sessions = new SessionService(db, accounts, sessionRows, config.sessionTtlSeconds, config.sessionCacheSeconds, signInGuard);
   const access = new WorkspaceService(workspaces);
   const onboarding = new OnboardingRepository(db);
   const trials = new TrialRepository(db);
-  const rateLimits = new RateLimitRepository(db);
   const billingRows = new BillingRepository(db);
   const onboardingService = new OnboardingService({
     db,
@@ -81,7 +93,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const gatewayEvents = new GatewayEventRepository(db);
   const billingConfig = config.billing;
   const sagaRunner = new SagaRunner(
-    { db, pool, sagas },
+    { db, pool: deps.billing.sessionPool, sagas },
     {
       maxAttempts: billingConfig.gatewayMaxAttempts,
       retryBaseMs: billingConfig.gatewayRetryBaseMs,
@@ -159,7 +171,8 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl),
     email: new EmailService(mailer, verifications, invitations, workspaces, trials, config.appBaseUrl),
     health: new HealthService(pool),
-    rateLimits: new RateLimitService(rateLimits),
+    rateLimits: rateLimitService,
+    signInGuard,
     lifecycle: new LifecycleService({
       db,
       trials,
