@@ -158,6 +158,11 @@ export class BillingRepository extends Repository {
     return result.numUpdatedRows > 0n;
   }
 
+  /** The workspace's trial ends when its subscription's trial does. */
+  async setWorkspaceTrialEnd(workspaceId: string, trialEnd: Date): Promise<void> {
+    await this.db.updateTable('workspaces').set({ trial_ends_at: trialEnd }).where('id', '=', workspaceId).execute();
+  }
+
   async setWorkspacePlan(workspaceId: string, plan: string): Promise<void> {
     await this.db.updateTable('workspaces').set({ plan }).where('id', '=', workspaceId).execute();
   }

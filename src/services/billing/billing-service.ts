@@ -1,7 +1,6 @@
 import type { Plan } from '../../config.js';
 import type { Db, Tx } from '../../db/database.js';
-import { isUniqueViolation } from '../../db/pg-errors.js';
-import type { SubscriptionStatus } from '../../db/schema.js';
+import type { SagaKind, SubscriptionStatus } from '../../db/schema.js';
 import { AppError, workspaceNotFound } from '../../errors.js';
 import type { AccountRepository } from '../../repositories/account-repository.js';
 import type { AuditRepository } from '../../repositories/audit-repository.js';
@@ -11,10 +10,12 @@ import type { SagaRepository } from '../../repositories/billing/saga-repository.
 import type { WorkspaceRepository } from '../../repositories/workspace-repository.js';
 import type { WorkspaceService } from '../workspace-service.js';
 import { ourStatus } from './gateway-events.js';
-import { cardOf, customerIdOf, customerStep, defaultPaymentMethodStep, setupIntentStep, STEP, subscriptionStep, type PaidPlanInput } from './paid-plan-steps.js';
+import { writePaidPlanRows } from './paid-plan-rows.js';
+import { cardOf, customerIdOf, customerStep, defaultPaymentMethodStep, setupIntentStep, subscriptionStep, type PaidPlanInput } from './paid-plan-steps.js';
 import { LocalGateway } from './adapters/local-gateway.js';
 import { GatewayRejectedError, GatewayUnavailableError, type PaymentGateway, type SubscriptionState } from './payment-gateway.js';
 import { SagaRunner, type SagaContext, type SagaDefinition } from './saga.js';
+import { signupSaga, type SignupCompletionPort, type SignupSagaInput, type SignupSagaResult } from './signup-saga.js';
 
 /** A workspace's billing as its owner sees it. */
 export interface BillingView {
@@ -119,7 +120,7 @@ export class BillingService {
       metadata: { workspace_id: workspaceId },
       existingCustomerId: current.customerId,
     };
-    await this.runSaga('workspace_subscription', workspaceId, sagaInput);
+    await this.runSaga('workspace_subscription', workspaceId, workspaceId, sagaInput);
     return this.read(workspaceId);
   }
 
@@ -144,7 +145,7 @@ export class BillingService {
       previousPaymentMethodId: current.card?.gatewayId ?? null,
       subscriptionId: live?.gatewayId ?? null,
     };
-    await this.runSaga('payment_method_change', workspaceId, sagaInput);
+    await this.runSaga('payment_method_change', workspaceId, workspaceId, sagaInput);
     return this.read(workspaceId);
   }
 
@@ -163,6 +164,35 @@ export class BillingService {
       await this.deps.audit.withTx(trx).insert({ actor: { type: 'account', id: accountId }, action: 'billing.subscription_canceled', workspaceId, accountId, data: { subscriptionId: live.gatewayId, atPeriodEnd: true } });
     });
     return this.read(workspaceId);
+  }
+
+  /** Registers the staged sign-up's completion as the pivot of paid sign-ups (once, at wiring). */
+  defineSignup<R>(completion: SignupCompletionPort<R>): void {
+    this.deps.runner.define(signupSaga({ gateway: this.deps.gateway, billing: this.deps.billing, events: this.deps.events, audit: this.deps.audit }, completion));
+  }
+
+  /**
+   * The paid part of a sign-up's completion: the saga keyed by the flow, so simultaneous completes
+   * share it and a repeat after success answers the same account and workspace. 402 `card_declined`
+   * leaves the flow at its payment step; 409 `payment_action_required` asks for 3-D Secure.
+   */
+  async completeSignup<R>(input: { flowId: string; planId: string; paymentMethodId: string; email: string; name: string }): Promise<SignupSagaResult<R>> {
+    const plan = this.deps.plans.find((candidate) => candidate.id === input.planId);
+    if (!plan?.priceId) throw new AppError('validation_failed', `The plan "${input.planId}" takes no payment.`, { fields: [{ field: 'plan.id', message: 'is not a paid plan' }] });
+    const sagaInput: SignupSagaInput = {
+      flowId: input.flowId,
+      planId: plan.id,
+      priceId: plan.priceId,
+      paymentMethodId: input.paymentMethodId,
+      email: input.email,
+      name: input.name,
+      trialEnd: plan.trialDays > 0 ? new Date(Date.now() + plan.trialDays * 86_400_000).toISOString() : null,
+      metadata: { signup_flow_id: input.flowId },
+      existingCustomerId: null,
+    };
+    const completed = (await this.deps.sagas.listForSubject('signup', input.flowId)).find((saga) => saga.state === 'completed');
+    if (completed) return (completed.outcome as { result: SignupSagaResult<R> }).result;
+    return this.runSaga('signup', input.flowId, null, sagaInput);
   }
 
   /** Local gateway only: what Stripe.js does after the 3-D Secure challenge. */
@@ -185,13 +215,13 @@ export class BillingService {
    * Starts the saga for the subject, or joins the one already running. A saga waiting for 3-D Secure
    * with another card is undone first: the person chose another card.
    */
-  private async runSaga(kind: 'workspace_subscription' | 'payment_method_change', subjectId: string, input: PaidPlanInput & { workspaceId: string }): Promise<void> {
-    let saga = await this.deps.sagas.startOrJoin({ kind, subjectId, workspaceId: input.workspaceId, input: { ...input } });
+  private async runSaga<R>(kind: SagaKind, subjectId: string, workspaceId: string | null, input: PaidPlanInput): Promise<R> {
+    let saga = await this.deps.sagas.startOrJoin({ kind, subjectId, workspaceId, input: { ...input } });
     if (saga.state === 'requires_action' && saga.input.paymentMethodId !== input.paymentMethodId) {
       await this.deps.runner.abandon(saga.id);
-      saga = await this.deps.sagas.startOrJoin({ kind, subjectId, workspaceId: input.workspaceId, input: { ...input } });
+      saga = await this.deps.sagas.startOrJoin({ kind, subjectId, workspaceId, input: { ...input } });
     }
-    await this.deps.runner.run(saga.id);
+    return this.deps.runner.run<R>(saga.id);
   }
 
   private async read(workspaceId: string): Promise<BillingView> {
@@ -234,39 +264,14 @@ export class BillingService {
       pivot: async (trx, ctx) => {
         const input = ctx.input as WorkspaceSubscriptionInput;
         await this.lockActiveWorkspace(trx, input.workspaceId);
-        const billing = this.deps.billing.withTx(trx);
-        const customerId = customerIdOf(ctx);
-        const card = cardOf(ctx);
-        const subscription = ctx.steps.get(STEP.subscription)!;
-        const state = subscription.data.subscription as Record<string, string | boolean | null>;
-        if (!input.existingCustomerId) await billing.insertCustomer(input.workspaceId, gateway.name, customerId);
-        await billing.insertDefaultCard({ workspaceId: input.workspaceId, customerId, gatewayId: card.paymentMethodId, brand: card.brand, last4: card.last4, expMonth: card.expMonth, expYear: card.expYear });
-        try {
-          await billing.insertSubscription({
-            workspaceId: input.workspaceId,
-            customerId,
-            gatewayId: subscription.objectId!,
-            plan: input.planId,
-            status: ourStatus(state.status as SubscriptionState['status']),
-            trialEnd: state.trialEnd ? new Date(state.trialEnd as string) : null,
-            currentPeriodEnd: state.currentPeriodEnd ? new Date(state.currentPeriodEnd as string) : null,
-            cancelAtPeriodEnd: state.cancelAtPeriodEnd === true,
-            canceledAt: null,
-            at: new Date(state.createdAt as string),
-          });
-        } catch (error) {
-          if (isUniqueViolation(error, 'subscriptions_workspace_live_key')) throw new AppError('already_subscribed', 'The workspace got a subscription meanwhile.');
-          throw error;
-        }
-        await billing.setWorkspacePlan(input.workspaceId, input.planId);
+        const rows = await writePaidPlanRows(trx, { billing: this.deps.billing, events: this.deps.events, gateway: gateway.name }, ctx, input);
         await this.deps.audit.withTx(trx).insert({
           actor: { type: 'account', id: input.accountId },
           action: 'billing.subscribed',
           workspaceId: input.workspaceId,
           accountId: input.accountId,
-          data: { plan: input.planId, subscriptionId: subscription.objectId, customerId, sagaId: ctx.saga.id },
+          data: { plan: input.planId, subscriptionId: rows.subscriptionId, customerId: rows.customerId, sagaId: ctx.saga.id },
         });
-        await this.deps.events.withTx(trx).requeueFor(trx, [subscription.objectId!, customerId, ctx.steps.get(STEP.setupIntent)!.objectId!]);
         return { workspaceId: input.workspaceId };
       },
     };
