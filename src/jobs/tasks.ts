@@ -44,6 +44,10 @@ export function createTaskList(services: Services): TaskList {
       const { eventId } = payloadOf('process_gateway_event', payload, ['eventId']);
       await services.gatewayEvents.process(eventId);
     },
+    resume_billing_saga: async (payload) => {
+      const { sagaId } = payloadOf('resume_billing_saga', payload, ['sagaId']);
+      await services.billing.resume(sagaId);
+    },
     recover_billing_sagas: async () => {
       await services.billing.recover();
     },

@@ -118,7 +118,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       plans: config.plans,
       gatewayMaxAttempts: billingConfig.gatewayMaxAttempts,
     }),
-    gatewayEvents: new GatewayEventService({ db, events: gatewayEvents, billing: billingRows, verifyStripeWebhook: deps.billing.verifyStripeWebhook }),
+    gatewayEvents: new GatewayEventService({ db, events: gatewayEvents, billing: billingRows, sagas, verifyStripeWebhook: deps.billing.verifyStripeWebhook }),
     sessions,
     registrations: new RegistrationService({
       db,

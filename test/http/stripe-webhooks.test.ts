@@ -134,3 +134,21 @@ t.test('with the local gateway, Stripe webhooks are not configured (404) and the
   t.equal(last.type, 'customer.subscription.updated');
   t.match(canceled.json().subscription, { cancelAtPeriodEnd: true });
 });
+
+t.test('setup_intent.succeeded after 3-D Secure drives the waiting upgrade on, even if the browser never calls again', async (t) => {
+  const { ctx, stripe } = await stripeContext(t);
+  const owner = await trialOwner(ctx);
+  const action = await subscribe(ctx, owner, 'pm_card_authenticationRequired');
+  t.equal(action.statusCode, 409);
+  const { setupIntentId } = action.json();
+  stripe.finishChallenge(setupIntentId, true);
+  const delivery = stripe.webhook('setup_intent.succeeded', stripe.setupIntents.get(setupIntentId)!);
+  t.equal((await deliver(ctx, delivery)).statusCode, 200);
+  await processEvents(ctx);
+  const row = await ctx.runtime.db.selectFrom('gateway_events').select('outcome').where('event_id', '=', delivery.id).executeTakeFirstOrThrow();
+  t.equal(row.outcome, 'applied');
+  const billing = await ctx.app.inject({ method: 'GET', url: `/v1/workspaces/${owner.workspaceId}/billing`, headers: { cookie: owner.cookie } });
+  t.match(billing.json(), { plan: 'pro', subscription: { status: 'trialing' }, paymentMethod: { last4: '3184' } });
+  const [saga] = await sagasOf(ctx, owner.workspaceId);
+  t.equal(saga!.state, 'completed');
+});

@@ -65,6 +65,19 @@ export class SagaRepository extends Repository {
     return this.db.selectFrom('billing_sagas').select(sagaColumns).where('kind', '=', kind).where('subject_id', '=', subjectId).where('state', 'in', ACTIVE).executeTakeFirst();
   }
 
+  /** The active saga of a workspace (upgrade or card change) waiting for this SetupIntent's 3-D Secure. */
+  async findWaitingFor(setupIntentId: string): Promise<SagaRow | undefined> {
+    return this.db
+      .selectFrom('billing_sagas as s')
+      .innerJoin('billing_saga_steps as st', 'st.saga_id', 's.id')
+      .select(sagaColumns.map((column) => `s.${column}` as const))
+      .where('st.gateway_object_id', '=', setupIntentId)
+      .where('st.status', '=', 'requires_action')
+      .where('s.state', '=', 'requires_action')
+      .where('s.kind', '<>', 'signup')
+      .executeTakeFirst();
+  }
+
   async findById(id: string): Promise<SagaRow | undefined> {
     return this.db.selectFrom('billing_sagas').select(sagaColumns).where('id', '=', id).executeTakeFirst();
   }

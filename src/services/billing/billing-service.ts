@@ -206,6 +206,18 @@ export class BillingService {
     return { setupIntentId, status: result.status };
   }
 
+  /**
+   * Drives a saga on after its 3-D Secure challenge succeeded (the setup_intent.succeeded event); a
+   * refusal is the saga's stored outcome, which callers get when they ask again.
+   */
+  async resume(sagaId: string): Promise<void> {
+    try {
+      await this.deps.runner.run(sagaId);
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code === 'payment_unavailable') throw error;
+    }
+  }
+
   /** The recovery job's work: see SagaRunner.recover. */
   recover(): Promise<number> {
     return this.deps.runner.recover();

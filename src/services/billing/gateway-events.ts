@@ -1,4 +1,6 @@
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
+import type { SagaRepository } from '../../repositories/billing/saga-repository.js';
+import { enqueueJob } from '../../repositories/job-queue.js';
 import { AppError } from '../../errors.js';
 import type { GatewayName, SubscriptionStatus } from '../../db/schema.js';
 import type { BillingRepository } from '../../repositories/billing/billing-repository.js';
@@ -70,6 +72,7 @@ export class GatewayEventService {
       db: Db;
       events: GatewayEventRepository;
       billing: BillingRepository;
+      sagas: SagaRepository;
       /** Verifies a Stripe webhook (signature and timestamp); unset when STRIPE_WEBHOOK_SECRET is. */
       verifyStripeWebhook?: (rawBody: Buffer, signature: string) => GatewayEvent;
     },
@@ -102,7 +105,7 @@ export class GatewayEventService {
         const events = this.deps.events.withTx(trx);
         const row = await events.lock(eventId);
         if (!row || row.processedAt) return 'duplicate';
-        const outcome = await this.apply(this.deps.billing.withTx(trx), eventFromPayload(row.payload));
+        const outcome = await this.apply(trx, this.deps.billing.withTx(trx), this.deps.sagas.withTx(trx), eventFromPayload(row.payload));
         await events.markProcessed(eventId, outcome);
         return outcome;
       });
@@ -112,7 +115,7 @@ export class GatewayEventService {
     }
   }
 
-  private async apply(billing: BillingRepository, event: GatewayEvent): Promise<EventOutcome> {
+  private async apply(trx: Tx, billing: BillingRepository, sagas: SagaRepository, event: GatewayEvent): Promise<EventOutcome> {
     switch (event.type) {
       case 'customer.subscription.created':
       case 'customer.subscription.updated':
@@ -139,9 +142,14 @@ export class GatewayEventService {
         if (known.status !== 'past_due' && !trialOver) return 'ignored';
         return (await billing.applySubscriptionStatus(known.gatewayId, 'active', event.createdAt)) ? 'applied' : 'stale';
       }
-      case 'setup_intent.succeeded':
-        // The saga reads the SetupIntent itself when the customer calls complete again after 3-D Secure.
-        return 'ignored';
+      case 'setup_intent.succeeded': {
+        // A workspace's saga waiting for this challenge goes on by itself, even if the browser never
+        // calls again; a sign-up's waits for its complete (it opens the session).
+        const waiting = event.objectId ? await sagas.findWaitingFor(event.objectId) : undefined;
+        if (!waiting) return 'ignored';
+        await enqueueJob(trx, 'resume_billing_saga', { sagaId: waiting.id }, { jobKey: `resume_billing_saga:${waiting.id}` });
+        return 'applied';
+      }
       default:
         return 'ignored';
     }
