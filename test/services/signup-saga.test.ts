@@ -45,7 +45,9 @@ const accountsWith = async (ctx: TestContext, email: string) => (await ctx.runti
 t.test('a paid sign-up: one transaction makes the account, the workspace and billing; the trial ends with the gateway trial', async (t) => {
   const { ctx, stripe, flow } = await setup(t);
   const f = flow();
+  const before = stripe.requests.length;
   const done = await f.complete();
+  t.ok(stripe.requests.length - before <= 4, `${stripe.requests.length - before} gateway calls, counted at the stand-in`);
   t.equal(done.result.email, f.email);
   t.same(await billingRows(ctx, done.workspaceId), { customers: 1, cards: 1, subscriptions: 1, plan: 'pro' });
   const workspace = await ctx.runtime.db.selectFrom('workspaces').select('trial_ends_at').where('id', '=', done.workspaceId).executeTakeFirstOrThrow();
