@@ -176,7 +176,7 @@ export class BillingService {
    * share it and a repeat after success answers the same account and workspace. 402 `card_declined`
    * leaves the flow at its payment step; 409 `payment_action_required` asks for 3-D Secure.
    */
-  async completeSignup<R>(input: { flowId: string; planId: string; paymentMethodId: string; email: string; name: string }): Promise<SignupSagaResult<R>> {
+  async completeSignup<R>(input: { flowId: string; planId: string; paymentMethodId: string; email: string; name: string; context?: Record<string, string> }): Promise<SignupSagaResult<R>> {
     const plan = this.deps.plans.find((candidate) => candidate.id === input.planId);
     if (!plan?.priceId) throw new AppError('validation_failed', `The plan "${input.planId}" takes no payment.`, { fields: [{ field: 'plan.id', message: 'is not a paid plan' }] });
     const sagaInput: SignupSagaInput = {
@@ -189,6 +189,7 @@ export class BillingService {
       trialEnd: plan.trialDays > 0 ? new Date(Date.now() + plan.trialDays * 86_400_000).toISOString() : null,
       metadata: { signup_flow_id: input.flowId },
       existingCustomerId: null,
+      context: input.context ?? {},
     };
     const completed = (await this.deps.sagas.listForSubject('signup', input.flowId)).find((saga) => saga.state === 'completed');
     if (completed) return (completed.outcome as { result: SignupSagaResult<R> }).result;

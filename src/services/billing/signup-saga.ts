@@ -14,13 +14,16 @@ import type { SagaDefinition } from './saga.js';
  * (`email_taken`, `signup_incomplete`) to refuse, and the saga then undoes the gateway side.
  */
 export interface SignupCompletionPort<R> {
-  complete(trx: Tx, flowId: string): Promise<{ workspaceId: string; accountId: string; result: R }>;
+  /** `context`: what the sign-up passed to completeSignup for its completion (e.g. the completing cookie's hash). */
+  complete(trx: Tx, flowId: string, context: Record<string, string>): Promise<{ workspaceId: string; accountId: string; result: R }>;
 }
 
 /** Input of a paid sign-up's saga (its subject is the flow). */
 export interface SignupSagaInput extends PaidPlanInput {
   flowId: string;
   planId: string;
+  /** Opaque to billing: handed to the completion at the pivot. Never a secret (it is stored). */
+  context: Record<string, string>;
 }
 
 /** What every caller of a paid sign-up's saga gets. */
@@ -45,7 +48,7 @@ export function signupSaga<R>(
     steps: [customerStep(gateway), setupIntentStep(gateway), defaultPaymentMethodStep(gateway), subscriptionStep(gateway)],
     async pivot(trx, ctx) {
       const input = ctx.input as SignupSagaInput;
-      const done = await completion.complete(trx, input.flowId);
+      const done = await completion.complete(trx, input.flowId, input.context);
       const rows = await writePaidPlanRows(trx, { billing: deps.billing, events: deps.events, gateway: gateway.name }, ctx, { workspaceId: done.workspaceId, planId: input.planId });
       if (rows.trialEnd) await deps.billing.withTx(trx).setWorkspaceTrialEnd(done.workspaceId, rows.trialEnd);
       await deps.audit.withTx(trx).insert({
