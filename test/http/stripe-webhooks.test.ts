@@ -5,7 +5,7 @@ import { sagasOf, stripeContext, subscribe, trialOwner } from '../helpers/billin
 import type { StandInObject, StripeStandIn } from '../helpers/stripe-stand-in.js';
 
 function deliver(ctx: TestContext, delivery: { payload: string; signature: string }) {
-  return ctx.app.inject({ method: 'POST', url: '/v1/webhooks/stripe', headers: { 'content-type': 'application/json', 'stripe-signature': delivery.signature }, payload: delivery.payload });
+  return ctx.app.inject({ method: 'POST', url: '/v1/webhooks/stripe', headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': delivery.signature }, payload: delivery.payload });
 }
 
 async function subscription(ctx: TestContext, gatewayId: string) {
