@@ -3,6 +3,8 @@ import { isIP } from 'node:net';
 /** The service's configuration: read from the environment once at start, validated, frozen. */
 export interface Config {
   readonly port: number;
+  /** NODE_ENV; `production` turns development aids (the dev mailbox page) off. */
+  readonly nodeEnv: string;
   readonly host: string;
   /** Unset means: run the embedded PostgreSQL under dataDir. */
   readonly databaseUrl: string | undefined;
@@ -10,6 +12,8 @@ export interface Config {
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
   readonly appBaseUrl: string;
+  /** CORS_ORIGINS: browser origins allowed to call the API with credentials (default: APP_BASE_URL's origin). */
+  readonly corsOrigins: readonly string[];
   readonly dataDir: string;
   readonly logLevel: string;
   /**
@@ -53,6 +57,10 @@ export interface Config {
   readonly workerConcurrency: number;
   /** Whether this process runs the job worker beside the HTTP server. */
   readonly runWorker: boolean;
+  /** How often a worker records its heartbeat and sweeps for dead workers. */
+  readonly workerHeartbeatSeconds: number;
+  /** A worker silent this long is dead: its locked jobs are released to live workers. */
+  readonly workerDeadAfterSeconds: number;
   /** Straight to PostgreSQL, for what needs a session when DATABASE_URL is a transaction pooler (PgBouncer). */
   readonly directDatabaseUrl: string | undefined;
   /** Named prepared statements on DATABASE_URL; off by default when DIRECT_DATABASE_URL is set. */
@@ -133,14 +141,17 @@ export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const read = new EnvReader(env, problems);
   const trialDays = read.int('TRIAL_DAYS', 14, 1, 3650);
+  const appBaseUrl = (read.url('APP_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, '');
   const directDatabaseUrl = read.url('DIRECT_DATABASE_URL', ['postgres:', 'postgresql:']);
   const config: Config = {
     port: read.int('PORT', 3000, 0, 65535),
+    nodeEnv: read.string('NODE_ENV', 'development'),
     host: read.string('HOST', '127.0.0.1'),
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     smtpUrl: read.url('SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: read.string('MAIL_FROM', 'Onboarding <no-reply@localhost>'),
-    appBaseUrl: (read.url('APP_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, ''),
+    appBaseUrl,
+    corsOrigins: read.origins('CORS_ORIGINS', [new URL(appBaseUrl).origin]),
     dataDir: read.string('DATA_DIR', '.data'),
     logLevel: read.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     trustProxy: read.trustProxy('TRUST_PROXY'),
@@ -176,6 +187,8 @@ export function loadConfig(env: Env = process.env): Config {
     databaseStatementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
     workerConcurrency: read.int('WORKER_CONCURRENCY', 5, 1, 100),
     runWorker: read.bool('RUN_WORKER', true),
+    workerHeartbeatSeconds: read.int('WORKER_HEARTBEAT_SECONDS', 10, 1, 600),
+    workerDeadAfterSeconds: read.int('WORKER_DEAD_AFTER_SECONDS', 30, 2, 3600),
     directDatabaseUrl,
     databasePreparedStatements: read.bool('DATABASE_PREPARED_STATEMENTS', directDatabaseUrl === undefined),
     metricsToken: read.secret('METRICS_TOKEN', 32),
@@ -192,6 +205,10 @@ export function loadConfig(env: Env = process.env): Config {
       sagaActionTimeoutSeconds: read.int('SAGA_ACTION_TIMEOUT_SECONDS', 3_600, 60, 604_800),
     },
   };
+  if (config.workerDeadAfterSeconds < 2 * config.workerHeartbeatSeconds) {
+    // One late heartbeat must not make a live worker look dead and its jobs run twice.
+    problems.push(`WORKER_DEAD_AFTER_SECONDS (${config.workerDeadAfterSeconds}) must be at least twice WORKER_HEARTBEAT_SECONDS (${config.workerHeartbeatSeconds}).`);
+  }
   if (directDatabaseUrl && !config.databaseUrl) problems.push('DIRECT_DATABASE_URL needs DATABASE_URL: it is the direct route beside a pooled DATABASE_URL.');
   if (config.billing.stripeSecretKey && !config.billing.stripeWebhookSecret) {
     problems.push('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY: without it, subscription changes made at Stripe never reach the service.');
@@ -287,6 +304,26 @@ class EnvReader {
       return fallback;
     }
     return items;
+  }
+
+  /** Comma-separated origins (scheme, host and port, no path), e.g. `https://app.example.com,http://localhost:5173`. */
+  origins(name: string, fallback: string[]): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+    const origins = items.map((item) => {
+      try {
+        const url = new URL(item);
+        return ['http:', 'https:'].includes(url.protocol) && url.origin === item.replace(/\/$/, '') ? url.origin : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    if (items.length === 0 || origins.includes(undefined)) {
+      this.problems.push(`${name} must be a comma-separated list of origins such as https://app.example.com (scheme, host and port only), got "${value}".`);
+      return fallback;
+    }
+    return [...new Set(origins as string[])];
   }
 
   /** A JSON array of plans: `[{"id","name","priceId","trialDays","requiresPaymentMethod"}]`. */

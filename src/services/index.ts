@@ -5,6 +5,7 @@ import type { Mailer } from '../mail/mailer.js';
 import { AccountRepository } from '../repositories/account-repository.js';
 import { AdminRepository } from '../repositories/admin-repository.js';
 import { AuditRepository } from '../repositories/audit-repository.js';
+import { EmailDeliveryRepository } from '../repositories/email-delivery-repository.js';
 import { IdempotencyRepository } from '../repositories/idempotency-repository.js';
 import { InvitationRepository } from '../repositories/invitation-repository.js';
 import { OnboardingRepository } from '../repositories/onboarding-repository.js';
@@ -14,7 +15,9 @@ import { ReportRepository } from '../repositories/report-repository.js';
 import { TrialRepository } from '../repositories/trial-repository.js';
 import { SessionRepository } from '../repositories/session-repository.js';
 import { VerificationRepository } from '../repositories/verification-repository.js';
+import { WorkerHeartbeatRepository } from '../repositories/worker-heartbeat-repository.js';
 import { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import { NewWorkspaceRepository } from '../repositories/new-workspace-repository.js';
 import { AccountService } from './account-service.js';
 import { AdminService } from './admin-service.js';
 import { EmailService } from './email-service.js';
@@ -31,6 +34,7 @@ import { SignInGuard } from './sign-in-guard.js';
 import type { StatusCache } from './status-cache.js';
 import type { TokenDeriver } from './token-deriver.js';
 import { VerificationService } from './verification-service.js';
+import { WorkerRegistry } from './worker-registry.js';
 import { WorkspaceService } from './workspace-service.js';
 import { BillingRepository } from '../repositories/billing/billing-repository.js';
 import { GatewayEventRepository } from '../repositories/billing/gateway-event-repository.js';
@@ -39,6 +43,7 @@ import { BillingService } from './billing/billing-service.js';
 import { GatewayEventService } from './billing/gateway-events.js';
 import type { GatewayEvent, PaymentGateway } from './billing/payment-gateway.js';
 import { SagaRunner } from './billing/saga.js';
+import { WorkspaceCreationService } from './workspace-creation-service.js';
 
 /** Every service, wired to its repositories: what the HTTP layer and the jobs call. */
 export type Services = ReturnType<typeof createServices>;
@@ -56,7 +61,7 @@ export interface BillingPorts {
  * from the server secret (see TokenDeriver).
  */
 export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; mailer: Mailer; statusCache: StatusCache; tokens: TokenDeriver; billing: BillingPorts }) {
-  const { db, pool, config, mailer, statusCache } = deps;
+  const { db, pool, config, mailer, statusCache, tokens } = deps;
   const accounts = new AccountRepository(db);
   const workspaces = new WorkspaceRepository(db);
   const verifications = new VerificationRepository(db);
@@ -79,6 +84,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const onboarding = new OnboardingRepository(db);
   const trials = new TrialRepository(db);
   const billingRows = new BillingRepository(db);
+  const emailDeliveries = new EmailDeliveryRepository(db);
   const onboardingService = new OnboardingService({
     db,
     onboarding,
@@ -126,6 +132,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       signups: new RegistrationRepository(db),
       idempotency,
       sessions,
+      tokens,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
     }),
     verifications: new VerificationService({
@@ -134,12 +141,14 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       workspaces,
       verifications,
       audit,
+      tokens,
       trialDays: config.trialDays,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
       resendCooldownSeconds: config.resendCooldownSeconds,
     }),
     accounts: new AccountService(accounts, workspaces),
     workspaces: access,
+    workspaceCreation: new WorkspaceCreationService({ db, accounts, newWorkspaces: new NewWorkspaceRepository(db), idempotency, plans: config.plans }),
     invitations: new InvitationService({
       db,
       accounts,
@@ -150,6 +159,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       audit,
       access,
       sessions,
+      tokens,
       invitationTtlSeconds: config.invitationTtlSeconds,
       resendCooldownSeconds: config.resendCooldownSeconds,
       trialDays: config.trialDays,
@@ -169,8 +179,9 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       endingSoonDays: config.trialEndingSoonDays,
     }),
     provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl),
-    email: new EmailService(mailer, verifications, invitations, workspaces, trials, config.appBaseUrl),
+    email: new EmailService({ mailer, tokens, verifications, invitations, workspaces, trials, deliveries: emailDeliveries, appBaseUrl: config.appBaseUrl }),
     health: new HealthService(pool),
+    workers: new WorkerRegistry(new WorkerHeartbeatRepository(db), config.workerDeadAfterSeconds),
     rateLimits: rateLimitService,
     signInGuard,
     lifecycle: new LifecycleService({
@@ -180,6 +191,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       invitations,
       idempotency,
       rateLimits,
+      emailDeliveries,
       sessions,
       trialReminderDays: config.trialReminderDays,
     }),

@@ -6,7 +6,8 @@ import type { IdempotencyRepository } from '../repositories/idempotency-reposito
 import type { RegistrationRepository, SignupRows } from '../repositories/registration-repository.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { IssuedSession, SessionService } from './session-service.js';
-import { unguessableHash } from './tokens.js';
+import { emailedTokens } from './emailed-tokens.js';
+import type { TokenDeriver } from './token-deriver.js';
 import { toAccountView, toWorkspaceView, type AccountView, type WorkspaceView } from './views.js';
 
 /** What a person gives to sign up; names arrive trimmed. */
@@ -38,6 +39,7 @@ export class RegistrationService {
       signups: RegistrationRepository;
       idempotency: IdempotencyRepository;
       sessions: SessionService;
+      tokens: TokenDeriver;
       emailVerificationTtlSeconds: number;
     },
   ) {}
@@ -80,7 +82,7 @@ export class RegistrationService {
       name: input.name,
       passwordHash,
       workspaceName: input.workspaceName,
-      verificationTokenHash: unguessableHash(),
+      verificationTokenHash: emailedTokens.verification(this.deps.tokens, verificationId).hash,
       verificationExpiresAt: new Date(Date.now() + this.deps.emailVerificationTtlSeconds * 1000),
       sessionTokenHash: session.hash,
       sessionExpiresAt: session.expiresAt,

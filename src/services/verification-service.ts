@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { AccountRepository } from '../repositories/account-repository.js';
@@ -6,7 +7,9 @@ import { enqueueJob } from '../repositories/job-queue.js';
 import type { VerificationRepository } from '../repositories/verification-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
 import { verificationJobKey } from './registration-service.js';
-import { hashToken, unguessableHash } from './tokens.js';
+import { emailedTokens } from './emailed-tokens.js';
+import type { TokenDeriver } from './token-deriver.js';
+import { hashToken } from './tokens.js';
 
 /** What verifying an account needs. */
 interface VerifyDeps {
@@ -40,6 +43,7 @@ export class VerificationService {
       workspaces: WorkspaceRepository;
       verifications: VerificationRepository;
       audit: AuditRepository;
+      tokens: TokenDeriver;
       trialDays: number;
       emailVerificationTtlSeconds: number;
       resendCooldownSeconds: number;
@@ -80,9 +84,11 @@ export class VerificationService {
         throw new AppError('resend_too_soon', `A verification email was sent moments ago. Check your inbox, or try again in ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
       }
       await verifications.invalidateOpen(accountId);
-      const verificationId = await verifications.insert({
+      const verificationId = randomUUID();
+      await verifications.insert({
+        id: verificationId,
         accountId,
-        tokenHash: unguessableHash(),
+        tokenHash: emailedTokens.verification(this.deps.tokens, verificationId).hash,
         expiresAt: new Date(Date.now() + emailVerificationTtlSeconds * 1000),
       });
       await enqueueJob(trx, 'send_verification_email', { verificationId }, { jobKey: verificationJobKey(accountId) });
