@@ -6804,6 +6804,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "workspaceId": "0b7f6a52-3c1e-4f43-9a43-5d2f4b8a9e10",
+                     *       "plan": "pro",
+                     *       "trialEndsAt": "2026-12-13T16:00:00.000Z",
+                     *       "gateway": "stripe",
+                     *       "customerId": "cus_QX2b9YHk3s1",
+                     *       "subscription": {
+                     *         "id": "sub_1QX2c0",
+                     *         "plan": "pro",
+                     *         "status": "trialing",
+                     *         "trialEnd": "2026-12-13T16:00:00.000Z",
+                     *         "currentPeriodEnd": "2026-12-13T16:00:00.000Z",
+                     *         "cancelAtPeriodEnd": false
+                     *       },
+                     *       "paymentMethod": {
+                     *         "id": "pm_1QX2bz",
+                     *         "brand": "visa",
+                     *         "last4": "4242",
+                     *         "expMonth": 12,
+                     *         "expYear": 2029
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** Format: uuid */
                         workspaceId: string;
@@ -6975,6 +6999,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "planId": "pro",
+                 *       "paymentMethodId": "pm_card_visa"
+                 *     }
+                 */
                 "application/json": {
                     /** @example pro */
                     planId: string;
@@ -6994,6 +7024,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "workspaceId": "0b7f6a52-3c1e-4f43-9a43-5d2f4b8a9e10",
+                     *       "plan": "pro",
+                     *       "trialEndsAt": "2026-12-13T16:00:00.000Z",
+                     *       "gateway": "stripe",
+                     *       "customerId": "cus_QX2b9YHk3s1",
+                     *       "subscription": {
+                     *         "id": "sub_1QX2c0",
+                     *         "plan": "pro",
+                     *         "status": "trialing",
+                     *         "trialEnd": "2026-12-13T16:00:00.000Z",
+                     *         "currentPeriodEnd": "2026-12-13T16:00:00.000Z",
+                     *         "cancelAtPeriodEnd": false
+                     *       },
+                     *       "paymentMethod": {
+                     *         "id": "pm_1QX2bz",
+                     *         "brand": "visa",
+                     *         "last4": "4242",
+                     *         "expMonth": 12,
+                     *         "expYear": 2029
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** Format: uuid */
                         workspaceId: string;
@@ -7244,6 +7298,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "workspaceId": "0b7f6a52-3c1e-4f43-9a43-5d2f4b8a9e10",
+                     *       "plan": "pro",
+                     *       "trialEndsAt": "2026-12-13T16:00:00.000Z",
+                     *       "gateway": "stripe",
+                     *       "customerId": "cus_QX2b9YHk3s1",
+                     *       "subscription": {
+                     *         "id": "sub_1QX2c0",
+                     *         "plan": "pro",
+                     *         "status": "trialing",
+                     *         "trialEnd": "2026-12-13T16:00:00.000Z",
+                     *         "currentPeriodEnd": "2026-12-13T16:00:00.000Z",
+                     *         "cancelAtPeriodEnd": false
+                     *       },
+                     *       "paymentMethod": {
+                     *         "id": "pm_1QX2bz",
+                     *         "brand": "visa",
+                     *         "last4": "4242",
+                     *         "expMonth": 12,
+                     *         "expYear": 2029
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** Format: uuid */
                         workspaceId: string;
@@ -7469,6 +7547,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "paymentMethodId": "pm_card_mastercard"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description The payment-method id Stripe.js (Elements) made from the card in the browser; with the local gateway, a Stripe test id such as pm_card_visa.
@@ -7486,6 +7569,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "workspaceId": "0b7f6a52-3c1e-4f43-9a43-5d2f4b8a9e10",
+                     *       "plan": "pro",
+                     *       "trialEndsAt": "2026-12-13T16:00:00.000Z",
+                     *       "gateway": "stripe",
+                     *       "customerId": "cus_QX2b9YHk3s1",
+                     *       "subscription": {
+                     *         "id": "sub_1QX2c0",
+                     *         "plan": "pro",
+                     *         "status": "trialing",
+                     *         "trialEnd": "2026-12-13T16:00:00.000Z",
+                     *         "currentPeriodEnd": "2026-12-13T16:00:00.000Z",
+                     *         "cancelAtPeriodEnd": false
+                     *       },
+                     *       "paymentMethod": {
+                     *         "id": "pm_1QX2bz",
+                     *         "brand": "visa",
+                     *         "last4": "4242",
+                     *         "expMonth": 12,
+                     *         "expYear": 2029
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** Format: uuid */
                         workspaceId: string;
@@ -7729,6 +7836,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "succeeded": true
+                 *     }
+                 */
                 "application/json": {
                     succeeded: boolean;
                 };
@@ -7741,6 +7853,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "setupIntentId": "seti_local_1a2b",
+                     *       "status": "succeeded"
+                     *     }
+                     */
                     "application/json": {
                         setupIntentId: string;
                         status: string;
@@ -7899,6 +8017,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "received": true,
+                     *       "duplicate": false
+                     *     }
+                     */
                     "application/json": {
                         received: boolean;
                         duplicate: boolean;

@@ -38,6 +38,7 @@ export const Billing = Type.Object(
       Type.Null(),
     ]),
   },
+  { examples: [{ workspaceId: '0b7f6a52-3c1e-4f43-9a43-5d2f4b8a9e10', plan: 'pro', trialEndsAt: '2026-12-13T16:00:00.000Z', gateway: 'stripe', customerId: 'cus_QX2b9YHk3s1', subscription: { id: 'sub_1QX2c0', plan: 'pro', status: 'trialing', trialEnd: '2026-12-13T16:00:00.000Z', currentPeriodEnd: '2026-12-13T16:00:00.000Z', cancelAtPeriodEnd: false }, paymentMethod: { id: 'pm_1QX2bz', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2029 } }] },
 );
 
 /** A billing view as JSON. */
@@ -89,7 +90,7 @@ export async function billingRoutes(app: App, { services, guards }: RouteDeps): 
           'Repeating the request answers the same subscription; simultaneous requests share one saga.',
         security,
         params: WorkspaceParams,
-        body: Type.Object({ planId: Type.String({ minLength: 1, maxLength: 50, examples: ['pro'] }), paymentMethodId: PaymentMethodId }, { additionalProperties: false }),
+        body: Type.Object({ planId: Type.String({ minLength: 1, maxLength: 50, examples: ['pro'] }), paymentMethodId: PaymentMethodId }, { additionalProperties: false, examples: [{ planId: 'pro', paymentMethodId: 'pm_card_visa' }] }),
         response: { 200: Billing, ...memberRouteProblems, ...paymentProblems },
       },
     },
@@ -107,7 +108,7 @@ export async function billingRoutes(app: App, { services, guards }: RouteDeps): 
         description: 'Attaches the new card through a SetupIntent, makes it the default of the customer and the subscription, then detaches the old one. Same 402/409/503 answers as the subscription.',
         security,
         params: WorkspaceParams,
-        body: Type.Object({ paymentMethodId: PaymentMethodId }, { additionalProperties: false }),
+        body: Type.Object({ paymentMethodId: PaymentMethodId }, { additionalProperties: false, examples: [{ paymentMethodId: 'pm_card_mastercard' }] }),
         response: { 200: Billing, ...memberRouteProblems, ...paymentProblems },
       },
     },
@@ -140,8 +141,8 @@ export async function billingRoutes(app: App, { services, guards }: RouteDeps): 
         summary: 'Local gateway only: finish the 3-D Secure challenge of a SetupIntent',
         description: 'Stands in for what Stripe.js does in the browser with the client secret, so the 3-D Secure path runs without Stripe. 404 when the Stripe gateway is configured.',
         params: Type.Object({ setupIntentId: Type.String({ pattern: '^seti_[A-Za-z0-9_]{1,200}$' }) }),
-        body: Type.Object({ succeeded: Type.Boolean() }, { additionalProperties: false }),
-        response: { 200: Type.Object({ setupIntentId: Type.String(), status: Type.String() }), ...problems(400, 404) },
+        body: Type.Object({ succeeded: Type.Boolean() }, { additionalProperties: false, examples: [{ succeeded: true }] }),
+        response: { 200: Type.Object({ setupIntentId: Type.String(), status: Type.String() }, { examples: [{ setupIntentId: 'seti_local_1a2b', status: 'succeeded' }] }), ...problems(400, 404) },
       },
     },
     async (request) => services.billing.finishLocalChallenge(request.params.setupIntentId, request.body.succeeded),

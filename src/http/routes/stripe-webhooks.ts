@@ -25,7 +25,7 @@ export async function stripeWebhookRoutes(app: App, { services }: RouteDeps): Pr
           'Checks the Stripe-Signature header, records the event once by its id (a repeated delivery answers 200 with duplicate: true) and applies it in a job: subscription updated and deleted, ' +
           'invoice payment failed and succeeded, SetupIntent succeeded. An event about a subscription not known yet is retried later; older events never move a subscription back.',
         headers: Type.Object({ 'stripe-signature': Type.Optional(Type.String({ maxLength: 2000 })) }),
-        response: { 200: Type.Object({ received: Type.Boolean(), duplicate: Type.Boolean() }), ...problems(400, 404) },
+        response: { 200: Type.Object({ received: Type.Boolean(), duplicate: Type.Boolean() }, { examples: [{ received: true, duplicate: false }] }), ...problems(400, 404) },
       },
     },
     async (request) => {
