@@ -85,6 +85,25 @@ export interface Config {
   /** A separate listener serving only /metrics; unset: none. */
   readonly metricsPort: number | undefined;
   readonly metricsHost: string;
+  readonly billing: BillingConfig;
+}
+
+/** The payment gateway and the billing saga. */
+export interface BillingConfig {
+  /** Set: the Stripe gateway; unset: the local gateway in PostgreSQL. */
+  readonly stripeSecretKey: string | undefined;
+  /** Verifies POST /v1/webhooks/stripe; required with STRIPE_SECRET_KEY. */
+  readonly stripeWebhookSecret: string | undefined;
+  /** Another Stripe API host (a stand-in, in tests). */
+  readonly stripeApiBase: string | undefined;
+  readonly gatewayTimeoutMs: number;
+  /** Attempts of one gateway call on 5xx, 429, timeouts and dropped connections, with the same key. */
+  readonly gatewayMaxAttempts: number;
+  readonly gatewayRetryBaseMs: number;
+  /** A saga with no progress for this long is recovered (compensated before its pivot, finished after). */
+  readonly sagaStallSeconds: number;
+  /** A saga waiting for a 3-D Secure challenge is undone after this long. */
+  readonly sagaActionTimeoutSeconds: number;
 }
 
 /**
@@ -200,6 +219,16 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: read.secret('METRICS_TOKEN', 32),
     metricsPort: env.METRICS_PORT?.trim() ? read.int('METRICS_PORT', 0, 1, 65535) : undefined,
     metricsHost: read.string('METRICS_HOST', '127.0.0.1'),
+    billing: {
+      stripeSecretKey: read.secret('STRIPE_SECRET_KEY', 8),
+      stripeWebhookSecret: read.secret('STRIPE_WEBHOOK_SECRET', 8),
+      stripeApiBase: read.url('STRIPE_API_BASE', ['http:', 'https:']),
+      gatewayTimeoutMs: read.int('GATEWAY_TIMEOUT_MS', 10_000, 50, 120_000),
+      gatewayMaxAttempts: read.int('GATEWAY_MAX_ATTEMPTS', 3, 1, 10),
+      gatewayRetryBaseMs: read.int('GATEWAY_RETRY_BASE_MS', 250, 0, 60_000),
+      sagaStallSeconds: read.int('SAGA_STALL_SECONDS', 60, 1, 86_400),
+      sagaActionTimeoutSeconds: read.int('SAGA_ACTION_TIMEOUT_SECONDS', 3_600, 60, 604_800),
+    },
   };
   if (config.signup.maxSeconds < config.signup.idleSeconds) {
     problems.push('SIGNUP_FLOW_MAX_SECONDS must be at least SIGNUP_FLOW_IDLE_SECONDS: a flow cannot idle longer than it may live.');
@@ -209,6 +238,9 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`WORKER_DEAD_AFTER_SECONDS (${config.workerDeadAfterSeconds}) must be at least twice WORKER_HEARTBEAT_SECONDS (${config.workerHeartbeatSeconds}).`);
   }
   if (directDatabaseUrl && !config.databaseUrl) problems.push('DIRECT_DATABASE_URL needs DATABASE_URL: it is the direct route beside a pooled DATABASE_URL.');
+  if (config.billing.stripeSecretKey && !config.billing.stripeWebhookSecret) {
+    problems.push('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY: without it, subscription changes made at Stripe never reach the service.');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

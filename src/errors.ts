@@ -40,6 +40,14 @@ export type ErrorCode =
   | 'uri_too_long'
   | 'unsupported_media_type'
   | 'temporarily_unavailable'
+  | 'card_data_not_accepted'
+  | 'invalid_payment_method'
+  | 'invalid_signature'
+  | 'card_declined'
+  | 'payment_action_required'
+  | 'already_subscribed'
+  | 'no_subscription'
+  | 'payment_unavailable'
   | 'internal_error';
 
 /** A problem with one input field, shown to the user next to that field. */

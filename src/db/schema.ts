@@ -193,6 +193,108 @@ export interface SignupLeadsTable {
   exported_at: DefaultedTimestamp;
 }
 
+export type SubscriptionStatus = 'trialing' | 'active' | 'past_due' | 'canceled';
+export type GatewayName = 'stripe' | 'local';
+export type SagaKind = 'workspace_subscription' | 'payment_method_change' | 'signup';
+export type SagaState = 'running' | 'requires_action' | 'pivoted' | 'completed' | 'failed';
+export type SagaStepStatus = 'started' | 'requires_action' | 'succeeded' | 'failed' | 'compensated';
+
+export interface BillingCustomersTable {
+  id: Generated<string>;
+  workspace_id: string;
+  gateway: GatewayName;
+  customer_id: string;
+  created_at: DefaultedTimestamp;
+}
+
+export interface PaymentMethodsTable {
+  id: Generated<string>;
+  workspace_id: string;
+  customer_id: string;
+  gateway_id: string;
+  brand: string;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+  is_default: Generated<boolean>;
+  created_at: DefaultedTimestamp;
+}
+
+export interface SubscriptionsTable {
+  id: Generated<string>;
+  workspace_id: string;
+  customer_id: string;
+  gateway_id: string;
+  plan: string;
+  status: SubscriptionStatus;
+  trial_end: Timestamp | null;
+  current_period_end: Timestamp | null;
+  cancel_at_period_end: Generated<boolean>;
+  canceled_at: Timestamp | null;
+  gateway_updated_at: Timestamp;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface BillingSagasTable {
+  id: Generated<string>;
+  kind: SagaKind;
+  subject_id: string;
+  workspace_id: string | null;
+  input: Json<Record<string, unknown>>;
+  state: Generated<SagaState>;
+  compensating: Generated<boolean>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  outcome: Json<Record<string, unknown>> | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+  finished_at: Timestamp | null;
+}
+
+export interface BillingSagaStepsTable {
+  saga_id: string;
+  step: string;
+  idempotency_key: string;
+  gateway_object_id: string | null;
+  data: Json<Record<string, unknown>>;
+  status: SagaStepStatus;
+  error: string | null;
+  started_at: DefaultedTimestamp;
+  finished_at: Timestamp | null;
+  compensated_at: Timestamp | null;
+}
+
+export interface GatewayEventsTable {
+  id: Generated<string>;
+  event_id: string;
+  gateway: GatewayName;
+  type: string;
+  object_id: string | null;
+  payload: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+  received_at: DefaultedTimestamp;
+  processed_at: Timestamp | null;
+  attempts: Generated<number>;
+  outcome: string | null;
+  last_error: string | null;
+}
+
+export interface LocalGatewayObjectsTable {
+  id: string;
+  type: string;
+  data: Json<Record<string, unknown>>;
+  created_at: DefaultedTimestamp;
+  deleted_at: Timestamp | null;
+}
+
+export interface LocalGatewayRequestsTable {
+  idempotency_key: string;
+  request_hash: string;
+  response: Json<{ status: number; body: Record<string, unknown> }>;
+  created_at: DefaultedTimestamp;
+}
+
 export interface WorkerHeartbeatsTable {
   worker_id: string;
   hostname: string;
@@ -223,6 +325,14 @@ export interface Database {
   signup_flow_tokens: SignupFlowTokensTable;
   profiles: ProfilesTable;
   signup_leads: SignupLeadsTable;
+  billing_customers: BillingCustomersTable;
+  payment_methods: PaymentMethodsTable;
+  subscriptions: SubscriptionsTable;
+  billing_sagas: BillingSagasTable;
+  billing_saga_steps: BillingSagaStepsTable;
+  gateway_events: GatewayEventsTable;
+  local_gateway_objects: LocalGatewayObjectsTable;
+  local_gateway_requests: LocalGatewayRequestsTable;
   worker_heartbeats: WorkerHeartbeatsTable;
   email_deliveries: EmailDeliveriesTable;
 }

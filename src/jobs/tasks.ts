@@ -2,7 +2,7 @@ import type { Task, TaskList } from 'graphile-worker';
 import type { JobName, JobPayloads } from '../repositories/job-queue.js';
 
 /** Tasks that only the crontab starts (see worker.ts). */
-type CronTaskName = 'close_abandoned_workspaces' | 'queue_trial_emails' | 'purge_expired' | 'clean_signup_flows';
+type CronTaskName = 'close_abandoned_workspaces' | 'queue_trial_emails' | 'purge_expired' | 'clean_signup_flows' | 'recover_billing_sagas';
 import type { Services } from '../services/index.js';
 
 /** The type of each payload field, as `typeof` names it. */
@@ -50,6 +50,17 @@ export function createTaskList(services: Services): TaskList {
     },
     clean_signup_flows: async () => {
       await services.signupLeads.cleanup();
+    },
+    process_gateway_event: async (payload) => {
+      const { eventId } = payloadOf('process_gateway_event', payload, { eventId: 'string' });
+      await services.gatewayEvents.process(eventId);
+    },
+    resume_billing_saga: async (payload) => {
+      const { sagaId } = payloadOf('resume_billing_saga', payload, { sagaId: 'string' });
+      await services.billing.resume(sagaId);
+    },
+    recover_billing_sagas: async () => {
+      await services.billing.recover();
     },
     send_sign_in_locked_email: async (payload) => {
       const { accountId, lockedUntil } = payloadOf('send_sign_in_locked_email', payload, { accountId: 'string', lockedUntil: 'string' });

@@ -2,6 +2,7 @@ import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { AdminRepository, AdminWorkspaceRow, AuditEventRow, AuditFilter, Keyset, StatsRow, WorkspaceFilter } from '../repositories/admin-repository.js';
 import type { Actor, AuditRepository } from '../repositories/audit-repository.js';
+import type { BillingRepository, BillingRow } from '../repositories/billing/billing-repository.js';
 import type { InvitationRepository } from '../repositories/invitation-repository.js';
 import type { FunnelRow, ReportRepository } from '../repositories/report-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
@@ -28,6 +29,8 @@ export interface AdminWorkspaceView {
   pendingInvitations: number;
   onboarding: { status: 'in_progress' | 'completed' | 'closed'; completedSteps: string[]; completedAt: Date | null };
   initializedAt: Date | null;
+  /** The current subscription's status; null when the workspace never subscribed. */
+  subscriptionStatus: string | null;
 }
 
 /** One page of a keyset-paginated list. */
@@ -49,6 +52,7 @@ export class AdminService {
       invitations: InvitationRepository;
       audit: AuditRepository;
       onboarding: OnboardingService;
+      billing: BillingRepository;
       steps: readonly string[];
       endingSoonDays: number;
     },
@@ -79,6 +83,7 @@ export class AdminService {
     pendingInvitations: InvitationView[];
     onboarding: Awaited<ReturnType<OnboardingService['progress']>>;
     auditEvents: AuditEventRow[];
+    billing: BillingRow;
   }> {
     const [row] = await this.deps.admin.listWorkspaces({ id: workspaceId }, this.deps.endingSoonDays, undefined, 1);
     if (!row) throw new AppError('not_found', 'No workspace with this id exists.');
@@ -89,6 +94,7 @@ export class AdminService {
       pendingInvitations: invitations.map((i) => ({ id: i.id, email: i.email, role: i.role, status: i.status, expiresAt: i.expiresAt, invitedBy: { accountId: i.invitedBy, name: i.inviterName }, createdAt: i.createdAt })),
       onboarding: await this.deps.onboarding.progress(workspaceId),
       auditEvents: await this.deps.admin.listAuditEvents({ workspaceId }, undefined, 200),
+      billing: await this.deps.billing.findByWorkspace(workspaceId),
     };
   }
 
@@ -164,6 +170,7 @@ export class AdminService {
         completedAt: row.completedAt,
       },
       initializedAt: row.initializedAt,
+      subscriptionStatus: row.subscriptionStatus,
     };
   }
 }

@@ -42,16 +42,31 @@ import type { TokenDeriver } from './token-deriver.js';
 import { VerificationService } from './verification-service.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { WorkspaceService } from './workspace-service.js';
+import { BillingRepository } from '../repositories/billing/billing-repository.js';
+import { GatewayEventRepository } from '../repositories/billing/gateway-event-repository.js';
+import { SagaRepository } from '../repositories/billing/saga-repository.js';
+import { BillingService } from './billing/billing-service.js';
+import { GatewayEventService } from './billing/gateway-events.js';
+import type { GatewayEvent, PaymentGateway } from './billing/payment-gateway.js';
+import { SagaRunner } from './billing/saga.js';
 import { WorkspaceCreationService } from './workspace-creation-service.js';
 
 /** Every service, wired to its repositories: what the HTTP layer and the jobs call. */
 export type Services = ReturnType<typeof createServices>;
 
+/** The payment gateway the composition root chose, and the Stripe webhook verifier when configured. */
+export interface BillingPorts {
+  gateway: PaymentGateway;
+  verifyStripeWebhook?: (rawBody: Buffer, signature: string) => GatewayEvent;
+  /** Straight to PostgreSQL: a saga's driver holds a session advisory lock, which a transaction pooler would not keep. */
+  sessionPool: pg.Pool;
+}
+
 /**
  * Builds the repositories and the services over them. `tokens` derives every emailed link and code
  * from the server secret (see TokenDeriver).
  */
-export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; mailer: Mailer; statusCache: StatusCache; tokens: TokenDeriver }) {
+export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; mailer: Mailer; statusCache: StatusCache; tokens: TokenDeriver; billing: BillingPorts }) {
   const { db, pool, config, mailer, statusCache, tokens } = deps;
   const accounts = new AccountRepository(db);
   const workspaces = new WorkspaceRepository(db);
@@ -77,6 +92,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const signupFlows = new SignupFlowRepository(db);
   // The staged sign-up's local commit: also the pivot step of the billing saga for paid plans.
   const signupCompletion = new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, plans: config.plans });
+  const billingRows = new BillingRepository(db);
   const emailDeliveries = new EmailDeliveryRepository(db);
   const onboardingService = new OnboardingService({
     db,
@@ -88,7 +104,36 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     steps: config.onboardingSteps,
     abandonedAfterDays: config.abandonedAfterDays,
   });
+  const sagas = new SagaRepository(db);
+  const gatewayEvents = new GatewayEventRepository(db);
+  const billingConfig = config.billing;
+  const sagaRunner = new SagaRunner(
+    { db, pool: deps.billing.sessionPool, sagas },
+    {
+      maxAttempts: billingConfig.gatewayMaxAttempts,
+      retryBaseMs: billingConfig.gatewayRetryBaseMs,
+      stallSeconds: billingConfig.sagaStallSeconds,
+      actionTimeoutSeconds: billingConfig.sagaActionTimeoutSeconds,
+      joinWaitMs: 60_000,
+    },
+  );
   return {
+    sagaRunner,
+    billing: new BillingService({
+      db,
+      gateway: deps.billing.gateway,
+      runner: sagaRunner,
+      sagas,
+      billing: billingRows,
+      events: gatewayEvents,
+      workspaces,
+      accounts,
+      audit,
+      access,
+      plans: config.plans,
+      gatewayMaxAttempts: billingConfig.gatewayMaxAttempts,
+    }),
+    gatewayEvents: new GatewayEventService({ db, events: gatewayEvents, billing: billingRows, sagas, verifyStripeWebhook: deps.billing.verifyStripeWebhook }),
     sessions,
     registrations: new RegistrationService({
       db,
@@ -138,6 +183,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       invitations,
       audit,
       onboarding: onboardingService,
+      billing: billingRows,
       steps: config.onboardingSteps,
       endingSoonDays: config.trialEndingSoonDays,
     }),

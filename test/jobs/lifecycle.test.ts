@@ -97,5 +97,5 @@ t.test('the daily purge deletes dead tokens, old invitations, expired sessions a
 
 t.test('the crontab schedules the cleanup, the trial emails and the purge', async (t) => {
   const items = parseCrontab(CRONTAB);
-  t.same(items.map((item) => item.task).sort(), ['clean_signup_flows', 'close_abandoned_workspaces', 'purge_expired', 'queue_trial_emails']);
+  t.same(items.map((item) => item.task).sort(), ['clean_signup_flows', 'close_abandoned_workspaces', 'purge_expired', 'queue_trial_emails', 'recover_billing_sagas']);
 });

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Actor } from '../../repositories/audit-repository.js';
 import type { AuditEventRow } from '../../repositories/admin-repository.js';
+import type { BillingRow } from '../../repositories/billing/billing-repository.js';
 import type { AdminWorkspaceView } from '../../services/admin-service.js';
 import { parseTimestamp } from '../../services/opaque-input.js';
 import { invitationJson, iso, memberJson } from '../presenters.js';
@@ -30,7 +31,43 @@ const AdminWorkspace = Type.Object({
   pendingInvitations: Type.Integer(),
   onboarding: Type.Object({ status: Type.String(), completedSteps: Type.Array(Type.String()), completedAt: NullableDateTime }),
   initializedAt: NullableDateTime,
+  subscriptionStatus: Type.Union([Type.String(), Type.Null()]),
 }, { title: 'AdminWorkspace', examples: [examples.adminWorkspace] });
+
+const SubscriptionStatusFilter = Type.Union(['trialing', 'active', 'past_due', 'canceled', 'none'].map((v) => Type.Literal(v)), {
+  description: "the current subscription's status; none: never subscribed",
+});
+
+/** A workspace's billing in the back office: the gateway ids an operator looks up, never card data. */
+const AdminBilling = Type.Object({
+  gateway: Type.Union([Type.String(), Type.Null()]),
+  customerId: Type.Union([Type.String(), Type.Null()]),
+  subscription: Type.Union([
+    Type.Object({
+      id: Type.String(),
+      plan: Type.String(),
+      status: Type.String(),
+      trialEnd: NullableDateTime,
+      currentPeriodEnd: NullableDateTime,
+      cancelAtPeriodEnd: Type.Boolean(),
+      canceledAt: NullableDateTime,
+    }),
+    Type.Null(),
+  ]),
+  paymentMethod: Type.Union([Type.Object({ id: Type.String(), brand: Type.String(), last4: Type.String(), expMonth: Type.Integer(), expYear: Type.Integer() }), Type.Null()]),
+});
+
+function adminBillingJson(billing: BillingRow) {
+  const sub = billing.subscription;
+  return {
+    gateway: billing.gateway,
+    customerId: billing.customerId,
+    subscription: sub
+      ? { id: sub.gatewayId, plan: sub.plan, status: sub.status, trialEnd: iso(sub.trialEnd), currentPeriodEnd: iso(sub.currentPeriodEnd), cancelAtPeriodEnd: sub.cancelAtPeriodEnd, canceledAt: iso(sub.canceledAt) }
+      : null,
+    paymentMethod: billing.card ? { id: billing.card.gatewayId, brand: billing.card.brand, last4: billing.card.last4, expMonth: billing.card.expMonth, expYear: billing.card.expYear } : null,
+  };
+}
 
 const AuditEvent = Type.Object({
   id: Uuid,
@@ -51,6 +88,7 @@ const WorkspaceFilters = Type.Object({
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'substring of the workspace name or the owner email' })),
   createdFrom: Type.Optional(DateTime),
   createdTo: Type.Optional(DateTime),
+  subscriptionStatus: Type.Optional(SubscriptionStatusFilter),
   limit: Type.Optional(Limit),
   cursor: Type.Optional(Cursor),
 });
@@ -88,6 +126,7 @@ const CSV_COLUMNS: [string, (w: AdminWorkspaceView) => unknown][] = [
   ['completed_steps', (w) => w.onboarding.completedSteps.join(' ')],
   ['onboarding_completed_at', (w) => iso(w.onboarding.completedAt)],
   ['initialized_at', (w) => iso(w.initializedAt)],
+  ['subscription_status', (w) => w.subscriptionStatus],
 ];
 
 /** RFC 4180 quoting; a leading =, +, - or @ is defused so spreadsheets do not run it as a formula. */
@@ -190,6 +229,7 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
             pendingInvitations: Type.Array(Invitation),
             onboarding: Type.Record(Type.String(), Type.Unknown()),
             auditEvents: Type.Array(AuditEvent),
+            billing: AdminBilling,
           }, {
             examples: [{
               workspace: examples.adminWorkspace,
@@ -215,6 +255,7 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
           updatedAt: iso(detail.onboarding.updatedAt),
         },
         auditEvents: detail.auditEvents.map(auditEventJson),
+        billing: adminBillingJson(detail.billing),
       };
     },
   );
