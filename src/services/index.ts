@@ -34,7 +34,7 @@ import { RateLimitService } from './rate-limit-service.js';
 import { RegistrationService } from './registration-service.js';
 import { SessionService } from './session-service.js';
 import { SignupCompletion } from './signup/signup-completion.js';
-import { SignupFlowService } from './signup/signup-flow-service.js';
+import { paidSignupPivot, SignupFlowService } from './signup/signup-flow-service.js';
 import { SignupLeadService } from './signup/signup-lead-service.js';
 import { SignInGuard } from './sign-in-guard.js';
 import type { StatusCache } from './status-cache.js';
@@ -90,8 +90,6 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const onboarding = new OnboardingRepository(db);
   const trials = new TrialRepository(db);
   const signupFlows = new SignupFlowRepository(db);
-  // The staged sign-up's local commit: also the pivot step of the billing saga for paid plans.
-  const signupCompletion = new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, plans: config.plans });
   const billingRows = new BillingRepository(db);
   const emailDeliveries = new EmailDeliveryRepository(db);
   const onboardingService = new OnboardingService({
@@ -117,22 +115,26 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       joinWaitMs: 60_000,
     },
   );
+  const billing = new BillingService({
+    db,
+    gateway: deps.billing.gateway,
+    runner: sagaRunner,
+    sagas,
+    billing: billingRows,
+    events: gatewayEvents,
+    workspaces,
+    accounts,
+    audit,
+    access,
+    plans: config.plans,
+    gatewayMaxAttempts: billingConfig.gatewayMaxAttempts,
+  });
+  const signupCompletion = new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, plans: config.plans });
+  // The paid sign-up's pivot: the staged sign-up's own one-transaction completion.
+  billing.defineSignup(paidSignupPivot(signupFlows, signupCompletion));
   return {
     sagaRunner,
-    billing: new BillingService({
-      db,
-      gateway: deps.billing.gateway,
-      runner: sagaRunner,
-      sagas,
-      billing: billingRows,
-      events: gatewayEvents,
-      workspaces,
-      accounts,
-      audit,
-      access,
-      plans: config.plans,
-      gatewayMaxAttempts: billingConfig.gatewayMaxAttempts,
-    }),
+    billing,
     gatewayEvents: new GatewayEventService({ db, events: gatewayEvents, billing: billingRows, sagas, verifyStripeWebhook: deps.billing.verifyStripeWebhook }),
     sessions,
     registrations: new RegistrationService({
@@ -202,6 +204,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       tokens: deps.tokens,
       config,
       completion: signupCompletion,
+      billing,
     }),
     signupLeads: new SignupLeadService({
       db,

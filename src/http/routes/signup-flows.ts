@@ -38,6 +38,7 @@ const Flow = Type.Object(
       company: Section({ name: Type.String() }),
       address: Section(Address),
       plan: Section({ id: Type.String() }),
+      paymentMethod: Type.Optional(Section({ id: Type.String(), brand: Type.String(), last4: Type.String(), expMonth: Type.Integer(), expYear: Type.Integer() })),
     }),
     marketingConsent: Type.Object({ granted: Type.Boolean(), textVersion: Type.Union([Type.String(), Type.Null()]), at: NullableDateTime }),
     version: Type.Integer(),
@@ -217,6 +218,26 @@ export async function signupFlowRoutes(app: App, { services, config, cookies }: 
     async (request, reply) => answer(request, reply, await flows.verifyEmail(flowToken(request), request.body.code)),
   );
 
+  app.put(
+    '/v1/signup-flows/current/payment-method',
+    {
+      schema: {
+        tags,
+        operationId: 'setSignupFlowPaymentMethod',
+        summary: 'Record the payment method of a paid plan (its id from Stripe.js; never card data)',
+        description:
+          'Validated through the payment gateway (it exists, it is a card: else 400 invalid_payment_method); the flow keeps the id with brand, last 4 and expiry for display. The card is attached and the subscription started only by complete, through the billing saga. A plan that takes no payment method: 400.',
+        security,
+        body: Type.Object(
+          { paymentMethodId: Type.String({ pattern: '^pm_[A-Za-z0-9_]{1,200}$', description: 'From Stripe.js (Elements); with the local gateway, a Stripe test id such as pm_card_visa.' }) },
+          { additionalProperties: false, examples: [{ paymentMethodId: 'pm_card_visa' }] },
+        ),
+        response: { 200: Flow, ...problems(400, 401, 409, 410, 503) },
+      },
+    },
+    async (request, reply) => answer(request, reply, await flows.setPaymentMethod(flowToken(request), request.body.paymentMethodId)),
+  );
+
   app.post(
     '/v1/signup-flows/current/complete',
     {
@@ -225,10 +246,10 @@ export async function signupFlowRoutes(app: App, { services, config, cookies }: 
         operationId: 'completeSignupFlow',
         summary: 'Create the account, profile and workspace in one transaction; opens a session',
         description:
-          'Anything missing or unverified: 422 signup_incomplete with `missingFields` and `unverifiedFields` (a plan that requires a payment method lists `paymentMethod` until one is on file). A repeat through the same cookie answers 200 with the same account and workspace and a new session. An address registered meanwhile: 409 email_taken, and the flow is kept. The flow cookies are revoked.',
+          'Anything missing or unverified: 422 signup_incomplete with `missingFields` and `unverifiedFields` (a plan that requires a payment method lists `paymentMethod` until one is on file). A paid plan runs the billing saga: a declined card answers 402 card_declined and the flow stays at its payment step; 3-D Secure answers 409 payment_action_required with the client secret, and completing again continues; an unreachable gateway answers 503 payment_unavailable with Retry-After, with nothing kept on either side. A repeat through the same cookie answers 200 with the same account and workspace and a new session. An address registered meanwhile: 409 email_taken, and the flow is kept. The flow cookies are revoked.',
         security,
         body: EmptyBody,
-        response: { 201: Completed, 200: Completed, ...problems(400, 401, 409, 410, 422) },
+        response: { 201: Completed, 200: Completed, ...problems(400, 401, 402, 409, 410, 422, 503) },
       },
     },
     async (request, reply) => {

@@ -166,6 +166,17 @@ export class BillingService {
     return this.read(workspaceId);
   }
 
+  /** A payment method's card details, through the gateway: 400 invalid_payment_method unless it exists and is a card. */
+  async describeCard(paymentMethodId: string): Promise<{ id: string; brand: string; last4: string; expMonth: number; expYear: number }> {
+    const card = await this.withRetries(() => this.deps.gateway.retrievePaymentMethod(paymentMethodId));
+    if (!card) {
+      throw new AppError('invalid_payment_method', 'No card with this payment-method id exists: collect the card again with Stripe.js.', {
+        fields: [{ field: 'paymentMethodId', message: 'is not a card payment method' }],
+      });
+    }
+    return { id: card.paymentMethodId, brand: card.brand, last4: card.last4, expMonth: card.expMonth, expYear: card.expYear };
+  }
+
   /** Registers the staged sign-up's completion as the pivot of paid sign-ups (once, at wiring). */
   defineSignup<R>(completion: SignupCompletionPort<R>): void {
     this.deps.runner.define(signupSaga({ gateway: this.deps.gateway, billing: this.deps.billing, events: this.deps.events, audit: this.deps.audit }, completion));

@@ -27,10 +27,43 @@ export interface FlowView {
   unverifiedFields: string[];
   email: string | null;
   emailVerified: boolean;
-  data: { [S in 'profile' | 'company' | 'address' | 'plan']: NonNullable<FlowData[S]> | null };
+  data: { [S in 'profile' | 'company' | 'address' | 'plan']: NonNullable<FlowData[S]> | null } & { paymentMethod: PaymentMethodOnFile | null };
   marketingConsent: { granted: boolean; textVersion: string | null; at: Date | null };
   version: number;
   expiresAt: Date;
+}
+
+/** The card on file of a paid plan's flow, for display: never the number. */
+export interface PaymentMethodOnFile {
+  id: string;
+  brand: string;
+  last4: string;
+  expMonth: number;
+  expYear: number;
+}
+
+/** What the staged sign-up needs from billing (BillingService): a card's details, and the paid completion. */
+export interface PaidSignupBilling {
+  describeCard(paymentMethodId: string): Promise<PaymentMethodOnFile>;
+  completeSignup<R>(input: { flowId: string; planId: string; paymentMethodId: string; email: string; name: string; context?: Record<string, string> }): Promise<{ workspaceId: string; accountId: string; result: R }>;
+}
+
+/**
+ * The paid sign-up saga's pivot (SignupCompletionPort): the flow locked by id and this sign-up's own
+ * completion, in the saga's transaction. `context.completingTokenHash` names the cookie that completes.
+ */
+export function paidSignupPivot(flows: SignupFlowRepository, completion: SignupCompletion) {
+  return {
+    async complete(trx: Tx, flowId: string, context: Record<string, string>) {
+      const flow = await flows.withTx(trx).lock(flowId);
+      if (!flow || flow.discardedAt || flow.purgedAt) throw flowRequired();
+      const became = flow.completedAt ? await completion.became(trx, flow) : undefined;
+      if (flow.completedAt && !became) throw flowCompleted();
+      if (!became && flow.expired) throw flowExpired();
+      const done = became ?? (await completion.commit(trx, flow, { completingTokenHash: context.completingTokenHash ? Buffer.from(context.completingTokenHash, 'hex') : null }));
+      return { workspaceId: done.workspace.id, accountId: done.account.id, result: done };
+    },
+  };
 }
 
 /** A cookie for a flow: the raw token goes to the browser only. */
@@ -74,6 +107,8 @@ export class SignupFlowService {
       flows: SignupFlowRepository;
       accounts: AccountRepository;
       completion: SignupCompletion;
+      /** The paid path (billing saga); a plan that requires a payment method cannot complete without it. */
+      billing?: PaidSignupBilling;
       sessions: SessionService;
       rateLimits: RateLimitService;
       tokens: TokenDeriver;
@@ -241,6 +276,51 @@ export class SignupFlowService {
   }
 
   /**
+   * Records the payment method of a paid plan: validated through the gateway (it exists, it is a
+   * card), kept as its id with brand, last 4 and expiry for display. The card is attached to a
+   * customer only at completion, by the billing saga.
+   */
+  async setPaymentMethod(token: string, paymentMethodId: string): Promise<FlowView> {
+    const billing = this.deps.billing;
+    if (!billing) throw new AppError('not_found', 'Payments are not set up on this service.');
+    const card = await billing.describeCard(paymentMethodId);
+    return this.deps.db.transaction().execute(async (trx) => {
+      const flow = await this.lockWritable(trx, token);
+      const plan = this.plans.find((p) => p.id === flow.data.plan?.id);
+      if (!plan?.requiresPaymentMethod) {
+        throw new AppError('validation_failed', 'Choose a plan that takes a payment method first.', { fields: [{ field: 'paymentMethodId', message: 'the chosen plan takes no payment method' }] });
+      }
+      const updated = await this.deps.flows.withTx(trx).setSection(flow.id, 'paymentMethod', { ...card }, this.lifetime);
+      if (!updated) throw flowExpired();
+      return this.view(updated);
+    });
+  }
+
+  /**
+   * Completes a paid plan's flow through the billing saga (gateway customer, card, subscription,
+   * then this sign-up's completion as its pivot, in one transaction) and opens a session. A declined
+   * card answers 402 and leaves the flow at its payment step; 3-D Secure answers 409 with the client
+   * secret, and completing again continues the same saga.
+   */
+  private async completePaid(tokenHash: Buffer, flow: TokenFlowRow, planId: string): Promise<CompletedSignup & { session: IssuedSession; replayed: boolean }> {
+    const card = flow.data.paymentMethod as unknown as PaymentMethodOnFile;
+    const paid = await this.deps.billing!.completeSignup<CompletedSignup>({
+      flowId: flow.id,
+      planId,
+      paymentMethodId: card.id,
+      email: flow.email!,
+      name: flow.data.company!.name,
+      context: { completingTokenHash: tokenHash.toString('hex') },
+    });
+    return this.deps.db.transaction().execute(async (trx) => {
+      const completed = await this.deps.flows.withTx(trx).findById(flow.id);
+      const became = completed ? await this.deps.completion.became(trx, completed) : undefined;
+      const done = became ?? paid.result;
+      return { ...done, session: await this.deps.sessions.open(trx, done.account.id), replayed: false };
+    });
+  }
+
+  /**
    * Completes the flow in ONE transaction (see SignupCompletion.commit) and opens a session. A
    * repeat through the cookie that completed it (a double click, a retry after a lost answer)
    * answers the same account and workspace with a new session; concurrent completes wait on the
@@ -248,6 +328,14 @@ export class SignupFlowService {
    */
   async complete(token: string): Promise<CompletedSignup & { session: IssuedSession; replayed: boolean }> {
     const tokenHash = hashToken(token);
+    const unlocked = await this.deps.flows.findByToken(tokenHash);
+    const paidPlan = this.plans.find((p) => p.id === unlocked?.data.plan?.id && p.requiresPaymentMethod);
+    if (unlocked && !unlocked.completedAt && paidPlan && this.deps.billing && this.usable(unlocked)) {
+      if (unlocked.expired || unlocked.discardedAt || unlocked.purgedAt) throw flowExpired();
+      const progress = flowProgress(unlocked, this.plans);
+      if (progress.missingFields.length > 0 || progress.unverifiedFields.length > 0) throw signupIncomplete(progress);
+      return this.completePaid(tokenHash, unlocked, paidPlan.id);
+    }
     return this.deps.db.transaction().execute(async (trx) => {
       const flow = await this.deps.flows.withTx(trx).findByToken(tokenHash, { lock: true });
       if (!flow || !this.usable(flow)) throw flowRequired();
@@ -349,7 +437,7 @@ export class SignupFlowService {
       unverifiedFields: progress.unverifiedFields,
       email: flow.email,
       emailVerified: flow.emailVerifiedAt !== null,
-      data: { profile: profile ?? null, company: company ?? null, address: address ?? null, plan: plan ?? null },
+      data: { profile: profile ?? null, company: company ?? null, address: address ?? null, plan: plan ?? null, paymentMethod: (flow.data.paymentMethod as PaymentMethodOnFile | undefined) ?? null },
       marketingConsent: { granted: flow.marketingConsent, textVersion: flow.consentTextVersion, at: flow.consentAt },
       version: flow.version,
       expiresAt: flow.expiresAt,
