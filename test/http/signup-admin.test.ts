@@ -103,6 +103,7 @@ t.test('OpenAPI: every staged sign-up and lead route with an operationId, a summ
     '/v1/signup-flows/current/complete',
     '/v1/signup-flows/current/email',
     '/v1/signup-flows/current/email/verify',
+    '/v1/signup-flows/current/payment-method',
     '/v1/signup-flows/resume',
     '/v1/signup-flows/resume/verify',
   ]);
@@ -116,6 +117,6 @@ t.test('OpenAPI: every staged sign-up and lead route with an operationId, a summ
       if (['post', 'put', 'patch'].includes(method)) t.ok(operation.requestBody, `${method} ${path} takes a JSON body`);
     }
   }
-  t.equal(ids.size, 12, 'operationIds are unique');
+  t.equal(ids.size, 13, 'operationIds are unique');
   t.ok(doc.components.securitySchemes.signupFlowCookie);
 });

@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import t from 'tap';
-import { SignupFlowRepository } from '../../src/repositories/signup/signup-flow-repository.js';
 import { testContext } from '../helpers/app.js';
 import { concurrently, PASSWORD, register, sessionCookie, statusCounts, uniqueEmail } from '../helpers/factories.js';
 import { flowApi, flowCookie, latestCode, readyFlow, startFlow, US_ADDRESS, verifiedFlow } from '../helpers/signup.js';
@@ -214,10 +213,9 @@ t.test('a paid plan cannot complete until billing puts a payment method on file'
   t.equal(answer.statusCode, 422);
   t.match(answer.json(), { code: 'signup_incomplete', missingFields: ['paymentMethod'], unverifiedFields: [] });
 
-  // What billing does once a payment method is on file: the section, then the same completion.
-  await ctx.runtime.db.transaction().execute((trx) =>
-    new SignupFlowRepository(trx).setSection(flow.id, 'paymentMethod', { id: 'pm_test' }, { idleSeconds: 3600, maxSeconds: 7200 }),
-  );
+  // Billing puts a payment method on file (checked at the gateway: the local one here), then completion runs the billing saga.
+  const card = await ctx.app.inject({ method: 'PUT', url: '/v1/signup-flows/current/payment-method', headers: { cookie: flow.cookie }, payload: { paymentMethodId: 'pm_card_visa' } });
+  t.equal(card.statusCode, 200);
   t.match((await flowApi(ctx).get(flow)).json(), { missingFields: [], currentStep: null });
   const done = await flowApi(ctx).complete(flow);
   t.equal(done.statusCode, 201);
