@@ -684,6 +684,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/signup-flows/current/payment-method": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Record the payment method of a paid plan (its id from Stripe.js; never card data)
+         * @description Validated through the payment gateway (it exists, it is a card: else 400 invalid_payment_method); the flow keeps the id with brand, last 4 and expiry for display. The card is attached and the subscription started only by complete, through the billing saga. A plan that takes no payment method: 400.
+         */
+        put: operations["setSignupFlowPaymentMethod"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/signup-flows/current/complete": {
         parameters: {
             query?: never;
@@ -695,7 +715,7 @@ export interface paths {
         put?: never;
         /**
          * Create the account, profile and workspace in one transaction; opens a session
-         * @description Anything missing or unverified: 422 signup_incomplete with `missingFields` and `unverifiedFields` (a plan that requires a payment method lists `paymentMethod` until one is on file). A repeat through the same cookie answers 200 with the same account and workspace and a new session. An address registered meanwhile: 409 email_taken, and the flow is kept. The flow cookies are revoked.
+         * @description Anything missing or unverified: 422 signup_incomplete with `missingFields` and `unverifiedFields` (a plan that requires a payment method lists `paymentMethod` until one is on file). A paid plan runs the billing saga: a declined card answers 402 card_declined and the flow stays at its payment step; 3-D Secure answers 409 payment_action_required with the client secret, and completing again continues; an unreachable gateway answers 503 payment_unavailable with Retry-After, with nothing kept on either side. A repeat through the same cookie answers 200 with the same account and workspace and a new session. An address registered meanwhile: 409 email_taken, and the flow is kept. The flow cookies are revoked.
          */
         post: operations["completeSignupFlow"];
         delete?: never;
@@ -7118,6 +7138,13 @@ export interface operations {
                             plan: {
                                 id: string;
                             } | null;
+                            paymentMethod?: {
+                                id: string;
+                                brand: string;
+                                last4: string;
+                                expMonth: number;
+                                expYear: number;
+                            } | null;
                         };
                         marketingConsent: {
                             granted: boolean;
@@ -7365,6 +7392,13 @@ export interface operations {
                             } | null;
                             plan: {
                                 id: string;
+                            } | null;
+                            paymentMethod?: {
+                                id: string;
+                                brand: string;
+                                last4: string;
+                                expMonth: number;
+                                expYear: number;
                             } | null;
                         };
                         marketingConsent: {
@@ -7774,6 +7808,13 @@ export interface operations {
                             plan: {
                                 id: string;
                             } | null;
+                            paymentMethod?: {
+                                id: string;
+                                brand: string;
+                                last4: string;
+                                expMonth: number;
+                                expYear: number;
+                            } | null;
                         };
                         marketingConsent: {
                             granted: boolean;
@@ -8094,6 +8135,13 @@ export interface operations {
                             plan: {
                                 id: string;
                             } | null;
+                            paymentMethod?: {
+                                id: string;
+                                brand: string;
+                                last4: string;
+                                expMonth: number;
+                                expYear: number;
+                            } | null;
                         };
                         marketingConsent: {
                             granted: boolean;
@@ -8411,6 +8459,13 @@ export interface operations {
                             plan: {
                                 id: string;
                             } | null;
+                            paymentMethod?: {
+                                id: string;
+                                brand: string;
+                                last4: string;
+                                expMonth: number;
+                                expYear: number;
+                            } | null;
                         };
                         marketingConsent: {
                             granted: boolean;
@@ -8595,6 +8650,308 @@ export interface operations {
             };
         };
     };
+    setSignupFlowPaymentMethod: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "paymentMethodId": "pm_card_visa"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description From Stripe.js (Elements); with the local gateway, a Stripe test id such as pm_card_visa. */
+                    paymentMethodId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done; the body is the result. */
+            200: {
+                headers: {
+                    "Set-Cookie": components["headers"]["SetCookie"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b7f6a52-3c1e-4f43-9a43-5d2f4b8a9e10",
+                     *       "status": "in_progress",
+                     *       "currentStep": "company",
+                     *       "steps": [
+                     *         {
+                     *           "key": "email",
+                     *           "completed": true
+                     *         },
+                     *         {
+                     *           "key": "profile",
+                     *           "completed": true
+                     *         },
+                     *         {
+                     *           "key": "company",
+                     *           "completed": false
+                     *         },
+                     *         {
+                     *           "key": "address",
+                     *           "completed": false
+                     *         },
+                     *         {
+                     *           "key": "plan",
+                     *           "completed": false
+                     *         }
+                     *       ],
+                     *       "requiredFields": [
+                     *         "email",
+                     *         "profile.firstName",
+                     *         "profile.lastName",
+                     *         "profile.password",
+                     *         "company.name",
+                     *         "address.line1",
+                     *         "address.city",
+                     *         "address.postalCode",
+                     *         "address.country",
+                     *         "plan.id"
+                     *       ],
+                     *       "missingFields": [
+                     *         "company.name",
+                     *         "address.line1",
+                     *         "address.city",
+                     *         "address.postalCode",
+                     *         "address.country",
+                     *         "plan.id"
+                     *       ],
+                     *       "unverifiedFields": [],
+                     *       "email": "ada@example.com",
+                     *       "emailVerified": true,
+                     *       "data": {
+                     *         "profile": {
+                     *           "firstName": "Ada",
+                     *           "lastName": "Lovelace"
+                     *         },
+                     *         "company": null,
+                     *         "address": null,
+                     *         "plan": null
+                     *       },
+                     *       "marketingConsent": {
+                     *         "granted": true,
+                     *         "textVersion": "v1",
+                     *         "at": "2026-11-29T16:00:00.000Z"
+                     *       },
+                     *       "version": 2,
+                     *       "expiresAt": "2026-11-30T16:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        status: "in_progress" | "completed" | "expired";
+                        /** @description The first step not done yet; null when all are. */
+                        currentStep: string | null;
+                        steps: {
+                            key: string;
+                            completed: boolean;
+                        }[];
+                        requiredFields: string[];
+                        missingFields: string[];
+                        unverifiedFields: string[];
+                        email: string | null;
+                        emailVerified: boolean;
+                        data: {
+                            profile: {
+                                firstName: string;
+                                lastName: string;
+                            } | null;
+                            company: {
+                                name: string;
+                            } | null;
+                            address: {
+                                line1: string;
+                                line2?: string;
+                                city: string;
+                                region?: string;
+                                postalCode: string;
+                                country: string;
+                            } | null;
+                            plan: {
+                                id: string;
+                            } | null;
+                            paymentMethod?: {
+                                id: string;
+                                brand: string;
+                                last4: string;
+                                expMonth: number;
+                                expYear: number;
+                            } | null;
+                        };
+                        marketingConsent: {
+                            granted: boolean;
+                            textVersion: string | null;
+                            at: string | null;
+                        };
+                        version: number;
+                        /** Format: date-time */
+                        expiresAt: string;
+                    };
+                };
+            };
+            /** @description The request is malformed or a field is invalid (`validation_failed` lists each field in `errors`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:validation_failed",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid: email must be an email address.",
+                     *       "code": "validation_failed",
+                     *       "errors": [
+                     *         {
+                     *           "field": "email",
+                     *           "message": "must be an email address"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the credentials are wrong or missing. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:unauthenticated",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "Sign in to continue.",
+                     *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state; `code` says how. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:version_conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The draft changed since version 3.",
+                     *       "code": "version_conflict"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The link or token has expired. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:token_expired",
+                     *       "title": "Gone",
+                     *       "status": 410,
+                     *       "detail": "This link has expired. Ask for a new one.",
+                     *       "code": "token_expired"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:payload_too_large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "The request body is too large: at most 64 KiB is accepted.",
+                     *       "code": "payload_too_large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:unsupported_media_type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "Send the request body as application/json.",
+                     *       "code": "unsupported_media_type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the detail says nothing about its cause. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:internal_error",
+                     *       "title": "Internal Server Error",
+                     *       "status": 500,
+                     *       "detail": "Something went wrong on our side. Please try again; if it keeps happening, contact support.",
+                     *       "code": "internal_error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is out of reach or too slow: retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:temporarily_unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The service cannot reach its database right now. Try again shortly.",
+                     *       "code": "temporarily_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     completeSignupFlow: {
         parameters: {
             query?: never;
@@ -8713,6 +9070,24 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "Sign in to continue.",
                      *       "code": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payment Required */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:internal_error",
+                     *       "title": "Payment Required",
+                     *       "status": 402,
+                     *       "detail": "Something went wrong on our side. Please try again; if it keeps happening, contact support.",
+                     *       "code": "internal_error"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -9144,6 +9519,13 @@ export interface operations {
                             } | null;
                             plan: {
                                 id: string;
+                            } | null;
+                            paymentMethod?: {
+                                id: string;
+                                brand: string;
+                                last4: string;
+                                expMonth: number;
+                                expYear: number;
                             } | null;
                         };
                         marketingConsent: {
