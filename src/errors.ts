@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'workspace_closed'
   | 'workspace_not_closed'
   | 'trial_not_started'
+  | 'endpoint_disabled'
+  | 'delivery_in_progress'
   | 'invalid_cursor'
   | 'malformed_request'
   | 'payload_too_large'

@@ -20,6 +20,7 @@ import { onboardingRoutes } from './routes/onboarding.js';
 import { adminRoutes } from './routes/admin.js';
 import { registrationRoutes } from './routes/registrations.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { Problem } from './schemas/common.js';
 import type { App, RouteDeps } from './types.js';
 
@@ -105,7 +106,7 @@ export async function buildServer(deps: { config: Config; services: Services; lo
 
   const cookies = sessionCookies(config.appBaseUrl.startsWith('https:'));
   const routeDeps: RouteDeps = { config, services, cookies, guards: makeGuards(services, cookies, config.adminToken) };
-  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes, invitationRoutes, memberRoutes, onboardingRoutes, adminRoutes]) {
+  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes, invitationRoutes, memberRoutes, onboardingRoutes, adminRoutes, webhookRoutes]) {
     await app.register(async (scope) => routes(scope as App, routeDeps));
   }
   return app;

@@ -2,7 +2,7 @@ import type { Task, TaskList } from 'graphile-worker';
 import type { JobName, JobPayloads } from '../repositories/job-queue.js';
 
 /** Tasks that only the crontab starts (see worker.ts). */
-type CronTaskName = 'close_abandoned_workspaces' | 'queue_trial_emails' | 'purge_expired';
+type CronTaskName = 'close_abandoned_workspaces' | 'queue_trial_emails' | 'purge_expired' | 'purge_webhook_log';
 import type { Services } from '../services/index.js';
 
 /** Rejects a malformed payload without retrying it forever: it would never become valid. */
@@ -39,6 +39,13 @@ export function createTaskList(services: Services): TaskList {
     send_trial_email: async (payload) => {
       const input = payloadOf('send_trial_email', payload, ['workspaceId', 'kind', 'trialEndsAt']);
       await services.email.sendTrialEmail(input);
+    },
+    deliver_webhook: async (payload) => {
+      const { deliveryId } = payloadOf('deliver_webhook', payload, ['deliveryId']);
+      await services.webhooks.attempt(deliveryId);
+    },
+    purge_webhook_log: async () => {
+      await services.webhooks.purge();
     },
     initialize_workspace: async (payload) => {
       const { workspaceId } = payloadOf('initialize_workspace', payload, ['workspaceId']);

@@ -24,6 +24,7 @@ export const CRONTAB = [
   '15 3 * * * close_abandoned_workspaces ?max=5',
   '5 * * * * queue_trial_emails ?max=5',
   '45 3 * * * purge_expired ?max=5',
+  '55 3 * * * purge_webhook_log ?max=5',
 ].join('\n');
 
 /** Starts the job worker on the shared pool; stop it with `runner.stop()`. */

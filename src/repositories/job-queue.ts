@@ -10,6 +10,8 @@ export interface JobPayloads {
   onboarding_completed: { workspaceId: string };
   /** `trialEndsAt`: PostgreSQL's exact text of the trial end the email is about. */
   send_trial_email: { workspaceId: string; kind: 'ending_soon' | 'ended'; trialEndsAt: string };
+  /** One attempt to deliver one event to one endpoint (src/services/events/webhook-service.ts). */
+  deliver_webhook: { deliveryId: string };
 }
 export type JobName = keyof JobPayloads;
 

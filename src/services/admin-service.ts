@@ -5,6 +5,7 @@ import type { Actor, AuditRepository } from '../repositories/audit-repository.js
 import type { InvitationRepository } from '../repositories/invitation-repository.js';
 import type { FunnelRow, ReportRepository } from '../repositories/report-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { EventRecorder } from './events/event-recorder.js';
 import type { InvitationView } from './invitation-service.js';
 import type { MemberView } from './membership-service.js';
 import type { OnboardingService } from './onboarding-service.js';
@@ -47,6 +48,7 @@ export class AdminService {
       workspaces: WorkspaceRepository;
       invitations: InvitationRepository;
       audit: AuditRepository;
+      events: EventRecorder;
       onboarding: OnboardingService;
       steps: readonly string[];
       endingSoonDays: number;
@@ -113,6 +115,11 @@ export class AdminService {
         action: 'trial.extended',
         workspaceId,
         data: { from: change.from, to: change.to, reason, ...(extendDays !== undefined ? { extendDays } : {}) },
+      });
+      await this.deps.events.record(trx, {
+        type: 'trial.extended',
+        workspaceId,
+        data: { workspaceId, from: change.from.toISOString(), to: change.to.toISOString(), extendDays: extendDays ?? null, reason },
       });
     });
     return (await this.workspaceDetail(workspaceId)).workspace;
@@ -181,11 +188,12 @@ const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Cursors are opaque to callers: base64url of the last row's exact created_at and id. */
-function encodeCursor(keyset: Keyset): string {
+export function encodeCursor(keyset: Keyset): string {
   return Buffer.from(JSON.stringify([keyset.at, keyset.id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string | undefined): Keyset | undefined {
+/** The keyset position of a cursor; 400 invalid_cursor when it is not one of ours. */
+export function decodeCursor(cursor: string | undefined): Keyset | undefined {
   if (cursor === undefined) return undefined;
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];

@@ -5,6 +5,8 @@ import type { Mailer } from '../mail/mailer.js';
 import { AccountRepository } from '../repositories/account-repository.js';
 import { AdminRepository } from '../repositories/admin-repository.js';
 import { AuditRepository } from '../repositories/audit-repository.js';
+import { EventRepository } from '../repositories/events/event-repository.js';
+import { WebhookRepository } from '../repositories/events/webhook-repository.js';
 import { IdempotencyRepository } from '../repositories/idempotency-repository.js';
 import { InvitationRepository } from '../repositories/invitation-repository.js';
 import { OnboardingRepository } from '../repositories/onboarding-repository.js';
@@ -18,6 +20,9 @@ import { WorkspaceRepository } from '../repositories/workspace-repository.js';
 import { AccountService } from './account-service.js';
 import { AdminService } from './admin-service.js';
 import { EmailService } from './email-service.js';
+import { EventRecorder } from './events/event-recorder.js';
+import { WebhookService } from './events/webhook-service.js';
+import { SecretBox } from './events/webhook-secrets.js';
 import { HealthService } from './health-service.js';
 import { LifecycleService } from './lifecycle-service.js';
 import { InvitationService } from './invitation-service.js';
@@ -53,17 +58,35 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const onboarding = new OnboardingRepository(db);
   const trials = new TrialRepository(db);
   const rateLimits = new RateLimitRepository(db);
+  const eventRows = new EventRepository(db);
+  const events = new EventRecorder(eventRows);
   const onboardingService = new OnboardingService({
     db,
     onboarding,
     workspaces,
     audit,
+    events,
     access,
     cache: statusCache,
     steps: config.onboardingSteps,
     abandonedAfterDays: config.abandonedAfterDays,
   });
+  for (const { step, eventType } of config.onboardingStepEvents) {
+    events.on(eventType, (trx, event) => onboardingService.completeStepByEvent(trx, event, step));
+  }
   return {
+    events,
+    webhooks: new WebhookService({
+      db,
+      webhooks: new WebhookRepository(db),
+      eventRows,
+      events,
+      audit,
+      secrets: new SecretBox(deps.tokens.key('webhook-secrets')),
+      allowPrivate: config.webhookAllowPrivate,
+      timeoutMs: config.webhookTimeoutMs,
+      logRetentionDays: config.webhookLogRetentionDays,
+    }),
     sessions,
     registrations: new RegistrationService({
       db,
@@ -71,6 +94,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       signups: new RegistrationRepository(db),
       idempotency,
       sessions,
+      events,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
     }),
     verifications: new VerificationService({
@@ -79,6 +103,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       workspaces,
       verifications,
       audit,
+      events,
       trialDays: config.trialDays,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
       resendCooldownSeconds: config.resendCooldownSeconds,
@@ -93,13 +118,14 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       onboarding,
       sessionRows,
       audit,
+      events,
       access,
       sessions,
       invitationTtlSeconds: config.invitationTtlSeconds,
       resendCooldownSeconds: config.resendCooldownSeconds,
       trialDays: config.trialDays,
     }),
-    members: new MembershipService({ db, workspaces, onboarding, audit, access }),
+    members: new MembershipService({ db, workspaces, onboarding, audit, events, access }),
     onboarding: onboardingService,
     admin: new AdminService({
       db,
@@ -108,11 +134,12 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       workspaces,
       invitations,
       audit,
+      events,
       onboarding: onboardingService,
       steps: config.onboardingSteps,
       endingSoonDays: config.trialEndingSoonDays,
     }),
-    provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl),
+    provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl, db, events),
     email: new EmailService(mailer, verifications, invitations, workspaces, trials, config.appBaseUrl),
     health: new HealthService(pool),
     rateLimits: new RateLimitService(rateLimits),
@@ -124,6 +151,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       idempotency,
       rateLimits,
       sessions,
+      events,
       trialReminderDays: config.trialReminderDays,
     }),
   };

@@ -5,6 +5,7 @@ import type { AuditRepository } from '../repositories/audit-repository.js';
 import { enqueueJob } from '../repositories/job-queue.js';
 import type { VerificationRepository } from '../repositories/verification-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { EventRecorder } from './events/event-recorder.js';
 import { verificationJobKey } from './registration-service.js';
 import { hashToken, unguessableHash } from './tokens.js';
 
@@ -13,6 +14,7 @@ interface VerifyDeps {
   accounts: AccountRepository;
   workspaces: WorkspaceRepository;
   audit: AuditRepository;
+  events: EventRecorder;
   trialDays: number;
 }
 
@@ -29,6 +31,12 @@ export async function verifyAccount(trx: Tx, deps: VerifyDeps, accountId: string
     ...(verified ? [{ actor, action: 'account.email_verified', accountId }] : []),
     ...started.map((ws) => ({ actor, action: 'trial.started', workspaceId: ws.id, accountId, data: { trialEndsAt: ws.trialEndsAt } })),
   );
+  const account = verified ? await deps.accounts.withTx(trx).findById(accountId) : undefined;
+  await deps.events.record(
+    trx,
+    ...(account ? [{ type: 'account.verified' as const, workspaceId: null, data: { accountId, email: account.email } }] : []),
+    ...started.map((ws) => ({ type: 'trial.started' as const, workspaceId: ws.id, data: { workspaceId: ws.id, trialEndsAt: ws.trialEndsAt.toISOString() } })),
+  );
 }
 
 /** Email verification: confirming a token starts the trial; resending supersedes older tokens. */
@@ -40,6 +48,7 @@ export class VerificationService {
       workspaces: WorkspaceRepository;
       verifications: VerificationRepository;
       audit: AuditRepository;
+      events: EventRecorder;
       trialDays: number;
       emailVerificationTtlSeconds: number;
       resendCooldownSeconds: number;

@@ -101,7 +101,7 @@ async function* csvLines(rows: AsyncIterable<AdminWorkspaceView>): AsyncGenerato
 }
 
 /** Who acted: admins share one token, so an `X-Admin-Actor` header (a name or email) says who, for the audit log. */
-function adminActor(request: FastifyRequest): Actor {
+export function adminActor(request: FastifyRequest): Actor {
   const named = request.headers['x-admin-actor'];
   return { type: 'admin', id: typeof named === 'string' && named.trim() ? named.trim().slice(0, 100) : 'admin' };
 }

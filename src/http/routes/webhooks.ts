@@ -1,0 +1,294 @@
+import { Type } from 'typebox';
+import type { AttemptRow } from '../../repositories/events/webhook-repository.js';
+import type { DeliveryView, EndpointView } from '../../services/events/webhook-service.js';
+import { iso } from '../presenters.js';
+import { DateTime, NullableDateTime, problems, Uuid } from '../schemas/common.js';
+import type { App, RouteDeps } from '../types.js';
+import { adminActor } from './admin.js';
+
+const security = [{ adminToken: [] }];
+const tags = ['webhooks'];
+const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
+const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
+const EventTypes = Type.Union(
+  [Type.Array(Type.String({ pattern: '^[a-z][a-z_]*(\\.[a-z][a-z_]*)*(\\.\\*)?$', maxLength: 100 }), { minItems: 1, maxItems: 50, uniqueItems: true }), Type.Null()],
+  { description: 'Event types to receive (exact, or prefix.* such as member.*); null or absent: every event.' },
+);
+const Url = Type.String({ minLength: 8, maxLength: 2000, description: 'http(s) URL; private addresses are refused in production unless WEBHOOK_ALLOW_PRIVATE=true.' });
+const Description = Type.Union([Type.String({ maxLength: 500 }), Type.Null()]);
+const EndpointParams = Type.Object({ id: Uuid });
+const DeliveryParams = Type.Object({ id: Uuid, deliveryId: Uuid });
+const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed'), Type.Literal('cancelled')]);
+
+const Endpoint = Type.Object({
+  id: Uuid,
+  url: Type.String(),
+  description: Description,
+  eventTypes: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  enabled: Type.Boolean(),
+  disabledReason: Type.Union([Type.String(), Type.Null()]),
+  previousSecretExpiresAt: Type.Union([DateTime, Type.Null()], { description: 'Until when the rotated-out secret still signs, during an overlap.' }),
+  createdAt: DateTime,
+  updatedAt: DateTime,
+});
+const EndpointWithSecret = Type.Object({
+  ...Endpoint.properties,
+  secret: Type.String({ description: 'The signing secret (whsec_...): shown this once only.' }),
+});
+const Attempt = Type.Object({
+  id: Uuid,
+  attemptedAt: DateTime,
+  durationMs: Type.Integer(),
+  statusCode: Type.Union([Type.Integer(), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+  responseExcerpt: Type.Union([Type.String(), Type.Null()]),
+});
+const Delivery = Type.Object({
+  id: Uuid,
+  eventId: Uuid,
+  eventType: Type.String(),
+  workspaceId: Type.Union([Uuid, Type.Null()]),
+  sequence: Type.Union([Type.Integer(), Type.Null()]),
+  status: DeliveryStatus,
+  attempts: Type.Integer(),
+  nextAttemptAt: NullableDateTime,
+  lastAttemptAt: NullableDateTime,
+  deliveredAt: NullableDateTime,
+  createdAt: DateTime,
+  lastAttempt: Type.Union([Attempt, Type.Null()]),
+});
+const DeliveryWithLog = Type.Object({ ...Delivery.properties, attemptLog: Type.Array(Attempt) });
+
+function endpointJson(e: EndpointView) {
+  return { ...e, previousSecretExpiresAt: iso(e.previousSecretExpiresAt), createdAt: iso(e.createdAt), updatedAt: iso(e.updatedAt) };
+}
+
+function attemptJson(a: AttemptRow) {
+  return { ...a, attemptedAt: iso(a.attemptedAt) };
+}
+
+function deliveryJson(d: DeliveryView) {
+  return {
+    ...d,
+    nextAttemptAt: iso(d.nextAttemptAt),
+    lastAttemptAt: iso(d.lastAttemptAt),
+    deliveredAt: iso(d.deliveredAt),
+    createdAt: iso(d.createdAt),
+    lastAttempt: d.lastAttempt && attemptJson(d.lastAttempt),
+  };
+}
+
+function deliveryWithLogJson(d: DeliveryView & { attemptLog: AttemptRow[] }) {
+  return { ...deliveryJson(d), attemptLog: d.attemptLog.map(attemptJson) };
+}
+
+/** Webhook endpoints, their delivery log and replay: admin only (the bearer token). */
+export async function webhookRoutes(app: App, { services, guards }: RouteDeps): Promise<void> {
+  app.addHook('preHandler', guards.requireAdmin);
+  const webhooks = services.webhooks;
+
+  app.post(
+    '/v1/admin/webhooks',
+    {
+      schema: {
+        tags,
+        operationId: 'createWebhookEndpoint',
+        summary: 'Create a webhook endpoint',
+        description: 'Subscribes a URL to events. The answer holds the signing secret (whsec_...) once; it is never shown again (rotate it to get a new one).',
+        security,
+        body: Type.Object({ url: Url, eventTypes: Type.Optional(EventTypes), description: Type.Optional(Description) }, { additionalProperties: false }),
+        response: { 201: EndpointWithSecret, ...problems(400, 401) },
+      },
+    },
+    async (request, reply) => {
+      const { endpoint, secret } = await webhooks.create(request.body, adminActor(request));
+      return reply.code(201).send({ ...endpointJson(endpoint), secret });
+    },
+  );
+
+  app.get(
+    '/v1/admin/webhooks',
+    {
+      schema: {
+        tags,
+        operationId: 'listWebhookEndpoints',
+        summary: 'List webhook endpoints',
+        description: 'Newest first, with cursor pagination; never the secrets.',
+        security,
+        querystring: Type.Object({ enabled: Type.Optional(Type.Boolean()), limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
+        response: { 200: Type.Object({ items: Type.Array(Endpoint), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+      },
+    },
+    async (request) => {
+      const { limit = 25, cursor, enabled } = request.query;
+      const page = await webhooks.list({ enabled }, { limit, cursor });
+      return { items: page.items.map(endpointJson), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/admin/webhooks/:id',
+    {
+      schema: {
+        tags,
+        operationId: 'getWebhookEndpoint',
+        summary: 'Get a webhook endpoint',
+        description: 'The endpoint without its secret.',
+        security,
+        params: EndpointParams,
+        response: { 200: Endpoint, ...problems(400, 401, 404) },
+      },
+    },
+    async (request) => endpointJson(await webhooks.get(request.params.id)),
+  );
+
+  app.patch(
+    '/v1/admin/webhooks/:id',
+    {
+      schema: {
+        tags,
+        operationId: 'updateWebhookEndpoint',
+        summary: 'Update a webhook endpoint',
+        description: 'Changes the URL (checked like a new one), the event types, the description, or enables and disables it.',
+        security,
+        params: EndpointParams,
+        body: Type.Object(
+          { url: Type.Optional(Url), eventTypes: Type.Optional(EventTypes), description: Type.Optional(Description), enabled: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Endpoint, ...problems(400, 401, 404) },
+      },
+    },
+    async (request) => endpointJson(await webhooks.update(request.params.id, request.body, adminActor(request))),
+  );
+
+  app.post(
+    '/v1/admin/webhooks/:id/disable',
+    {
+      schema: {
+        tags,
+        operationId: 'disableWebhookEndpoint',
+        summary: 'Disable a webhook endpoint',
+        description: 'Stops deliveries to it: pending ones are cancelled when their turn comes. Enable it again with PATCH {"enabled": true}.',
+        security,
+        params: EndpointParams,
+        response: { 200: Endpoint, ...problems(400, 401, 404) },
+      },
+    },
+    async (request) => endpointJson(await webhooks.update(request.params.id, { enabled: false }, adminActor(request))),
+  );
+
+  app.delete(
+    '/v1/admin/webhooks/:id',
+    {
+      schema: {
+        tags,
+        operationId: 'deleteWebhookEndpoint',
+        summary: 'Delete a webhook endpoint',
+        description: 'Deletes the endpoint with its delivery log.',
+        security,
+        params: EndpointParams,
+        response: { 204: Type.Null(), ...problems(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      await webhooks.delete(request.params.id, adminActor(request));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/admin/webhooks/:id/rotate-secret',
+    {
+      schema: {
+        tags,
+        operationId: 'rotateWebhookSecret',
+        summary: 'Rotate the signing secret',
+        description: 'Answers a new secret, shown once. For 24 hours deliveries carry signatures by both the new and the old secret, so the receiver can switch without losing events.',
+        security,
+        params: EndpointParams,
+        response: { 200: EndpointWithSecret, ...problems(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const { endpoint, secret } = await webhooks.rotateSecret(request.params.id, adminActor(request));
+      return { ...endpointJson(endpoint), secret };
+    },
+  );
+
+  app.post(
+    '/v1/admin/webhooks/:id/test',
+    {
+      schema: {
+        tags,
+        operationId: 'testWebhookEndpoint',
+        summary: 'Send a test event',
+        description: 'Sends a signed webhook.test event to this endpoint now, once (no retries), and answers with the logged delivery and its attempt.',
+        security,
+        params: EndpointParams,
+        response: { 200: DeliveryWithLog, ...problems(400, 401, 404) },
+      },
+    },
+    async (request) => deliveryWithLogJson(await webhooks.test(request.params.id)),
+  );
+
+  app.get(
+    '/v1/admin/webhooks/:id/deliveries',
+    {
+      schema: {
+        tags,
+        operationId: 'listWebhookDeliveries',
+        summary: 'The delivery log of an endpoint',
+        description: 'Deliveries newest first, each with its event and latest attempt; filters and cursor pagination.',
+        security,
+        params: EndpointParams,
+        querystring: Type.Object({
+          status: Type.Optional(DeliveryStatus),
+          eventType: Type.Optional(Type.String({ maxLength: 100 })),
+          eventId: Type.Optional(Uuid),
+          workspaceId: Type.Optional(Uuid),
+          limit: Type.Optional(Limit),
+          cursor: Type.Optional(Cursor),
+        }),
+        response: { 200: Type.Object({ items: Type.Array(Delivery), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const { limit = 25, cursor, ...filter } = request.query;
+      const page = await webhooks.deliveries(request.params.id, filter, { limit, cursor });
+      return { items: page.items.map(deliveryJson), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/admin/webhooks/:id/deliveries/:deliveryId',
+    {
+      schema: {
+        tags,
+        operationId: 'getWebhookDelivery',
+        summary: 'One delivery with every attempt',
+        description: 'Each attempt with its time, duration, status code or error, and the start of the response.',
+        security,
+        params: DeliveryParams,
+        response: { 200: DeliveryWithLog, ...problems(400, 401, 404) },
+      },
+    },
+    async (request) => deliveryWithLogJson(await webhooks.delivery(request.params.id, request.params.deliveryId)),
+  );
+
+  app.post(
+    '/v1/admin/webhooks/:id/deliveries/:deliveryId/retry',
+    {
+      schema: {
+        tags,
+        operationId: 'retryWebhookDelivery',
+        summary: 'Re-send a delivery now',
+        description: 'Replays the event to this endpoint now, with the same webhook-id, whatever the delivery state; answers with the result. 409 when the endpoint is disabled or an attempt is in flight.',
+        security,
+        params: DeliveryParams,
+        response: { 200: DeliveryWithLog, ...problems(400, 401, 404, 409) },
+      },
+    },
+    async (request) => deliveryWithLogJson(await webhooks.retry(request.params.id, request.params.deliveryId)),
+  );
+}
