@@ -331,3 +331,45 @@ t.test('the delivery log filters and pages; old rows are purged after the retent
   t.same(await ctx.runtime.services.webhooks.purge(), { deliveries: 3, events: 3 });
   t.equal((await call(ctx, 'GET', `/v1/admin/webhooks/${id}/deliveries`)).json().items.length, 3, 'the recent ones stay');
 });
+
+t.test('replay queues past events to an endpoint (a backfill), with their original webhook-ids', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUp(ctx.app);
+  await signUp(ctx.app);
+  await ctx.runJobs();
+  const receiver = await startReceiver(t);
+  const { id } = await subscribe(ctx, receiver, { eventTypes: ['workspace.*'] });
+  const since = new Date(Date.now() - 3600_000).toISOString();
+  const replayed = await call(ctx, 'POST', `/v1/admin/webhooks/${id}/replay`, { since });
+  t.equal(replayed.statusCode, 202);
+  t.same(replayed.json(), { queued: 4, truncated: false }, 'created and initialized, for two workspaces');
+  await ctx.runJobs();
+  const { rows } = await sql<{ id: string }>`select id from events where type like 'workspace.%' order by occurred_at`.execute(ctx.runtime.db);
+  t.same(receiver.received.map((r) => r.id).sort(), rows.map((r) => r.id).sort());
+  t.ok(receiver.received.every((r) => r.verifiedWith.length === 1));
+
+  const one = await call(ctx, 'POST', `/v1/admin/webhooks/${id}/replay`, { since, workspaceId: owner.workspaceId });
+  t.same(one.json(), { queued: 2, truncated: false });
+  await ctx.runJobs();
+  t.equal(receiver.received.length, 6);
+  t.same((await deliveries(ctx, id)).map((d) => d.attempts).sort(), [1, 1, 1, 1], 'a replay starts a fresh schedule on the same delivery');
+  t.equal((await call(ctx, 'POST', `/v1/admin/webhooks/${id}/replay`, { since, until: since })).statusCode, 400);
+  await call(ctx, 'POST', `/v1/admin/webhooks/${id}/disable`);
+  t.equal((await call(ctx, 'POST', `/v1/admin/webhooks/${id}/replay`, { since })).statusCode, 409);
+});
+
+t.test('the event log: filters, afterSequence for filling a gap, cursor pages', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUp(ctx.app);
+  await signUp(ctx.app);
+  await ctx.runJobs();
+  const gap = await call(ctx, 'GET', `/v1/admin/events?workspaceId=${owner.workspaceId}&afterSequence=1`);
+  t.equal(gap.statusCode, 200);
+  t.same(gap.json().items.map((e: { type: string; sequence: number }) => [e.sequence, e.type]), [[3, 'workspace.initialized'], [2, 'workspace.created']]);
+  const first = await call(ctx, 'GET', '/v1/admin/events?type=account.registered&limit=1');
+  const second = await call(ctx, 'GET', `/v1/admin/events?type=account.registered&limit=1&cursor=${first.json().nextCursor}`);
+  t.equal(second.json().nextCursor, null);
+  t.not(first.json().items[0].id, second.json().items[0].id);
+  t.match(second.json().items[0], { workspaceId: owner.workspaceId, sequence: 1, data: { accountId: owner.accountId } }, 'the older one second');
+  t.equal((await ctx.app.inject({ method: 'GET', url: '/v1/admin/events' })).statusCode, 401);
+});

@@ -57,6 +57,14 @@ const Delivery = Type.Object({
   createdAt: DateTime,
   lastAttempt: Type.Union([Attempt, Type.Null()]),
 });
+const Event = Type.Object({
+  id: Uuid,
+  type: Type.String(),
+  occurredAt: DateTime,
+  workspaceId: Type.Union([Uuid, Type.Null()]),
+  sequence: Type.Union([Type.Integer(), Type.Null()]),
+  data: Type.Record(Type.String(), Type.Unknown()),
+});
 const DeliveryWithLog = Type.Object({ ...Delivery.properties, attemptLog: Type.Array(Attempt) });
 
 function endpointJson(e: EndpointView) {
@@ -230,6 +238,56 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
       },
     },
     async (request) => deliveryWithLogJson(await webhooks.test(request.params.id)),
+  );
+
+  app.post(
+    '/v1/admin/webhooks/:id/replay',
+    {
+      schema: {
+        tags,
+        operationId: 'replayWebhookEvents',
+        summary: 'Replay past events to an endpoint',
+        description:
+          'Queues every event the endpoint subscribes to from `since` (to `until`, of one workspace if given), oldest first, at most 10,000 per call, with the original webhook-ids and a fresh retry schedule: a backfill for a new endpoint or a replay after an outage. 409 when the endpoint is disabled.',
+        security,
+        params: EndpointParams,
+        body: Type.Object({ since: DateTime, until: Type.Optional(DateTime), workspaceId: Type.Optional(Uuid) }, { additionalProperties: false }),
+        response: { 202: Type.Object({ queued: Type.Integer(), truncated: Type.Boolean({ description: 'true when the limit was reached: replay the rest with a later since' }) }), ...problems(400, 401, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { since, until, workspaceId } = request.body;
+      const result = await webhooks.replay(request.params.id, { since: new Date(since), until: until ? new Date(until) : undefined, workspaceId });
+      return reply.code(202).send(result);
+    },
+  );
+
+  app.get(
+    '/v1/admin/events',
+    {
+      schema: {
+        tags,
+        operationId: 'listEvents',
+        summary: 'The event log',
+        description: 'Every recorded event, newest first, with filters and cursor pagination; afterSequence with workspaceId finds the events after the last one a receiver has.',
+        security,
+        querystring: Type.Object({
+          workspaceId: Type.Optional(Uuid),
+          type: Type.Optional(Type.String({ maxLength: 100 })),
+          afterSequence: Type.Optional(Type.Integer({ minimum: 0 })),
+          from: Type.Optional(DateTime),
+          to: Type.Optional(DateTime),
+          limit: Type.Optional(Limit),
+          cursor: Type.Optional(Cursor),
+        }),
+        response: { 200: Type.Object({ items: Type.Array(Event), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+      },
+    },
+    async (request) => {
+      const { limit = 25, cursor, from, to, ...filter } = request.query;
+      const page = await webhooks.events({ ...filter, from: from ? new Date(from) : undefined, to: to ? new Date(to) : undefined }, { limit, cursor });
+      return { items: page.items.map((e) => ({ ...e, occurredAt: iso(e.occurredAt) })), nextCursor: page.nextCursor };
+    },
   );
 
   app.get(

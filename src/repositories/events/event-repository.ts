@@ -55,23 +55,60 @@ export function recordEventsCtes(events: EventInsert[]) {
     ), event_deliveries as (
       insert into webhook_deliveries (event_id, endpoint_id)
       select e.id, p.id from event_rows e
-      join webhook_endpoints p on p.enabled
-        and (p.event_types is null or e.type = any(p.event_types) or split_part(e.type, '.', 1) || '.*' = any(p.event_types))
+      join webhook_endpoints p on p.enabled and ${subscribedSql('e.type', 'p.event_types')}
       where e.type <> 'webhook.test'
       returning id, event_id, endpoint_id
-    ), event_jobs as (
-      select count(*) as added from graphile_worker.add_jobs(array(
+    ), event_jobs as (${deliveryJobsSql('event_deliveries')})`;
+}
+
+/**
+ * A SELECT that adds one deliver_webhook job per row of the CTE `deliveries` (id, event_id,
+ * endpoint_id), keyed as deliveryJobKey; add_jobs is not even called when there is none.
+ */
+export function deliveryJobsSql(deliveries: 'event_deliveries' | 'replayed') {
+  const from = sql.raw(deliveries);
+  return sql`select count(*) as added from graphile_worker.add_jobs(array(
         select json_populate_record(null::graphile_worker.job_spec, json_build_object(
           'identifier', ${DELIVER_TASK}::text, 'payload', json_build_object('deliveryId', d.id),
           'job_key', 'webhook:' || d.event_id || ':' || d.endpoint_id, 'max_attempts', 25))
-        from event_deliveries d
+        from ${from} d
       ))
-      where exists (select from event_deliveries)
-    )`;
+      where exists (select from ${from})`;
+}
+
+/** SQL matching an event type `type` against an endpoint's `event_types` (null: every type; `prefix.*` patterns). */
+export const subscribedSql = (type: string, eventTypes: string) =>
+  sql`(${sql.raw(eventTypes)} is null or ${sql.raw(type)} = any(${sql.raw(eventTypes)}) or split_part(${sql.raw(type)}, '.', 1) || '.*' = any(${sql.raw(eventTypes)}))`;
+
+/** Filters of the event log, combined with AND. */
+export interface EventFilter {
+  workspaceId?: string;
+  type?: string;
+  /** With workspaceId: only events numbered after this (a receiver filling a gap). */
+  afterSequence?: number;
+  from?: Date;
+  to?: Date;
 }
 
 /** SQL for the event log. */
 export class EventRepository extends Repository {
+  /** Events newest first, after the keyset position. */
+  async list(filter: EventFilter, after: { at: string; id: string } | undefined, limit: number): Promise<(RecordedEvent & { keysetAt: string })[]> {
+    const { rows } = await sql<RecordedEvent & { keysetAt: string; sequence: string | null }>`
+      select id, type, workspace_id as "workspaceId", sequence, data, occurred_at as "occurredAt", occurred_at::text as "keysetAt"
+      from events
+      where true
+        ${filter.workspaceId ? sql`and workspace_id = ${filter.workspaceId}` : sql``}
+        ${filter.type ? sql`and type = ${filter.type}` : sql``}
+        ${filter.afterSequence !== undefined ? sql`and sequence > ${filter.afterSequence}` : sql``}
+        ${filter.from ? sql`and occurred_at >= ${filter.from}` : sql``}
+        ${filter.to ? sql`and occurred_at < ${filter.to}` : sql``}
+        ${after ? sql`and (occurred_at, id) < (${after.at}::timestamptz, ${after.id}::uuid)` : sql``}
+      order by occurred_at desc, id desc
+      limit ${limit}`.execute(this.db);
+    return rows.map((row) => ({ ...row, sequence: row.sequence === null ? null : Number(row.sequence) }));
+  }
+
   /** Records events, their deliveries and delivery jobs in ONE statement (see recordEventsCtes). */
   async insert(events: EventInsert[]): Promise<RecordedEvent[]> {
     if (events.length === 0) return [];

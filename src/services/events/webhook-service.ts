@@ -3,7 +3,7 @@ import type { Db } from '../../db/database.js';
 import type { DeliveryStatus } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
 import type { Actor, AuditRepository } from '../../repositories/audit-repository.js';
-import { DELIVER_TASK, deliveryJobKey, type EventRepository } from '../../repositories/events/event-repository.js';
+import { DELIVER_TASK, deliveryJobKey, type EventFilter, type EventRepository, type RecordedEvent } from '../../repositories/events/event-repository.js';
 import type { AttemptRow, DeliveryFilter, DeliveryRow, EndpointRow, WebhookRepository } from '../../repositories/events/webhook-repository.js';
 import { enqueueJob } from '../../repositories/job-queue.js';
 import { decodeCursor, encodeCursor, type Page } from '../admin-service.js';
@@ -14,6 +14,8 @@ import { generateWebhookSecret, type SecretBox } from './webhook-secrets.js';
 
 /** Delays before each retry after a failed attempt (10 attempts over about three days); then the delivery fails. */
 export const RETRY_DELAYS_SECONDS = [5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 24 * 3600] as const;
+/** The most events one replay call queues. */
+export const REPLAY_LIMIT = 10_000;
 /** How long a rotated-out secret keeps signing alongside the new one. */
 export const SECRET_OVERLAP_HOURS = 24;
 
@@ -172,6 +174,32 @@ export class WebhookService {
     });
     await this.attempt(deliveryId, 'test');
     return this.delivery(id, deliveryId);
+  }
+
+  /**
+   * Queues the endpoint's events since `since` again, with their original webhook-ids and a fresh
+   * retry schedule: a backfill for a new endpoint, or a replay after a receiver's outage.
+   */
+  async replay(endpointId: string, range: { since: Date; until?: Date; workspaceId?: string }): Promise<{ queued: number; truncated: boolean }> {
+    const endpoint = await this.deps.webhooks.findEndpoint(endpointId);
+    if (!endpoint) throw endpointNotFound();
+    if (!endpoint.enabled) throw new AppError('endpoint_disabled', 'This endpoint is disabled. Enable it first, then replay.');
+    if (range.until && range.until <= range.since) {
+      throw new AppError('validation_failed', '`since` must be before `until`.', { fields: [{ field: 'since', message: 'must be before until' }] });
+    }
+    const queued = await this.deps.webhooks.replay(endpointId, range, REPLAY_LIMIT);
+    return { queued, truncated: queued === REPLAY_LIMIT };
+  }
+
+  /** The event log, newest first. */
+  async events(filter: EventFilter, page: { limit: number; cursor?: string }): Promise<Page<RecordedEvent>> {
+    const rows = await this.deps.eventRows.list(filter, decodeCursor(page.cursor), page.limit + 1);
+    const items = rows.slice(0, page.limit);
+    const last = items.at(-1);
+    return {
+      items: items.map(({ keysetAt: _keysetAt, ...event }) => event),
+      nextCursor: rows.length > page.limit && last ? encodeCursor({ at: last.keysetAt, id: last.id }) : null,
+    };
   }
 
   /** The endpoint's delivery log, newest first. */
