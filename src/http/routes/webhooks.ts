@@ -7,7 +7,7 @@ import type { App, RouteDeps } from '../types.js';
 import { adminActor } from './admin.js';
 
 const security = [{ adminToken: [] }];
-const tags = ['webhooks'];
+const tags = ['admin'];
 const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
 const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
 const EventTypes = Type.Union(
