@@ -224,6 +224,9 @@ t.test('the test route sends a signed webhook.test to that endpoint only', async
   receiver.answers.push(500);
   const failing = await call(ctx, 'POST', `/v1/admin/webhooks/${id}/test`);
   t.match(failing.json(), { status: 'failed', attemptLog: [{ statusCode: 500 }] }, 'a test is not retried');
+  await call(ctx, 'POST', `/v1/admin/webhooks/${id}/disable`);
+  t.match((await call(ctx, 'POST', `/v1/admin/webhooks/${id}/test`)).json(), { status: 'delivered' }, 'a disabled endpoint can be tested before enabling it');
+  t.equal((await call(ctx, 'POST', `/v1/admin/webhooks/00000000-0000-4000-8000-000000000000/test`)).statusCode, 404);
 });
 
 t.test('two instances deliver each event to each endpoint once', async (t) => {
@@ -372,4 +375,21 @@ t.test('the event log: filters, afterSequence for filling a gap, cursor pages', 
   t.not(first.json().items[0].id, second.json().items[0].id);
   t.match(second.json().items[0], { workspaceId: owner.workspaceId, sequence: 1, data: { accountId: owner.accountId } }, 'the older one second');
   t.equal((await ctx.app.inject({ method: 'GET', url: '/v1/admin/events' })).statusCode, 401);
+});
+
+t.test('a replay while an attempt is in flight answers 409 instead of sending twice at once', async (t) => {
+  const ctx = await testContext(t, { env: { WEBHOOK_TIMEOUT_MS: '20000' } });
+  const receiver = await startReceiver(t);
+  const { id } = await subscribe(ctx, receiver, { eventTypes: ['workspace.created'] });
+  receiver.answers.push('hang');
+  await signUp(ctx.app);
+  const running = ctx.runJobs();
+  while (receiver.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  const [delivery] = await deliveries(ctx, id);
+  const busy = await call(ctx, 'POST', `/v1/admin/webhooks/${id}/deliveries/${delivery!.id}/retry`);
+  t.match(busy.json(), { status: 409, code: 'delivery_in_progress' });
+  await receiver.close(); // the hanging answer breaks off
+  await running;
+  t.match((await deliveries(ctx, id))[0], { status: 'pending', attempts: 1, delay: 5 });
+  t.equal(receiver.received.length, 1);
 });

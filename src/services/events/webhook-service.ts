@@ -240,7 +240,8 @@ export class WebhookService {
     const webhooks = this.deps.webhooks;
     const claimed = await webhooks.claimDelivery(deliveryId, mode !== 'job', Math.ceil(this.deps.timeoutMs / 1000) + 60);
     if (!claimed) return false;
-    if (!claimed.enabled) {
+    // A disabled endpoint gets no scheduled delivery; an admin's test may still check it before enabling it.
+    if (!claimed.enabled && mode !== 'test') {
       await webhooks.cancel(deliveryId);
       return true;
     }
