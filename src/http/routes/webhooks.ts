@@ -274,7 +274,7 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
         querystring: Type.Object({
           workspaceId: Type.Optional(Uuid),
           type: Type.Optional(Type.String({ maxLength: 100 })),
-          afterSequence: Type.Optional(Type.Integer({ minimum: 0 })),
+          afterSequence: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
           from: Type.Optional(DateTime),
           to: Type.Optional(DateTime),
           limit: Type.Optional(Limit),
