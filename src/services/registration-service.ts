@@ -77,6 +77,7 @@ export class RegistrationService {
     const [accountId, workspaceId, verificationId] = [randomUUID(), randomUUID(), randomUUID()];
     const events: NewEvent[] = [
       { type: 'account.registered', workspaceId, data: { accountId, email: input.email, name: input.name, emailVerified: false, via: 'registration' } },
+      // plan: what the insert gives a new workspace (the column default).
       { type: 'workspace.created', workspaceId, data: { workspaceId, name: input.workspaceName, plan: 'trial', ownerAccountId: accountId } },
     ];
     const rows: SignupRows = {
