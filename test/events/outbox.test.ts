@@ -207,3 +207,14 @@ t.test('an invitation accepted by a signed-in account emits member.joined and ac
   t.equal((await events(ctx, { type: 'account.verified' })).filter((row) => row.data.accountId === existing.accountId).length, 1);
   t.same(types(await events(ctx, { workspaceId: existing.workspaceId })).slice(-1), ['trial.started'], 'their own workspace trial started with the verification');
 });
+
+t.test('a step proved by a registration event is completed in the registration transaction', async (t) => {
+  const ctx = await testContext(t, { env: { ONBOARDING_STEP_EVENTS: 'profile_complete:workspace.created' } });
+  const owner = await signUp(ctx.app);
+  t.same(types(await events(ctx, { workspaceId: owner.workspaceId })), ['account.registered', 'workspace.created', 'onboarding.step_completed']);
+  const progress = await sql<{ steps: string[] }>`select completed_steps as steps from onboarding_progress where workspace_id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  t.same(progress.rows[0]!.steps, ['profile_complete']);
+  const replayed = await register(ctx.app, { email: uniqueEmail() }, { 'idempotency-key': 'k-1' });
+  t.equal(replayed.statusCode, 201, 'with an idempotency key too');
+  t.same(types(await events(ctx, { workspaceId: replayed.json().workspace.id })), ['account.registered', 'workspace.created', 'onboarding.step_completed']);
+});
