@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /** The service's configuration: read from the environment once at start, validated, frozen. */
 export interface Config {
   readonly port: number;
@@ -10,7 +12,11 @@ export interface Config {
   readonly appBaseUrl: string;
   readonly dataDir: string;
   readonly logLevel: string;
-  readonly trustProxy: boolean;
+  /**
+   * TRUST_PROXY: false (X-Forwarded-For ignored), a hop count (the client is the entry that many
+   * proxies in front appended), or the proxies' addresses and CIDR ranges.
+   */
+  readonly trustProxy: TrustProxy;
   readonly workspaceProvisionUrl: string | undefined;
   readonly trialDays: number;
   readonly trialEndingSoonDays: number;
@@ -26,6 +32,12 @@ export interface Config {
     readonly signInsPerMinute: number;
     readonly confirmsPerMinute: number;
     readonly onboardingSavesPerMinute: number;
+    /** Sign-ins per IP across all addresses. */
+    readonly signInsPerIpPerMinute: number;
+    /** Failed sign-ins per address from any IP; past it the address is locked until the hour ends. */
+    readonly signInFailuresPerAddressPerHour: number;
+    /** Verification resends per IP. */
+    readonly resendsPerMinute: number;
   };
   readonly onboardingSteps: readonly string[];
   /** PLANS: the plans on offer; the first free one is what a one-call registration gets. */
@@ -63,6 +75,9 @@ export interface Plan {
   readonly requiresPaymentMethod: boolean;
 }
 
+/** What TRUST_PROXY may say; never `true` (which would believe the client-supplied leftmost entry). */
+export type TrustProxy = false | { readonly hops: number } | { readonly addresses: readonly string[] };
+
 /** Raised at start when the environment does not describe a valid configuration. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -72,6 +87,18 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+const PROXY_ADDRESS_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** An IP address, a CIDR range (address/prefix) or one of proxy-addr's named ranges. */
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_ADDRESS_NAMES.includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 /** The plans when PLANS is unset: a free trial with no card, and a paid plan with a trial. */
 function defaultPlans(trialDays: number): Plan[] {
@@ -96,7 +123,7 @@ export function loadConfig(env: Env = process.env): Config {
     appBaseUrl: (read.url('APP_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, ''),
     dataDir: read.string('DATA_DIR', '.data'),
     logLevel: read.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    trustProxy: read.bool('TRUST_PROXY', false),
+    trustProxy: read.trustProxy('TRUST_PROXY'),
     workspaceProvisionUrl: read.url('WORKSPACE_PROVISION_URL', ['http:', 'https:']),
     trialDays,
     trialEndingSoonDays: read.int('TRIAL_ENDING_SOON_DAYS', 3, 1, 365),
@@ -111,6 +138,9 @@ export function loadConfig(env: Env = process.env): Config {
       signInsPerMinute: read.int('RATE_LIMIT_SIGNINS_PER_MINUTE', 10, 1, 1_000_000),
       confirmsPerMinute: read.int('RATE_LIMIT_CONFIRMS_PER_MINUTE', 30, 1, 1_000_000),
       onboardingSavesPerMinute: read.int('ONBOARDING_SAVES_PER_MINUTE', 120, 1, 1_000_000),
+      signInsPerIpPerMinute: read.int('RATE_LIMIT_SIGNINS_PER_IP_PER_MINUTE', 30, 1, 1_000_000),
+      signInFailuresPerAddressPerHour: read.int('SIGNIN_FAILURES_PER_ADDRESS_PER_HOUR', 20, 1, 1_000_000),
+      resendsPerMinute: read.int('RATE_LIMIT_RESENDS_PER_MINUTE', 10, 1, 1_000_000),
     },
     onboardingSteps,
     onboardingStatusCacheSeconds: read.int('ONBOARDING_STATUS_CACHE_SECONDS', 30, 0, 3600),
@@ -163,6 +193,28 @@ class EnvReader {
     if (['0', 'false', 'no'].includes(value)) return false;
     this.problems.push(`${name} must be true or false, got "${value}".`);
     return fallback;
+  }
+
+  /**
+   * `false`/`0`, a hop count, or a comma-separated list of addresses, CIDR ranges and proxy-addr's
+   * names (loopback, linklocal, uniquelocal). `true` is refused: it would take the leftmost
+   * X-Forwarded-For entry, which any client can write.
+   */
+  trustProxy(name: string): TrustProxy {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined || value === 'false' || value === 'no' || value === '0') return false;
+    if (/^\d+$/.test(value)) {
+      const hops = Number(value);
+      if (hops <= 10) return Object.freeze({ hops });
+    } else if (value !== 'true' && value !== 'yes') {
+      const addresses = value.split(',').map((item) => item.trim());
+      if (addresses.every(isProxyAddress)) return Object.freeze({ addresses: Object.freeze(addresses) });
+    }
+    this.problems.push(
+      `${name} must be false, the number of proxies in front of the service (e.g. 1), or a comma-separated list of the proxies' addresses or CIDR ranges (e.g. 10.0.0.0/8), got "${value}". ` +
+        '"true" is refused because it would believe the client-supplied leftmost X-Forwarded-For entry.',
+    );
+    return false;
   }
 
   oneOf(name: string, fallback: string, allowed: string[]): string {

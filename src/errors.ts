@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'already_verified'
   | 'resend_too_soon'
   | 'rate_limited'
+  | 'sign_in_locked'
   | 'already_member'
   | 'invitation_pending'
   | 'invitation_not_found'

@@ -37,6 +37,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   idempotency_key_reused: 422,
   resend_too_soon: 429,
   rate_limited: 429,
+  sign_in_locked: 429,
   internal_error: 500,
   temporarily_unavailable: 503,
 };

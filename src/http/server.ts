@@ -9,7 +9,8 @@ import { AppError } from '../errors.js';
 import type { Services } from '../services/index.js';
 import { guards as makeGuards, sessionCookies } from './auth.js';
 import { sendProblem } from './error-handler.js';
-import { postgresRateLimitStore } from './rate-limit-store.js';
+import { postgresRateLimitStore, rateLimited } from './rate-limit-store.js';
+import { trustProxyOption } from './trust-proxy.js';
 import { validatorCompiler } from './validation.js';
 import { accountRoutes } from './routes/accounts.js';
 import { emailVerificationRoutes } from './routes/email-verifications.js';
@@ -60,7 +61,7 @@ export async function buildServer(deps: { config: Config; services: Services; lo
   const { config, services } = deps;
   const options: FastifyServerOptions = {
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     // Errors met before routing (a malformed %-escape, an over-long path parameter) are problems too.
     frameworkErrors: (error, request, reply) => void sendProblem(error as never, request, reply),
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config.logLevel) }),
@@ -79,10 +80,7 @@ export async function buildServer(deps: { config: Config; services: Services; lo
   await app.register(rateLimit, {
     global: false,
     store: postgresRateLimitStore(services.rateLimits),
-    errorResponseBuilder: (_request, context) =>
-      new AppError('rate_limited', `Too many requests. Try again in ${Math.ceil(context.ttl / 1000)} seconds.`, {
-        retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
-      }),
+    errorResponseBuilder: (_request, context) => rateLimited(context.ttl),
   });
   await app.register(swagger, {
     openapi: {

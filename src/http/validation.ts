@@ -2,13 +2,15 @@ import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import type { FastifySchemaCompiler } from 'fastify';
+import { parseTimestamp } from '../services/opaque-input.js';
 import { trimKeyword } from './ajv-keywords.js';
 
 function makeAjv(options: Options): Ajv {
   const ajv = new Ajv({ allErrors: true, removeAdditional: true, useDefaults: true, strict: false, ...options });
   addFormats.default(ajv);
-  // RFC 3339 allows a leap second (23:59:60), which JavaScript dates and PostgreSQL do not: refuse it here.
-  ajv.addFormat('date-time', { type: 'string', validate: (text: string) => isRfc3339DateTime(text) && !Number.isNaN(Date.parse(text)) });
+  // RFC 3339 allows a leap second (23:59:60) and year 0000, which JavaScript dates and PostgreSQL do
+  // not agree on: parseTimestamp, the one decoder of client-supplied date-times, refuses them.
+  ajv.addFormat('date-time', { type: 'string', validate: (text: string) => isRfc3339DateTime(text) && parseTimestamp(text) !== undefined });
   return trimKeyword(ajv);
 }
 

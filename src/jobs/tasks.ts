@@ -47,6 +47,10 @@ export function createTaskList(services: Services): TaskList {
     purge_webhook_log: async () => {
       await services.webhooks.purge();
     },
+    send_sign_in_locked_email: async (payload) => {
+      const { accountId, lockedUntil } = payloadOf('send_sign_in_locked_email', payload, ['accountId', 'lockedUntil']);
+      await services.signInGuard.sendLockedEmail(accountId, new Date(lockedUntil));
+    },
     initialize_workspace: async (payload) => {
       const { workspaceId } = payloadOf('initialize_workspace', payload, ['workspaceId']);
       await services.provisioning.initialize(workspaceId);

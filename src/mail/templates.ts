@@ -71,3 +71,17 @@ export function onboardingCompletedEmail(input: { to: string; name: string; work
     action: { label: `Open ${input.workspaceName}`, url: input.link },
   });
 }
+
+/** Sent once per lock: too many wrong passwords paused sign-in to the account. */
+export function signInLockedEmail(input: { to: string; name: string; failures: number; lockedUntil: Date; link: string }): MailMessage {
+  return compose({
+    to: input.to,
+    subject: 'Sign-in to your account is paused',
+    greeting: `Hi ${input.name},`,
+    paragraphs: [
+      `Someone entered a wrong password for your account ${input.failures} times within an hour, so signing in is paused until ${input.lockedUntil.toUTCString()}, even with the right password.`,
+      'If this was you, wait until then and try again. If it was not, nobody got in: your password was never accepted. Consider choosing a stronger password that you use nowhere else.',
+    ],
+    action: { label: 'Sign in later', url: input.link },
+  });
+}

@@ -12,6 +12,8 @@ export interface JobPayloads {
   send_trial_email: { workspaceId: string; kind: 'ending_soon' | 'ended'; trialEndsAt: string };
   /** One attempt to deliver one event to one endpoint (src/services/events/webhook-service.ts). */
   deliver_webhook: { deliveryId: string };
+  /** `lockedUntil`: ISO time the sign-in lock of the account's address ends. */
+  send_sign_in_locked_email: { accountId: string; lockedUntil: string };
 }
 export type JobName = keyof JobPayloads;
 

@@ -19,6 +19,20 @@ export class RateLimitRepository extends Repository {
     return new Map(rows.map((row) => [row.key, { hits: row.hits, ttlMs: Math.max(0, row.ttl_ms) }]));
   }
 
+  /** A key's count and the time left in its window, while the window runs. */
+  async find(key: string): Promise<{ hits: number; ttlMs: number } | undefined> {
+    const { rows } = await sql<{ hits: number; ttl_ms: number }>`
+      select hits, ceil(extract(epoch from window_ends_at - now()) * 1000)::int as ttl_ms
+      from rate_limits where key = ${key} and window_ends_at > now()`.execute(this.db);
+    const row = rows[0];
+    return row ? { hits: row.hits, ttlMs: Math.max(0, row.ttl_ms) } : undefined;
+  }
+
+  /** Takes one hit back from a key whose window still runs. */
+  async release(key: string): Promise<void> {
+    await sql`update rate_limits set hits = hits - 1 where key = ${key} and hits > 0 and window_ends_at > now()`.execute(this.db);
+  }
+
   /** Deletes up to `limit` counters whose window has ended. */
   async deleteExpired(limit: number): Promise<number> {
     const result = await sql`

@@ -9,6 +9,7 @@ import type { EventRecorder } from './events/event-recorder.js';
 import type { InvitationView } from './invitation-service.js';
 import type { MemberView } from './membership-service.js';
 import type { OnboardingService } from './onboarding-service.js';
+import { decodeCursor, encodeCursor, type CursorField } from './opaque-input.js';
 
 /** Trial state as admins see it: `ending_soon` singles out active trials ending within TRIAL_ENDING_SOON_DAYS. */
 export type AdminTrialState = 'pending_verification' | 'active' | 'ending_soon' | 'expired';
@@ -57,10 +58,10 @@ export class AdminService {
 
   /** One page of workspaces matching the filter, newest first. */
   async listWorkspaces(filter: WorkspaceFilter, page: { limit: number; cursor?: string }): Promise<Page<AdminWorkspaceView>> {
-    const rows = await this.deps.admin.listWorkspaces(filter, this.deps.endingSoonDays, decodeCursor(page.cursor), page.limit + 1);
+    const rows = await this.deps.admin.listWorkspaces(filter, this.deps.endingSoonDays, keysetOf(page.cursor), page.limit + 1);
     const items = rows.slice(0, page.limit);
     const last = items.at(-1);
-    return { items: items.map((row) => this.view(row)), nextCursor: rows.length > page.limit && last ? encodeCursor({ at: last.keysetAt, id: last.id }) : null };
+    return { items: items.map((row) => this.view(row)), nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
   }
 
   /** Every workspace matching the filter, in pages under the hood, for CSV export. */
@@ -138,10 +139,10 @@ export class AdminService {
 
   /** One page of the audit log, newest first. */
   async auditEvents(filter: AuditFilter, page: { limit: number; cursor?: string }): Promise<Page<AuditEventRow>> {
-    const rows = await this.deps.admin.listAuditEvents(filter, decodeCursor(page.cursor), page.limit + 1);
+    const rows = await this.deps.admin.listAuditEvents(filter, keysetOf(page.cursor), page.limit + 1);
     const items = rows.slice(0, page.limit);
     const last = items.at(-1);
-    return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ at: last.keysetAt, id: last.id }) : null };
+    return { items, nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
   }
 
   /** The onboarding funnel of workspaces created in [from, to); defaults to the last 30 days. */
@@ -183,23 +184,14 @@ export class AdminService {
   }
 }
 
-/** PostgreSQL's text form of a timestamptz, e.g. `2026-11-22 05:50:01.123456+00`. */
-const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const KEYSET: readonly CursorField[] = ['timestamp', 'uuid'];
 
-/** Cursors are opaque to callers: base64url of the last row's exact created_at and id. */
-export function encodeCursor(keyset: Keyset): string {
-  return Buffer.from(JSON.stringify([keyset.at, keyset.id])).toString('base64url');
-}
-
-/** The keyset position of a cursor; 400 invalid_cursor when it is not one of ours. */
-export function decodeCursor(cursor: string | undefined): Keyset | undefined {
+/** The keyset a page's cursor names: the last row's exact created_at text and id. */
+export function keysetOf(cursor: string | undefined): Keyset | undefined {
   if (cursor === undefined) return undefined;
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof at === 'string' && TIMESTAMP_TEXT.test(at) && typeof id === 'string' && UUID.test(id)) return { at, id };
-  } catch {
-    // reported below
-  }
-  throw new AppError('invalid_cursor', 'This cursor is not valid. Start again from the first page.');
+  const [at, id] = decodeCursor(cursor, KEYSET) as [string, string];
+  return { at, id };
 }
+
+/** The opaque cursor of a keyset position. */
+export const cursorOf = (keyset: Keyset) => encodeCursor([keyset.at, keyset.id]);

@@ -32,6 +32,7 @@ import { ProvisioningService } from './provisioning-service.js';
 import { RateLimitService } from './rate-limit-service.js';
 import { RegistrationService } from './registration-service.js';
 import { SessionService } from './session-service.js';
+import { SignInGuard } from './sign-in-guard.js';
 import type { StatusCache } from './status-cache.js';
 import type { TokenDeriver } from './token-deriver.js';
 import { VerificationService } from './verification-service.js';
@@ -53,11 +54,20 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const idempotency = new IdempotencyRepository(db);
   const invitations = new InvitationRepository(db);
   const sessionRows = new SessionRepository(db);
-  const sessions = new SessionService(db, accounts, sessionRows, config.sessionTtlSeconds, config.sessionCacheSeconds);
+  const rateLimits = new RateLimitRepository(db);
+  const rateLimitService = new RateLimitService(db, rateLimits);
+  const signInGuard = new SignInGuard({
+    limits: rateLimitService,
+    accounts,
+    audit,
+    mailer,
+    failuresPerHour: config.rateLimits.signInFailuresPerAddressPerHour,
+    appBaseUrl: config.appBaseUrl,
+  });
+  const sessions = new SessionService(db, accounts, sessionRows, config.sessionTtlSeconds, config.sessionCacheSeconds, signInGuard);
   const access = new WorkspaceService(workspaces);
   const onboarding = new OnboardingRepository(db);
   const trials = new TrialRepository(db);
-  const rateLimits = new RateLimitRepository(db);
   const eventRows = new EventRepository(db);
   const events = new EventRecorder(eventRows);
   const onboardingService = new OnboardingService({
@@ -142,7 +152,8 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl, db, events),
     email: new EmailService(mailer, verifications, invitations, workspaces, trials, config.appBaseUrl),
     health: new HealthService(pool),
-    rateLimits: new RateLimitService(rateLimits),
+    rateLimits: rateLimitService,
+    signInGuard,
     lifecycle: new LifecycleService({
       db,
       trials,

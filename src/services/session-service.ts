@@ -3,6 +3,7 @@ import { AppError } from '../errors.js';
 import type { AccountRepository } from '../repositories/account-repository.js';
 import type { SessionRepository } from '../repositories/session-repository.js';
 import { verifyPassword } from './passwords.js';
+import type { SignInGuard } from './sign-in-guard.js';
 import { hashToken, mintToken } from './tokens.js';
 
 /** A session the caller should (re)send as a cookie. */
@@ -36,6 +37,7 @@ export class SessionService {
     private readonly sessions: SessionRepository,
     private readonly ttlSeconds: number,
     private readonly cacheSeconds: number,
+    private readonly guard: SignInGuard,
   ) {}
 
   /** A new session token, its hash and expiry, not yet stored. */
@@ -53,14 +55,18 @@ export class SessionService {
 
   /**
    * Checks email and password and opens a fresh session (the old one, if any, is ended: rotation).
-   * Unknown email and wrong password fail alike, in the same time.
+   * Unknown email and wrong password fail alike, in the same time. While the address is locked
+   * after too many failures (see SignInGuard), the password is not even checked.
    */
   async signIn(email: string, password: string, previousToken?: string): Promise<IssuedSession & { accountId: string }> {
+    const attempt = await this.guard.admit(email);
     const account = await this.accounts.findByEmail(email.trim());
     const ok = await verifyPassword(account?.passwordHash, password);
     if (!account || !ok) {
+      await this.guard.failed(attempt, account?.id);
       throw new AppError('invalid_credentials', 'The email address or password is not correct.');
     }
+    await this.guard.succeeded(attempt);
     return this.db.transaction().execute(async (trx) => {
       if (previousToken) await this.end(this.sessions.withTx(trx), previousToken);
       return { ...(await this.open(trx, account.id)), accountId: account.id };

@@ -12,7 +12,14 @@ t.test('defaults describe a local development setup', async (t) => {
     trialDays: 14,
     emailVerificationTtlSeconds: 86_400,
     resendCooldownSeconds: 60,
-    rateLimits: { registrationsPerMinute: 10, signInsPerMinute: 10, confirmsPerMinute: 30 },
+    rateLimits: {
+      registrationsPerMinute: 10,
+      signInsPerMinute: 10,
+      confirmsPerMinute: 30,
+      signInsPerIpPerMinute: 30,
+      signInFailuresPerAddressPerHour: 20,
+      resendsPerMinute: 10,
+    },
     trustProxy: false,
     databaseStatementTimeoutMs: 15_000,
   });
@@ -30,9 +37,9 @@ t.test('every invalid variable is named in one error', async (t) => {
 });
 
 t.test('values are read and normalised', async (t) => {
-  const config = loadConfig({ APP_BASE_URL: 'https://app.example.com/', TRUST_PROXY: 'true', ONBOARDING_STEPS: 'a_step, b_step' });
+  const config = loadConfig({ APP_BASE_URL: 'https://app.example.com/', TRUST_PROXY: '1', ONBOARDING_STEPS: 'a_step, b_step' });
   t.equal(config.appBaseUrl, 'https://app.example.com');
-  t.equal(config.trustProxy, true);
+  t.same(config.trustProxy, { hops: 1 });
   t.same(config.onboardingSteps, ['a_step', 'b_step']);
 });
 
@@ -51,4 +58,18 @@ t.test('plans: a free trial and a paid plan by default, or PLANS as JSON', async
     const error = t.throws(() => loadConfig({ PLANS: bad })) as ConfigError;
     t.ok(error.problems.some((p) => p.startsWith('PLANS must be a JSON array')), `refuses ${bad}`);
   }
+});
+
+t.test('TRUST_PROXY: false, a hop count, or the proxies; never true, which would believe the leftmost entry', async (t) => {
+  for (const off of [undefined, '', 'false', '0', 'no']) t.equal(loadConfig({ TRUST_PROXY: off }).trustProxy, false, `${off} is off`);
+  t.same(loadConfig({ TRUST_PROXY: '2' }).trustProxy, { hops: 2 });
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,::1,fd00::/8,loopback' }).trustProxy, {
+    addresses: ['10.0.0.0/8', '192.168.1.7', '::1', 'fd00::/8', 'loopback'],
+  });
+  for (const bad of ['true', 'yes', 'TRUE', '11', '10.0.0.0/33', '10.0.0.300', 'proxy.example.com', '10.0.0.1/8/1', '::1/129']) {
+    const error = t.throws(() => loadConfig({ TRUST_PROXY: bad })) as ConfigError;
+    t.ok(error.problems.some((p) => p.startsWith('TRUST_PROXY must be false, the number of proxies')), `refuses ${bad}`);
+  }
+  const error = t.throws(() => loadConfig({ TRUST_PROXY: 'true' })) as ConfigError;
+  t.match(error.problems[0], /"true" is refused because it would believe the client-supplied leftmost X-Forwarded-For entry/);
 });

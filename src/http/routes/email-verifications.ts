@@ -25,6 +25,7 @@ export async function emailVerificationRoutes(app: App, { services, config, guar
     '/v1/email-verifications/resend',
     {
       preHandler: guards.requireAccount,
+      config: { rateLimit: { max: config.rateLimits.resendsPerMinute, timeWindow: 60_000 } },
       schema: {
         tags: ['registration'],
         summary: 'Send a new verification email; older links stop working',

@@ -1,5 +1,7 @@
+import { normalizeIP } from '@fastify/rate-limit';
 import { Type } from 'typebox';
 import { SESSION_COOKIE } from '../auth.js';
+import { perIpLimit } from '../rate-limit-store.js';
 import { Email, problems, Uuid } from '../schemas/common.js';
 import type { App, RouteDeps } from '../types.js';
 
@@ -8,17 +10,23 @@ export async function sessionRoutes(app: App, { services, config, cookies }: Rou
   app.post(
     '/v1/sessions',
     {
+      // Per IP across all addresses (credential stuffing); the route's own limit is per IP and address.
+      onRequest: perIpLimit(app, 'sign-ins-per-ip', config.rateLimits.signInsPerIpPerMinute, 60_000),
       config: {
         rateLimit: {
           max: config.rateLimits.signInsPerMinute,
           timeWindow: 60_000,
           hook: 'preHandler',
-          keyGenerator: (request) => `${request.ip}|${String((request.body as { email?: string }).email).toLowerCase()}`,
+          // An IPv6 client is keyed by its /64, which one host can fill with addresses.
+          keyGenerator: (request) => `${normalizeIP(request.ip)}|${String((request.body as { email?: string }).email).toLowerCase()}`,
         },
       },
       schema: {
         tags: ['sessions'],
         summary: 'Sign in; sets the session cookie',
+        description:
+          'Limited per IP and address, per IP across addresses, and per address from any IP: after too many wrong passwords within the hour, ' +
+          'the address answers 429 `sign_in_locked` with Retry-After until the hour ends, even with the right password, and its owner is emailed.',
         body: Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
         response: { 200: Type.Object({ accountId: Uuid }), ...problems(400, 401, 429) },
       },

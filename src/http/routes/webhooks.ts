@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { AttemptRow } from '../../repositories/events/webhook-repository.js';
 import type { DeliveryView, EndpointView } from '../../services/events/webhook-service.js';
+import { parseTimestamp } from '../../services/opaque-input.js';
 import { iso } from '../presenters.js';
 import { DateTime, NullableDateTime, problems, Uuid } from '../schemas/common.js';
 import type { App, RouteDeps } from '../types.js';
@@ -257,7 +258,8 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
     },
     async (request, reply) => {
       const { since, until, workspaceId } = request.body;
-      const result = await webhooks.replay(request.params.id, { since: new Date(since), until: until ? new Date(until) : undefined, workspaceId });
+      // Date-times the schema checked, decoded by the function that checked them.
+      const result = await webhooks.replay(request.params.id, { since: parseTimestamp(since)!, until: until ? parseTimestamp(until) : undefined, workspaceId });
       return reply.code(202).send(result);
     },
   );
@@ -285,7 +287,7 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
     },
     async (request) => {
       const { limit = 25, cursor, from, to, ...filter } = request.query;
-      const page = await webhooks.events({ ...filter, from: from ? new Date(from) : undefined, to: to ? new Date(to) : undefined }, { limit, cursor });
+      const page = await webhooks.events({ ...filter, from: from ? parseTimestamp(from) : undefined, to: to ? parseTimestamp(to) : undefined }, { limit, cursor });
       return { items: page.items.map((e) => ({ ...e, occurredAt: iso(e.occurredAt) })), nextCursor: page.nextCursor };
     },
   );

@@ -6,7 +6,7 @@ import type { Actor, AuditRepository } from '../../repositories/audit-repository
 import { DELIVER_TASK, deliveryJobKey, type EventFilter, type EventRepository, type RecordedEvent } from '../../repositories/events/event-repository.js';
 import type { AttemptRow, DeliveryFilter, DeliveryRow, EndpointRow, WebhookRepository } from '../../repositories/events/webhook-repository.js';
 import { enqueueJob } from '../../repositories/job-queue.js';
-import { decodeCursor, encodeCursor, type Page } from '../admin-service.js';
+import { cursorOf, keysetOf, type Page } from '../admin-service.js';
 import { EVENT_TYPES } from './catalogue.js';
 import type { EventRecorder } from './event-recorder.js';
 import { postWebhook, refuseUrl } from './webhook-sender.js';
@@ -116,10 +116,10 @@ export class WebhookService {
   }
 
   async list(filter: { enabled?: boolean }, page: { limit: number; cursor?: string }): Promise<Page<EndpointView>> {
-    const rows = await this.deps.webhooks.listEndpoints(filter, decodeCursor(page.cursor), page.limit + 1);
+    const rows = await this.deps.webhooks.listEndpoints(filter, keysetOf(page.cursor), page.limit + 1);
     const items = rows.slice(0, page.limit);
     const last = items.at(-1);
-    return { items: items.map(view), nextCursor: rows.length > page.limit && last ? encodeCursor({ at: last.keysetAt, id: last.id }) : null };
+    return { items: items.map(view), nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
   }
 
   async get(id: string): Promise<EndpointView> {
@@ -193,22 +193,22 @@ export class WebhookService {
 
   /** The event log, newest first. */
   async events(filter: EventFilter, page: { limit: number; cursor?: string }): Promise<Page<RecordedEvent>> {
-    const rows = await this.deps.eventRows.list(filter, decodeCursor(page.cursor), page.limit + 1);
+    const rows = await this.deps.eventRows.list(filter, keysetOf(page.cursor), page.limit + 1);
     const items = rows.slice(0, page.limit);
     const last = items.at(-1);
     return {
       items: items.map(({ keysetAt: _keysetAt, ...event }) => event),
-      nextCursor: rows.length > page.limit && last ? encodeCursor({ at: last.keysetAt, id: last.id }) : null,
+      nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null,
     };
   }
 
   /** The endpoint's delivery log, newest first. */
   async deliveries(endpointId: string, filter: DeliveryFilter, page: { limit: number; cursor?: string }): Promise<Page<DeliveryView>> {
     await this.get(endpointId);
-    const rows = await this.deps.webhooks.listDeliveries(endpointId, filter, decodeCursor(page.cursor), page.limit + 1);
+    const rows = await this.deps.webhooks.listDeliveries(endpointId, filter, keysetOf(page.cursor), page.limit + 1);
     const items = rows.slice(0, page.limit);
     const last = items.at(-1);
-    return { items: items.map(deliveryView), nextCursor: rows.length > page.limit && last ? encodeCursor({ at: last.keysetAt, id: last.id }) : null };
+    return { items: items.map(deliveryView), nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
   }
 
   /** One delivery with every attempt, oldest first. */
