@@ -204,8 +204,9 @@ export class WebhookService {
 
   /** The endpoint's delivery log, newest first. */
   async deliveries(endpointId: string, filter: DeliveryFilter, page: { limit: number; cursor?: string }): Promise<Page<DeliveryView>> {
+    const after = keysetOf(page.cursor); // a forged cursor answers 400 whatever the endpoint
     await this.get(endpointId);
-    const rows = await this.deps.webhooks.listDeliveries(endpointId, filter, keysetOf(page.cursor), page.limit + 1);
+    const rows = await this.deps.webhooks.listDeliveries(endpointId, filter, after, page.limit + 1);
     const items = rows.slice(0, page.limit);
     const last = items.at(-1);
     return { items: items.map(deliveryView), nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
