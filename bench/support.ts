@@ -76,7 +76,7 @@ export async function startService(env: Record<string, string>): Promise<{ url: 
   const port = await freePort();
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, LOG_LEVEL: 'warn', PORT: String(port), ...env },
+    env: { ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', PORT: String(port), ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -98,12 +98,13 @@ export async function startService(env: Record<string, string>): Promise<{ url: 
 }
 
 /** Runs autocannon and returns requests/s and latency percentiles in ms. */
-export async function load(options: autocannon.Options): Promise<{ rps: number; p50: number; p99: number; non2xx: number; errors: number }> {
+export async function load(options: autocannon.Options): Promise<{ rps: number; p50: number; p99: number; ok: number; non2xx: number; errors: number }> {
   const result = await autocannon(options);
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
+    ok: result['2xx'],
     non2xx: result.non2xx,
     errors: result.errors,
   };

@@ -61,6 +61,15 @@ export interface Config {
   readonly webhookTimeoutMs: number;
   /** Finished deliveries and old events are purged after this many days. */
   readonly webhookLogRetentionDays: number;
+  /** Straight to PostgreSQL, for what needs a session when DATABASE_URL is a transaction pooler (PgBouncer). */
+  readonly directDatabaseUrl: string | undefined;
+  /** Named prepared statements on DATABASE_URL; off by default when DIRECT_DATABASE_URL is set. */
+  readonly databasePreparedStatements: boolean;
+  /** Bearer token that opens GET /metrics on the API port; unset: not served there. */
+  readonly metricsToken: string | undefined;
+  /** A separate listener serving only /metrics; unset: none. */
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
 }
 
 /**
@@ -114,6 +123,7 @@ export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env, problems);
   const trialDays = read.int('TRIAL_DAYS', 14, 1, 3650);
   const onboardingSteps = read.list('ONBOARDING_STEPS', ['profile_complete', 'first_integration', 'invited_teammate', 'first_data_import']);
+  const directDatabaseUrl = read.url('DIRECT_DATABASE_URL', ['postgres:', 'postgresql:']);
   const config: Config = {
     port: read.int('PORT', 3000, 0, 65535),
     host: read.string('HOST', '127.0.0.1'),
@@ -155,7 +165,13 @@ export function loadConfig(env: Env = process.env): Config {
     webhookAllowPrivate: read.bool('WEBHOOK_ALLOW_PRIVATE', env.NODE_ENV?.trim() !== 'production'),
     webhookTimeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 60_000),
     webhookLogRetentionDays: read.int('WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
+    directDatabaseUrl,
+    databasePreparedStatements: read.bool('DATABASE_PREPARED_STATEMENTS', directDatabaseUrl === undefined),
+    metricsToken: read.secret('METRICS_TOKEN', 32),
+    metricsPort: env.METRICS_PORT?.trim() ? read.int('METRICS_PORT', 0, 1, 65535) : undefined,
+    metricsHost: read.string('METRICS_HOST', '127.0.0.1'),
   };
+  if (directDatabaseUrl && !config.databaseUrl) problems.push('DIRECT_DATABASE_URL needs DATABASE_URL: it is the direct route beside a pooled DATABASE_URL.');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

@@ -4,18 +4,21 @@ import { configOrExit, onShutdown } from './lifecycle.js';
 import { buildServer, loggerOptions } from './http/server.js';
 import { startWorker } from './jobs/worker.js';
 import { createRuntime } from './runtime.js';
+import { serveMetrics } from './metrics/serve.js';
 
 async function main(): Promise<void> {
   const config = configOrExit();
   const log = pino(loggerOptions(config.logLevel));
   const runtime = await createRuntime(config, log);
-  const app = await buildServer({ config, services: runtime.services, logger: log });
+  const app = await buildServer({ config, services: runtime.services, logger: log, metrics: runtime.metrics });
   let worker: Runner | undefined;
   if (config.runWorker) {
-    worker = await startWorker({ pool: runtime.pool, services: runtime.services, log, concurrency: config.workerConcurrency });
+    worker = await startWorker({ pool: runtime.directPool, services: runtime.services, log, concurrency: config.workerConcurrency, events: runtime.metrics.jobEvents });
   }
+  const metricsServer = await serveMetrics(config, runtime.metrics, log, true);
   onShutdown(log, async () => {
     await app.close(); // stops accepting, waits for in-flight requests
+    await metricsServer?.close();
     await worker?.stop(); // waits for running jobs
     await runtime.settle(); // and for work a departed client left running
     await runtime.close();

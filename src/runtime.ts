@@ -9,6 +9,9 @@ import { migrate } from './db/migrator.js';
 import { STATUS_CHANNEL } from './repositories/onboarding-repository.js';
 import { SESSION_ENDED_CHANNEL } from './repositories/session-repository.js';
 import { createDevMailbox, createSmtpMailer, type Mailer } from './mail/mailer.js';
+import { countedMailer } from './mail/counted-mailer.js';
+import { Metrics } from './metrics/metrics.js';
+import { QueueStatsRepository } from './repositories/queue-stats-repository.js';
 import { createServices, type Services } from './services/index.js';
 import { StatusCache } from './services/status-cache.js';
 import { TokenDeriver } from './services/token-deriver.js';
@@ -16,7 +19,15 @@ import { resolveTokenSecret } from './token-secret.js';
 
 /** Everything below the HTTP server and the worker: database, mail, services. */
 export interface Runtime {
+  /** Request traffic, through DATABASE_URL (which may be a transaction pooler). */
   pool: pg.Pool;
+  /**
+   * Straight to PostgreSQL (DIRECT_DATABASE_URL; the same pool as `pool` when unset): for what
+   * needs a session, the job worker above all (LISTEN, its own prepared statements).
+   */
+  directPool: pg.Pool;
+  /** This process's Prometheus metrics. */
+  metrics: Metrics;
   db: Db;
   mailer: Mailer;
   services: Services;
@@ -41,22 +52,34 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
     databaseUrl = embedded.url;
     log.info({ dataDir: path.join(config.dataDir, 'postgres') }, 'embedded PostgreSQL started (DATABASE_URL is unset)');
   }
-  const applied = await migrateWithoutTimeout(databaseUrl);
-  const pool = createPool(databaseUrl, 20, config.databaseStatementTimeoutMs);
+  // Migrations (an advisory lock), LISTEN and the worker need a session: never a transaction pooler.
+  const directUrl = config.directDatabaseUrl ?? databaseUrl;
+  const pooled = config.directDatabaseUrl !== undefined;
+  const applied = await migrateWithoutTimeout(directUrl);
+  // PgBouncer refuses a statement_timeout startup parameter: behind it, the timeout is the server's (see README).
+  const pool = createPool(databaseUrl, 20, pooled ? 0 : config.databaseStatementTimeoutMs);
+  const directPool = pooled ? createPool(directUrl, config.workerConcurrency + 5, config.databaseStatementTimeoutMs) : pool;
   let lastCheckout = Date.now();
   pool.on('acquire', () => (lastCheckout = Date.now()));
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
-  const db = createDb(pool);
-  const mailer = config.smtpUrl
-    ? createSmtpMailer(config.smtpUrl, config.mailFrom)
-    : createDevMailbox(path.join(config.dataDir, 'mail'), config.mailFrom, log);
+  if (pooled) await warnWithoutServerTimeout(pool, config.databaseStatementTimeoutMs, log);
+  const db = createDb(pool, { preparedStatements: config.databasePreparedStatements });
+  const metrics = new Metrics();
+  metrics.trackPool('main', pool);
+  if (pooled) metrics.trackPool('direct', directPool);
+  const queueStats = new QueueStatsRepository(db);
+  metrics.trackQueue(() => queueStats.snapshot());
+  const mailer = countedMailer(
+    config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : createDevMailbox(path.join(config.dataDir, 'mail'), config.mailFrom, log),
+    metrics,
+  );
   if (!config.smtpUrl) log.info({ dir: path.join(config.dataDir, 'mail') }, 'dev mailbox: mail is saved as .eml files (SMTP_URL is unset)');
   const statusCache = new StatusCache(config.onboardingStatusCacheSeconds);
   const tokens = new TokenDeriver(await resolveTokenSecret(config.tokenSecret, config.dataDir));
   const services = createServices({ db, pool, config, mailer, statusCache, tokens });
   // One connection hears what other instances changed, so in-process caches never outlive it.
   const listener = listen(
-    databaseUrl,
+    directUrl,
     {
       [STATUS_CHANNEL]: (payload) => statusCache.applyNotification(payload),
       [SESSION_ENDED_CHANNEL]: (tokenHashHex) => services.sessions.forget(tokenHashHex),
@@ -68,6 +91,8 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
   );
   return {
     pool,
+    directPool,
+    metrics,
     db,
     mailer,
     services,
@@ -80,6 +105,7 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
       await listener.close();
       mailer.close();
       await pool.end();
+      if (directPool !== pool) await directPool.end();
       await embedded?.stop();
     },
   };
@@ -92,5 +118,20 @@ async function migrateWithoutTimeout(databaseUrl: string): Promise<string[]> {
     return await migrate(pool);
   } finally {
     await pool.end();
+  }
+}
+
+/**
+ * Behind a transaction pooler the statement timeout cannot travel as a connection parameter
+ * (PgBouncer refuses it), so it must be the server's own setting: say so when it is missing.
+ */
+async function warnWithoutServerTimeout(pool: pg.Pool, wantedMs: number, log: FastifyBaseLogger): Promise<void> {
+  if (wantedMs === 0) return;
+  const { rows } = await pool.query<{ timeout: string }>("select current_setting('statement_timeout') as timeout");
+  if (rows[0]?.timeout === '0') {
+    log.warn(
+      { databaseStatementTimeoutMs: wantedMs },
+      'DATABASE_URL is a pooler (DIRECT_DATABASE_URL is set) and the server has no statement_timeout: set it on the role (ALTER ROLE ... SET statement_timeout) or in PgBouncer\'s connect_query',
+    );
   }
 }

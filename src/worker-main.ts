@@ -3,6 +3,7 @@ import { loggerOptions } from './http/server.js';
 import { startWorker } from './jobs/worker.js';
 import { configOrExit, onShutdown } from './lifecycle.js';
 import { createRuntime } from './runtime.js';
+import { serveMetrics } from './metrics/serve.js';
 
 /** Runs only the job worker, for scaling jobs apart from the HTTP API. */
 async function worker(): Promise<void> {
@@ -13,9 +14,11 @@ async function worker(): Promise<void> {
   }
   const log = pino(loggerOptions(config.logLevel));
   const runtime = await createRuntime(config, log);
-  const runner = await startWorker({ pool: runtime.pool, services: runtime.services, log, concurrency: config.workerConcurrency });
+  const runner = await startWorker({ pool: runtime.directPool, services: runtime.services, log, concurrency: config.workerConcurrency, events: runtime.metrics.jobEvents });
+  const metricsServer = await serveMetrics(config, runtime.metrics, log, false);
   log.info('worker started');
   onShutdown(log, async () => {
+    await metricsServer?.close();
     await runner.stop();
     await runtime.close();
   });

@@ -32,9 +32,13 @@ export function createPool(connectionString: string, max = 20, statementTimeoutM
   return pool;
 }
 
-/** Kysely over an existing pool; the pool's owner closes it. */
-export function createDb(pool: pg.Pool): Db {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+/**
+ * Kysely over an existing pool; the pool's owner closes it. `preparedStatements: false` is for a
+ * pool behind a transaction pooler (PgBouncer before 1.21), where a statement prepared on one server
+ * connection is missing on the next: statements then run unnamed (planned every time).
+ */
+export function createDb(pool: pg.Pool, options: { preparedStatements?: boolean } = {}): Db {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool, options.preparedStatements ?? true) }) });
 }
 
 /** A statement name derived from its text, so the same text is prepared once per connection. */
@@ -43,20 +47,20 @@ function statementName(text: string): string {
 }
 
 /**
- * The pool as Kysely sees it: every parameterized statement runs as a named (prepared) statement,
+ * The pool as Kysely sees it: with `prepare`, every parameterized statement runs as a named (prepared) statement,
  * planned once per connection. Planning a statement like the sign-up CTE costs more than running it
  * (measured: 0.86 -> 0.47 ms of PostgreSQL CPU). Statements without parameters (BEGIN, COMMIT) run as they are.
  * A statement cancelled by the statement timeout, or a database out of reach, becomes a 503 the
  * client may retry.
  */
-function preparingPool(pool: pg.Pool): pg.Pool {
+function preparingPool(pool: pg.Pool, prepare: boolean): pg.Pool {
   const connect = async () => {
     const client = await pool.connect().catch(unavailable);
     return new Proxy(client, {
       get(target, property) {
         if (property === 'query') {
           return (text: unknown, values?: unknown[]) =>
-            (typeof text === 'string' && values && values.length > 0
+            (prepare && typeof text === 'string' && values && values.length > 0
               ? target.query({ name: statementName(text), text, values })
               : target.query(text as string, values)
             ).catch(unavailable);

@@ -50,6 +50,8 @@ export interface WorkspacesTable {
   status: Generated<WorkspaceStatus>;
   closed_at: Timestamp | null;
   created_at: DefaultedTimestamp;
+  /** Name and owner emails, lower case, kept by triggers (migration 0010) for the admin search. */
+  search_text: Generated<string>;
 }
 
 export interface WorkspaceMembersTable {

@@ -9,6 +9,8 @@ import { AppError } from '../errors.js';
 import type { Services } from '../services/index.js';
 import { guards as makeGuards, sessionCookies } from './auth.js';
 import { sendProblem } from './error-handler.js';
+import { httpMetrics } from './metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { postgresRateLimitStore, rateLimited } from './rate-limit-store.js';
 import { trustProxyOption } from './trust-proxy.js';
 import { validatorCompiler } from './validation.js';
@@ -56,8 +58,11 @@ function drainOnClose(app: App): void {
   app.addHook('onClose', async () => clearInterval(timer));
 }
 
-/** Builds the HTTP API; it never listens (the caller does), so tests drive it with inject. */
-export async function buildServer(deps: { config: Config; services: Services; logger?: FastifyBaseLogger }): Promise<App> {
+/**
+ * Builds the HTTP API; it never listens (the caller does), so tests drive it with inject. With
+ * `metrics`, every request is measured and METRICS_TOKEN opens `GET /metrics`.
+ */
+export async function buildServer(deps: { config: Config; services: Services; logger?: FastifyBaseLogger; metrics?: Metrics }): Promise<App> {
   const { config, services } = deps;
   const options: FastifyServerOptions = {
     bodyLimit: BODY_LIMIT_BYTES,
@@ -94,6 +99,7 @@ export async function buildServer(deps: { config: Config; services: Services; lo
         securitySchemes: {
           sessionCookie: { type: 'apiKey', in: 'cookie', name: 'sid' },
           adminToken: { type: 'http', scheme: 'bearer' },
+          metricsToken: { type: 'http', scheme: 'bearer' },
         },
       },
     },
@@ -101,6 +107,8 @@ export async function buildServer(deps: { config: Config; services: Services; lo
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  if (deps.metrics) await httpMetrics(app, deps.metrics, config.metricsToken);
 
   const cookies = sessionCookies(config.appBaseUrl.startsWith('https:'));
   const routeDeps: RouteDeps = { config, services, cookies, guards: makeGuards(services, cookies, config.adminToken) };

@@ -1,4 +1,4 @@
-import { Logger, parseCrontab, run, type Runner } from 'graphile-worker';
+import { Logger, parseCrontab, run, type Runner, type WorkerEvents } from 'graphile-worker';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { Services } from '../services/index.js';
@@ -27,9 +27,13 @@ export const CRONTAB = [
   '55 3 * * * purge_webhook_log ?max=5',
 ].join('\n');
 
-/** Starts the job worker on the shared pool; stop it with `runner.stop()`. */
-export async function startWorker(deps: { pool: pg.Pool; services: Services; log: FastifyBaseLogger; concurrency: number }): Promise<Runner> {
+/**
+ * Starts the job worker on `pool` (a direct one: the worker LISTENs and prepares statements); stop
+ * it with `runner.stop()`. `events` receives every job's start and outcome (the metrics).
+ */
+export async function startWorker(deps: { pool: pg.Pool; services: Services; log: FastifyBaseLogger; concurrency: number; events?: WorkerEvents }): Promise<Runner> {
   return run({
+    ...(deps.events ? { events: deps.events } : {}),
     pgPool: deps.pool,
     taskList: createTaskList(deps.services),
     parsedCronItems: parseCrontab(CRONTAB),

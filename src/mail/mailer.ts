@@ -19,9 +19,21 @@ export interface Mailer {
   close(): void;
 }
 
-/** Mail through the SMTP server at `smtpUrl`. */
-export function createSmtpMailer(smtpUrl: string, from: string): Mailer {
-  const transport = nodemailer.createTransport(smtpUrl);
+/**
+ * Mail through the SMTP server at `smtpUrl`, over a pool of kept-open connections: a new
+ * connection costs a TCP and often a TLS handshake plus the server's greeting delay (many servers
+ * wait on purpose), which dominated the time from sign-up to delivery. The pool drops a connection
+ * the server closed (idle timeout, restart) and opens a new one for the next message; a message
+ * that was in flight on it fails, and the job that sent it retries.
+ */
+export function createSmtpMailer(smtpUrl: string, from: string, options: { maxConnections?: number } = {}): Mailer {
+  const transport = nodemailer.createTransport({
+    url: smtpUrl,
+    pool: true,
+    maxConnections: options.maxConnections ?? 5,
+    // A connection is recycled after this many messages; long-lived connections are the point.
+    maxMessages: 1000,
+  });
   return {
     async send({ to, subject, text, html }) {
       await transport.sendMail({ from, to, subject, text, html });

@@ -94,29 +94,33 @@ export class AdminRepository extends Repository {
     if (filter.createdFrom) conditions.push(sql`w.created_at >= ${filter.createdFrom}`);
     if (filter.createdTo) conditions.push(sql`w.created_at < ${filter.createdTo}`);
     if (filter.id) conditions.push(sql`w.id = ${filter.id}`);
-    if (filter.q) {
-      const pattern = `%${escapeLike(filter.q)}%`;
-      conditions.push(sql`(w.name ilike ${pattern} or o.email ilike ${pattern})`);
-    }
+    // search_text holds the name and the owners' emails in lower case, with a trigram index.
+    if (filter.q) conditions.push(sql`w.search_text like ${`%${escapeLike(filter.q.toLowerCase())}%`}`);
     if (after) conditions.push(sql`(w.created_at, w.id) < (${after.at}::timestamptz, ${after.id}::uuid)`);
+    // The page is chosen first from workspaces and their progress alone; the owner and the counts
+    // are looked up for its rows only, never for every candidate.
     const { rows } = await sql<AdminWorkspaceRow>`
       select w.id, w.name, w.plan, w.status, w.created_at as "createdAt", w.created_at::text as "keysetAt",
              w.trial_ends_at as "trialEndsAt", w.initialized_at as "initializedAt",
              o.account_id as "ownerAccountId", o.email as "ownerEmail", o.name as "ownerName", o.email_verified_at as "ownerVerifiedAt",
              (select count(*)::int from workspace_members m where m.workspace_id = w.id) as "memberCount",
              (select count(*)::int from invitations i where i.workspace_id = w.id and i.status = 'pending' and i.expires_at > now()) as "pendingInvitations",
-             p.completed_steps as "completedSteps", p.completed_at as "completedAt"
-      from workspaces w
-      join onboarding_progress p on p.workspace_id = w.id
+             w.completed_steps as "completedSteps", w.completed_at as "completedAt"
+      from (
+        select w.*, p.completed_steps, p.completed_at
+        from workspaces w
+        join onboarding_progress p on p.workspace_id = w.id
+        where ${sql.join(conditions, sql` and `)}
+        order by w.created_at desc, w.id desc
+        limit ${limit}
+      ) w
       left join lateral (
         select a.id as account_id, a.email, a.name, a.email_verified_at
         from workspace_members m join accounts a on a.id = m.account_id
         where m.workspace_id = w.id and m.role = 'owner'
         order by m.joined_at limit 1
       ) o on true
-      where ${sql.join(conditions, sql` and `)}
-      order by w.created_at desc, w.id desc
-      limit ${limit}`.execute(this.db);
+      order by w.created_at desc, w.id desc`.execute(this.db);
     return rows;
   }
 

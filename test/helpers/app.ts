@@ -47,10 +47,15 @@ export interface TestContext extends TestService {
   logs(): string;
 }
 
-export async function testContext(t: Test, options: { env?: Record<string, string>; captureLogs?: boolean } = {}): Promise<TestContext> {
+/** `env` overrides the test environment; as a function it gets the test database's URL (to route it through a pooler). */
+export async function testContext(
+  t: Test,
+  options: { env?: Record<string, string> | ((databaseUrl: string) => Record<string, string>); captureLogs?: boolean } = {},
+): Promise<TestContext> {
   const databaseUrl = await createTestDatabase(t);
   const smtp = await startSmtpSink(t);
-  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: databaseUrl, SMTP_URL: smtp.url, ...options.env });
+  const env = typeof options.env === 'function' ? options.env(databaseUrl) : options.env;
+  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: databaseUrl, SMTP_URL: smtp.url, ...env });
   let captured = '';
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -62,7 +67,7 @@ export async function testContext(t: Test, options: { env?: Record<string, strin
 
   async function instance(): Promise<TestService> {
     const runtime = await createRuntime(config, logger);
-    const app = await buildServer({ config, services: runtime.services, logger });
+    const app = await buildServer({ config, services: runtime.services, logger, metrics: runtime.metrics });
     t.teardown(async () => {
       await app.close();
       await runtime.close();
@@ -72,7 +77,7 @@ export async function testContext(t: Test, options: { env?: Record<string, strin
       app,
       config,
       runtime,
-      runJobs: () => runOnce({ pgPool: runtime.pool, taskList, logger: workerLogger(logger) }),
+      runJobs: () => runOnce({ pgPool: runtime.directPool, taskList, logger: workerLogger(logger), events: runtime.metrics.jobEvents }),
     };
   }
 

@@ -1,0 +1,24 @@
+import { spawn } from 'node:child_process';
+import type { Test } from 'tap';
+
+/** Waits until `check` returns a value, polling; fails the wait (not a timing assertion) after `limitMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, limitMs = 30_000): Promise<T> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error('condition not reached');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Starts one of our entry points as a child process, collecting what it prints; killed after the test. */
+export function startProcess(t: Test, script: string, env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => child.kill('SIGKILL'));
+  return { child, exited, output: () => output };
+}
