@@ -3,6 +3,8 @@ import { isIP } from 'node:net';
 /** The service's configuration: read from the environment once at start, validated, frozen. */
 export interface Config {
   readonly port: number;
+  /** NODE_ENV; `production` turns development aids (the dev mailbox page) off. */
+  readonly nodeEnv: string;
   readonly host: string;
   /** Unset means: run the embedded PostgreSQL under dataDir. */
   readonly databaseUrl: string | undefined;
@@ -10,6 +12,8 @@ export interface Config {
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
   readonly appBaseUrl: string;
+  /** CORS_ORIGINS: browser origins allowed to call the API with credentials (default: APP_BASE_URL's origin). */
+  readonly corsOrigins: readonly string[];
   readonly dataDir: string;
   readonly logLevel: string;
   /**
@@ -61,6 +65,10 @@ export interface Config {
   readonly webhookTimeoutMs: number;
   /** Finished deliveries and old events are purged after this many days. */
   readonly webhookLogRetentionDays: number;
+  /** How often a worker records its heartbeat and sweeps for dead workers. */
+  readonly workerHeartbeatSeconds: number;
+  /** A worker silent this long is dead: its locked jobs are released to live workers. */
+  readonly workerDeadAfterSeconds: number;
   /** Straight to PostgreSQL, for what needs a session when DATABASE_URL is a transaction pooler (PgBouncer). */
   readonly directDatabaseUrl: string | undefined;
   /** Named prepared statements on DATABASE_URL; off by default when DIRECT_DATABASE_URL is set. */
@@ -123,14 +131,17 @@ export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env, problems);
   const trialDays = read.int('TRIAL_DAYS', 14, 1, 3650);
   const onboardingSteps = read.list('ONBOARDING_STEPS', ['profile_complete', 'first_integration', 'invited_teammate', 'first_data_import']);
+  const appBaseUrl = (read.url('APP_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, '');
   const directDatabaseUrl = read.url('DIRECT_DATABASE_URL', ['postgres:', 'postgresql:']);
   const config: Config = {
     port: read.int('PORT', 3000, 0, 65535),
+    nodeEnv: read.string('NODE_ENV', 'development'),
     host: read.string('HOST', '127.0.0.1'),
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     smtpUrl: read.url('SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: read.string('MAIL_FROM', 'Onboarding <no-reply@localhost>'),
-    appBaseUrl: (read.url('APP_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, ''),
+    appBaseUrl,
+    corsOrigins: read.origins('CORS_ORIGINS', [new URL(appBaseUrl).origin]),
     dataDir: read.string('DATA_DIR', '.data'),
     logLevel: read.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     trustProxy: read.trustProxy('TRUST_PROXY'),
@@ -165,12 +176,18 @@ export function loadConfig(env: Env = process.env): Config {
     webhookAllowPrivate: read.bool('WEBHOOK_ALLOW_PRIVATE', env.NODE_ENV?.trim() !== 'production'),
     webhookTimeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 60_000),
     webhookLogRetentionDays: read.int('WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
+    workerHeartbeatSeconds: read.int('WORKER_HEARTBEAT_SECONDS', 10, 1, 600),
+    workerDeadAfterSeconds: read.int('WORKER_DEAD_AFTER_SECONDS', 30, 2, 3600),
     directDatabaseUrl,
     databasePreparedStatements: read.bool('DATABASE_PREPARED_STATEMENTS', directDatabaseUrl === undefined),
     metricsToken: read.secret('METRICS_TOKEN', 32),
     metricsPort: env.METRICS_PORT?.trim() ? read.int('METRICS_PORT', 0, 1, 65535) : undefined,
     metricsHost: read.string('METRICS_HOST', '127.0.0.1'),
   };
+  if (config.workerDeadAfterSeconds < 2 * config.workerHeartbeatSeconds) {
+    // One late heartbeat must not make a live worker look dead and its jobs run twice.
+    problems.push(`WORKER_DEAD_AFTER_SECONDS (${config.workerDeadAfterSeconds}) must be at least twice WORKER_HEARTBEAT_SECONDS (${config.workerHeartbeatSeconds}).`);
+  }
   if (directDatabaseUrl && !config.databaseUrl) problems.push('DIRECT_DATABASE_URL needs DATABASE_URL: it is the direct route beside a pooled DATABASE_URL.');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
@@ -280,6 +297,26 @@ class EnvReader {
       return [];
     }
     return pairs.map(([step, eventType]) => ({ step: step!, eventType: eventType! }));
+  }
+
+  /** Comma-separated origins (scheme, host and port, no path), e.g. `https://app.example.com,http://localhost:5173`. */
+  origins(name: string, fallback: string[]): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+    const origins = items.map((item) => {
+      try {
+        const url = new URL(item);
+        return ['http:', 'https:'].includes(url.protocol) && url.origin === item.replace(/\/$/, '') ? url.origin : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    if (items.length === 0 || origins.includes(undefined)) {
+      this.problems.push(`${name} must be a comma-separated list of origins such as https://app.example.com (scheme, host and port only), got "${value}".`);
+      return fallback;
+    }
+    return [...new Set(origins as string[])];
   }
 
   /** A JSON array of plans: `[{"id","name","priceId","trialDays","requiresPaymentMethod"}]`. */

@@ -1,9 +1,11 @@
 import type pino from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadEnvFile } from './env-file.js';
 
-/** Reads the configuration or exits with a message naming every problem. */
+/** Reads `.env` and the configuration, or exits with a message naming every problem. */
 export function configOrExit(): Config {
   try {
+    loadEnvFile();
     return loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -23,7 +25,10 @@ export function onShutdown(log: pino.Logger, stop: () => Promise<void>): void {
       stopping = true;
       log.info({ signal }, 'shutting down: draining requests and jobs');
       stop().then(
-        () => process.exit(0),
+        () => {
+          log.info({ signal }, 'stopped');
+          process.exit(0);
+        },
         (error) => {
           log.error({ err: error }, 'shutdown failed');
           process.exit(1);

@@ -1,8 +1,7 @@
 import pino from 'pino';
-import type { Runner } from 'graphile-worker';
 import { configOrExit, onShutdown } from './lifecycle.js';
 import { buildServer, loggerOptions } from './http/server.js';
-import { startWorker } from './jobs/worker.js';
+import { startWorker, type RunningWorker } from './jobs/worker.js';
 import { createRuntime } from './runtime.js';
 import { serveMetrics } from './metrics/serve.js';
 
@@ -11,9 +10,9 @@ async function main(): Promise<void> {
   const log = pino(loggerOptions(config.logLevel));
   const runtime = await createRuntime(config, log);
   const app = await buildServer({ config, services: runtime.services, logger: log, metrics: runtime.metrics });
-  let worker: Runner | undefined;
+  let worker: RunningWorker | undefined;
   if (config.runWorker) {
-    worker = await startWorker({ pool: runtime.directPool, services: runtime.services, log, concurrency: config.workerConcurrency, events: runtime.metrics.jobEvents });
+    worker = await startWorker({ pool: runtime.directPool, services: runtime.services, log, concurrency: config.workerConcurrency, heartbeatSeconds: config.workerHeartbeatSeconds, events: runtime.metrics.jobEvents });
   }
   const metricsServer = await serveMetrics(config, runtime.metrics, log, true);
   onShutdown(log, async () => {

@@ -48,7 +48,7 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), database: 'onboarding' });
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), database: 'onboarding', ownProcessGroup: true });
     databaseUrl = embedded.url;
     log.info({ dataDir: path.join(config.dataDir, 'postgres') }, 'embedded PostgreSQL started (DATABASE_URL is unset)');
   }

@@ -14,12 +14,12 @@ async function worker(): Promise<void> {
   }
   const log = pino(loggerOptions(config.logLevel));
   const runtime = await createRuntime(config, log);
-  const runner = await startWorker({ pool: runtime.directPool, services: runtime.services, log, concurrency: config.workerConcurrency, events: runtime.metrics.jobEvents });
+  const worker = await startWorker({ pool: runtime.directPool, services: runtime.services, log, concurrency: config.workerConcurrency, heartbeatSeconds: config.workerHeartbeatSeconds, events: runtime.metrics.jobEvents });
   const metricsServer = await serveMetrics(config, runtime.metrics, log, false);
-  log.info('worker started');
+  log.info({ workerId: worker.workerId }, 'worker started');
   onShutdown(log, async () => {
     await metricsServer?.close();
-    await runner.stop();
+    await worker.stop();
     await runtime.close();
   });
 }

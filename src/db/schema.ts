@@ -83,6 +83,8 @@ export interface InvitationsTable {
   created_at: DefaultedTimestamp;
   expires_at: Timestamp;
   sent_at: DefaultedTimestamp;
+  /** Which send is current; the link is derived from (id, send_number). */
+  send_number: Generated<number>;
   accepted_at: Timestamp | null;
   accepted_by: string | null;
   revoked_at: Timestamp | null;
@@ -175,6 +177,19 @@ export interface WebhookAttemptsTable {
   response_excerpt: string | null;
 }
 
+export interface WorkerHeartbeatsTable {
+  worker_id: string;
+  hostname: string;
+  pid: number;
+  started_at: DefaultedTimestamp;
+  last_seen_at: DefaultedTimestamp;
+}
+
+export interface EmailDeliveriesTable {
+  message_key: string;
+  sent_at: DefaultedTimestamp;
+}
+
 /** The tables Kysely knows, by their SQL names. */
 export interface Database {
   accounts: AccountsTable;
@@ -193,4 +208,6 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  worker_heartbeats: WorkerHeartbeatsTable;
+  email_deliveries: EmailDeliveriesTable;
 }

@@ -50,9 +50,12 @@ export function guards(services: Services, cookies: SessionCookies, adminToken: 
     optionalAccount: resolveAccount,
     /** Admin routes: `Authorization: Bearer ADMIN_TOKEN`, compared in constant time. */
     async requireAdmin(request: FastifyRequest): Promise<void> {
+      if (!adminToken) {
+        throw new AppError('unauthenticated', 'Admin access is not configured on this server: set ADMIN_TOKEN (at least 32 characters) to use the admin API.');
+      }
       const header = request.headers.authorization ?? '';
       const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
-      if (!adminToken || !presented || !secretsEqual(presented, adminToken)) {
+      if (!presented || !secretsEqual(presented, adminToken)) {
         throw new AppError('unauthenticated', 'This route needs the admin bearer token.');
       }
     },

@@ -27,7 +27,13 @@ export async function httpMetrics(app: App, metrics: Metrics, token: string | un
         description:
           'Prometheus text exposition format: requests, jobs, queue depth, emails, rate-limit rejections, connection pools, event loop and process. Needs METRICS_TOKEN as a Bearer token; absent (404) when METRICS_TOKEN is unset.',
         security: [{ metricsToken: [] }],
-        response: { 200: { description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, ...problems(401) },
+        response: {
+          200: {
+            description: 'The metrics',
+            content: { 'text/plain': { schema: { type: 'string', examples: ['# HELP http_requests_total Requests answered.\n# TYPE http_requests_total counter\nhttp_requests_total{method="GET",route="/v1/me",status="200"} 42\n'] } } },
+          },
+          ...problems(401),
+        },
       },
     },
     async (request, reply) => {

@@ -1,4 +1,5 @@
 import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -14,6 +15,9 @@ import type { Metrics } from '../metrics/metrics.js';
 import { postgresRateLimitStore, rateLimited } from './rate-limit-store.js';
 import { trustProxyOption } from './trust-proxy.js';
 import { validatorCompiler } from './validation.js';
+import { standardResponses, swaggerOptions } from './openapi.js';
+import { devMailRoutes } from './routes/dev-mail.js';
+import { workspaceRoutes } from './routes/workspaces.js';
 import { accountRoutes } from './routes/accounts.js';
 import { emailVerificationRoutes } from './routes/email-verifications.js';
 import { healthRoutes } from './routes/health.js';
@@ -81,39 +85,37 @@ export async function buildServer(deps: { config: Config; services: Services; lo
   app.setErrorHandler((error, request, reply) => sendProblem(error as never, request, reply));
   app.setNotFoundHandler((request, reply) => sendProblem(new AppError('not_found', 'There is nothing at this address.'), request, reply));
 
+  // Before any route, so every route (ours and the plugins') gets the statuses it can answer.
+  app.addHook('onRoute', standardResponses(app));
+  await app.register(cors, {
+    // A function, so that a refused origin gets no CORS header at all.
+    origin: (origin, callback) => callback(null, origin !== undefined && config.corsOrigins.includes(origin)),
+    credentials: true,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    exposedHeaders: ['ETag', 'Retry-After', 'Location'],
+    maxAge: 600,
+  });
   await app.register(cookie);
   await app.register(rateLimit, {
     global: false,
     store: postgresRateLimitStore(services.rateLimits),
     errorResponseBuilder: (_request, context) => rateLimited(context.ttl),
   });
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Onboarding service',
-        version: '1.0.0',
-        description: 'Sign-up, email verification, trials, invitations, resumable onboarding and the admin back office.',
-      },
-      components: {
-        securitySchemes: {
-          sessionCookie: { type: 'apiKey', in: 'cookie', name: 'sid' },
-          adminToken: { type: 'http', scheme: 'bearer' },
-          metricsToken: { type: 'http', scheme: 'bearer' },
-        },
-      },
-    },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
-  });
+  await app.register(swagger, swaggerOptions());
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // `servers` is this instance as the caller reached it (behind a proxy too, with TRUST_PROXY).
+  app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async (request) => ({
+    ...app.swagger(),
+    servers: [{ url: `${request.protocol}://${request.host}`, description: 'This instance' }],
+  }));
 
   if (deps.metrics) await httpMetrics(app, deps.metrics, config.metricsToken);
 
   const cookies = sessionCookies(config.appBaseUrl.startsWith('https:'));
   const routeDeps: RouteDeps = { config, services, cookies, guards: makeGuards(services, cookies, config.adminToken) };
-  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes, invitationRoutes, memberRoutes, onboardingRoutes, adminRoutes, webhookRoutes]) {
+  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes, workspaceRoutes, invitationRoutes, memberRoutes, onboardingRoutes, adminRoutes, webhookRoutes]) {
     await app.register(async (scope) => routes(scope as App, routeDeps));
   }
+  if (!config.smtpUrl && config.nodeEnv !== 'production') await app.register(async (scope) => devMailRoutes(scope as App, routeDeps));
   return app;
 }

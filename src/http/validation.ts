@@ -4,9 +4,10 @@ import { fullFormats } from 'ajv-formats/dist/formats.js';
 import type { FastifySchemaCompiler } from 'fastify';
 import { parseTimestamp } from '../services/opaque-input.js';
 import { trimKeyword } from './ajv-keywords.js';
+import { explainErrors } from './validation-messages.js';
 
 function makeAjv(options: Options): Ajv {
-  const ajv = new Ajv({ allErrors: true, removeAdditional: true, useDefaults: true, strict: false, ...options });
+  const ajv = new Ajv({ allErrors: true, removeAdditional: true, useDefaults: true, strict: false, verbose: true, ...options });
   addFormats.default(ajv);
   // RFC 3339 allows a leap second (23:59:60) and year 0000, which JavaScript dates and PostgreSQL do
   // not agree on: parseTimestamp, the one decoder of client-supplied date-times, refuses them.
@@ -41,7 +42,7 @@ function storableFirst(validate: ValidateFunction): ValidateFunction {
       return false;
     }
     const valid = validate(data);
-    check.errors = validate.errors;
+    check.errors = validate.errors ? explainErrors(validate.errors) : validate.errors;
     return valid;
   }) as ValidateFunction;
   return check;

@@ -5,9 +5,13 @@ import type { JobName, JobPayloads } from '../repositories/job-queue.js';
 type CronTaskName = 'close_abandoned_workspaces' | 'queue_trial_emails' | 'purge_expired' | 'purge_webhook_log';
 import type { Services } from '../services/index.js';
 
+/** The type of each payload field, as `typeof` names it. */
+type PayloadShape<N extends JobName> = { [K in keyof JobPayloads[N]]: 'string' | 'number' };
+
 /** Rejects a malformed payload without retrying it forever: it would never become valid. */
-function payloadOf<N extends JobName>(name: N, payload: unknown, keys: (keyof JobPayloads[N])[]): JobPayloads[N] {
-  const ok = typeof payload === 'object' && payload !== null && keys.every((key) => typeof (payload as Record<PropertyKey, unknown>)[key] === 'string');
+function payloadOf<N extends JobName>(name: N, payload: unknown, shape: PayloadShape<N>): JobPayloads[N] {
+  const fields = Object.entries(shape) as [string, string][];
+  const ok = typeof payload === 'object' && payload !== null && fields.every(([key, type]) => typeof (payload as Record<string, unknown>)[key] === type);
   if (!ok) throw new Error(`Job ${name} got a malformed payload.`);
   return payload as JobPayloads[N];
 }
@@ -16,15 +20,15 @@ function payloadOf<N extends JobName>(name: N, payload: unknown, keys: (keyof Jo
 export function createTaskList(services: Services): TaskList {
   const tasks: Partial<Record<JobName | CronTaskName, Task>> = {
     send_verification_email: async (payload) => {
-      const { verificationId } = payloadOf('send_verification_email', payload, ['verificationId']);
+      const { verificationId } = payloadOf('send_verification_email', payload, { verificationId: 'string' });
       await services.email.sendVerification(verificationId);
     },
     send_invitation_email: async (payload) => {
-      const { invitationId, placeholder } = payloadOf('send_invitation_email', payload, ['invitationId', 'placeholder']);
-      await services.email.sendInvitation(invitationId, placeholder);
+      const { invitationId, sendNumber } = payloadOf('send_invitation_email', payload, { invitationId: 'string', sendNumber: 'number' });
+      await services.email.sendInvitation(invitationId, sendNumber);
     },
     onboarding_completed: async (payload) => {
-      const { workspaceId } = payloadOf('onboarding_completed', payload, ['workspaceId']);
+      const { workspaceId } = payloadOf('onboarding_completed', payload, { workspaceId: 'string' });
       await services.email.sendOnboardingCompleted(workspaceId);
     },
     close_abandoned_workspaces: async () => {
@@ -37,22 +41,22 @@ export function createTaskList(services: Services): TaskList {
       await services.lifecycle.purge();
     },
     send_trial_email: async (payload) => {
-      const input = payloadOf('send_trial_email', payload, ['workspaceId', 'kind', 'trialEndsAt']);
+      const input = payloadOf('send_trial_email', payload, { workspaceId: 'string', kind: 'string', trialEndsAt: 'string' });
       await services.email.sendTrialEmail(input);
     },
     deliver_webhook: async (payload) => {
-      const { deliveryId } = payloadOf('deliver_webhook', payload, ['deliveryId']);
+      const { deliveryId } = payloadOf('deliver_webhook', payload, { deliveryId: 'string' });
       await services.webhooks.attempt(deliveryId);
     },
     purge_webhook_log: async () => {
       await services.webhooks.purge();
     },
     send_sign_in_locked_email: async (payload) => {
-      const { accountId, lockedUntil } = payloadOf('send_sign_in_locked_email', payload, ['accountId', 'lockedUntil']);
+      const { accountId, lockedUntil } = payloadOf('send_sign_in_locked_email', payload, { accountId: 'string', lockedUntil: 'string' });
       await services.signInGuard.sendLockedEmail(accountId, new Date(lockedUntil));
     },
     initialize_workspace: async (payload) => {
-      const { workspaceId } = payloadOf('initialize_workspace', payload, ['workspaceId']);
+      const { workspaceId } = payloadOf('initialize_workspace', payload, { workspaceId: 'string' });
       await services.provisioning.initialize(workspaceId);
     },
   };

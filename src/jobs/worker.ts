@@ -1,7 +1,9 @@
+import { EventEmitter } from 'node:events';
 import { Logger, parseCrontab, run, type Runner, type WorkerEvents } from 'graphile-worker';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { Services } from '../services/index.js';
+import { startHeartbeat } from './heartbeat.js';
 import { createTaskList } from './tasks.js';
 
 /** graphile-worker's log lines, through our JSON logger. */
@@ -27,13 +29,33 @@ export const CRONTAB = [
   '55 3 * * * purge_webhook_log ?max=5',
 ].join('\n');
 
+/** A running job worker: graphile-worker's runner and the heartbeat that vouches for it. */
+export interface RunningWorker {
+  runner: Runner;
+  /** graphile-worker's pool id: what its jobs' `locked_by` says, and the heartbeat's key. */
+  workerId: string;
+  /** Waits for running jobs, then stops the heartbeat and removes it. */
+  stop(): Promise<void>;
+}
+
 /**
- * Starts the job worker on `pool` (a direct one: the worker LISTENs and prepares statements); stop
- * it with `runner.stop()`. `events` receives every job's start and outcome (the metrics).
+ * Starts the job worker on `pool` (a direct one: the worker LISTENs and prepares statements), with
+ * its heartbeat: every `heartbeatSeconds` it records that it is alive and releases the jobs of
+ * workers silent for WORKER_DEAD_AFTER_SECONDS. `events` receives every job's start and outcome
+ * (the metrics).
  */
-export async function startWorker(deps: { pool: pg.Pool; services: Services; log: FastifyBaseLogger; concurrency: number; events?: WorkerEvents }): Promise<Runner> {
-  return run({
-    ...(deps.events ? { events: deps.events } : {}),
+export async function startWorker(deps: {
+  pool: pg.Pool;
+  services: Services;
+  log: FastifyBaseLogger;
+  concurrency: number;
+  heartbeatSeconds: number;
+  events?: WorkerEvents;
+}): Promise<RunningWorker> {
+  const events: WorkerEvents = deps.events ?? new EventEmitter();
+  let workerId: string | undefined;
+  events.on('pool:create', ({ workerPool }) => (workerId ??= workerPool.id));
+  const runner = await run({
     pgPool: deps.pool,
     taskList: createTaskList(deps.services),
     parsedCronItems: parseCrontab(CRONTAB),
@@ -41,5 +63,21 @@ export async function startWorker(deps: { pool: pg.Pool; services: Services; log
     noHandleSignals: true,
     pollInterval: 1000,
     logger: workerLogger(deps.log),
+    events,
   });
+  if (!workerId) throw new Error('graphile-worker started without announcing its worker pool.');
+  const heartbeat = startHeartbeat({ registry: deps.services.workers, workerId, intervalMs: deps.heartbeatSeconds * 1000, log: deps.log });
+  // A runner that ends by itself (a fatal error) must stop vouching for jobs it no longer runs.
+  runner.promise.then(() => heartbeat.stop(), () => heartbeat.stop());
+  return {
+    runner,
+    workerId,
+    async stop() {
+      try {
+        await runner.stop();
+      } finally {
+        await heartbeat.stop();
+      }
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { FastifyBaseLogger } from 'fastify';
@@ -11,6 +11,25 @@ export interface MailMessage {
   html: string;
   /** The one link the reader should follow; the dev mailbox prints it. */
   link?: string;
+  /**
+   * The key of the intent this email carries out (e.g. `verification.<id>`): it becomes the
+   * Message-ID `<key@host of MAIL_FROM>`, identical on every retry, so a message sent twice after
+   * an unknown outcome is one message to mail servers and clients. Letters, digits, `.`, `-`, `_`.
+   */
+  messageId?: string;
+}
+
+/** `<key@host>` for a MailMessage's `messageId`, the host taken from the sender's address. */
+export function messageIdHeader(key: string, from: string): string {
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(key)) throw new Error(`A message key may hold letters, digits, ".", "-" and "_" only, got "${key}".`);
+  const host = /@([^\s<>@]+)>?\s*$/.exec(from)?.[1] ?? 'localhost';
+  return `<${key}@${host}>`;
+}
+
+/** The nodemailer fields of a message (its link stays with us). */
+function envelope(message: MailMessage, from: string) {
+  const { to, subject, text, html, messageId } = message;
+  return { from, to, subject, text, html, ...(messageId ? { messageId: messageIdHeader(messageId, from) } : {}) };
 }
 
 /** Sends mail; throws when the message was not accepted, so the job retries. */
@@ -35,8 +54,8 @@ export function createSmtpMailer(smtpUrl: string, from: string, options: { maxCo
     maxMessages: 1000,
   });
   return {
-    async send({ to, subject, text, html }) {
-      await transport.sendMail({ from, to, subject, text, html });
+    async send(message) {
+      await transport.sendMail(envelope(message, from));
     },
     close: () => transport.close(),
   };
@@ -49,13 +68,37 @@ export function createSmtpMailer(smtpUrl: string, from: string, options: { maxCo
 export function createDevMailbox(dir: string, from: string, log: FastifyBaseLogger): Mailer {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
-    async send({ to, subject, text, html, link }) {
-      const info = await transport.sendMail({ from, to, subject, text, html });
+    async send(message) {
+      const { to, subject, text, link } = message;
+      const info = await transport.sendMail(envelope(message, from));
       await mkdir(dir, { recursive: true });
       const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[<>@]/g, '')}.eml`);
       await writeFile(file, info.message as Buffer);
+      // A plain summary beside the .eml, for the /dev/mail page (the .eml text is quoted-printable).
+      const saved: SavedMessage = { savedAt: new Date().toISOString(), to, subject, link: link ?? null, text, file: path.basename(file) };
+      await writeFile(file.replace(/\.eml$/, '.json'), JSON.stringify(saved));
       log.info({ to, subject, file, link }, 'dev mailbox: message saved');
     },
     close: () => transport.close(),
   };
+}
+
+/** A message the dev mailbox saved, as the /dev/mail page lists it. */
+export interface SavedMessage {
+  savedAt: string;
+  to: string;
+  subject: string;
+  link: string | null;
+  text: string;
+  /** The .eml file's name under the mailbox directory. */
+  file: string;
+}
+
+/** The dev mailbox's messages, newest first; an empty list when nothing was sent yet. */
+export async function readDevMailbox(dir: string): Promise<SavedMessage[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const messages = await Promise.all(
+    names.filter((name) => name.endsWith('.json')).map(async (name) => JSON.parse(await readFile(path.join(dir, name), 'utf8')) as SavedMessage),
+  );
+  return messages.sort((a, b) => b.savedAt.localeCompare(a.savedAt) || b.file.localeCompare(a.file));
 }

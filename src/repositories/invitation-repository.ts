@@ -14,20 +14,19 @@ export interface InvitationRow {
   inviterName: string | null;
   expiresAt: Date;
   sentAt: Date;
+  /** Which send is current: the emailed link is derived from (id, sendNumber). */
+  sendNumber: number;
   acceptedBy: string | null;
   createdAt: Date;
 }
 
-/** Who an invitation email goes to and what it says, once its token is minted. */
+/** Who an invitation email goes to and what it says. */
 export interface InvitationRecipient {
   email: string;
   workspaceName: string;
   inviterName: string;
   expiresAt: Date;
 }
-
-/** Raised by insertPending when the address already has a pending invitation to the workspace. */
-export class PendingInvitationExists extends Error {}
 
 /** SQL for invitations; tokens are only ever seen as hashes here. */
 export class InvitationRepository extends Repository {
@@ -45,17 +44,22 @@ export class InvitationRepository extends Repository {
         'inviter.name as inviterName',
         'i.expires_at as expiresAt',
         'i.sent_at as sentAt',
+        'i.send_number as sendNumber',
         'i.accepted_by as acceptedBy',
         'i.created_at as createdAt',
       ]);
   }
 
-  /** Inserts a pending invitation; throws PendingInvitationExists when one is pending already. */
-  async insertPending(input: { workspaceId: string; email: string; role: Role; invitedBy: string; tokenHash: Buffer; expiresAt: Date }): Promise<string> {
+  /**
+   * Inserts a pending invitation (send number 1) with the id the caller chose, its link derived
+   * from it; false when the address has a pending invitation to the workspace already.
+   */
+  async insertPending(input: { id: string; workspaceId: string; email: string; role: Role; invitedBy: string; tokenHash: Buffer; expiresAt: Date }): Promise<boolean> {
     try {
-      const row = await this.db
+      await this.db
         .insertInto('invitations')
         .values({
+          id: input.id,
           workspace_id: input.workspaceId,
           email: input.email,
           role: input.role,
@@ -63,11 +67,10 @@ export class InvitationRepository extends Repository {
           token_hash: input.tokenHash,
           expires_at: input.expiresAt,
         })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      return row.id;
+        .execute();
+      return true;
     } catch (error) {
-      if (isUniqueViolation(error, 'invitations_pending_email_key')) throw new PendingInvitationExists();
+      if (isUniqueViolation(error, 'invitations_pending_email_key')) return false;
       throw error;
     }
   }
@@ -115,11 +118,14 @@ export class InvitationRepository extends Repository {
       .execute();
   }
 
-  /** Gives a pending invitation a new placeholder token and expiry: the old link stops working now. */
-  async renew(id: string, placeholderHash: Buffer, expiresAt: Date): Promise<void> {
+  /**
+   * Makes `sendNumber` the invitation's current send, with that send's token hash and a new expiry:
+   * the previous link stops working now.
+   */
+  async renew(id: string, input: { sendNumber: number; tokenHash: Buffer; expiresAt: Date }): Promise<void> {
     await this.db
       .updateTable('invitations')
-      .set({ token_hash: placeholderHash, expires_at: expiresAt, sent_at: sql`now()` })
+      .set({ send_number: input.sendNumber, token_hash: input.tokenHash, expires_at: input.expiresAt, sent_at: sql`now()` })
       .where('id', '=', id)
       .execute();
   }
@@ -155,26 +161,24 @@ export class InvitationRepository extends Repository {
   }
 
   /**
-   * Swaps the placeholder a send was queued with for the hash of the token minted now, so the raw
-   * token exists only in the email. A second run of the same send (or a superseded one) finds the
-   * placeholder gone and gets undefined: nothing is sent twice.
+   * The recipient of send `sendNumber` of an invitation, while that send is the current one and the
+   * invitation is pending and unexpired; undefined once superseded, revoked, accepted or expired.
    */
-  async replacePlaceholder(id: string, placeholderHash: Buffer, tokenHash: Buffer): Promise<InvitationRecipient | undefined> {
+  async findSendable(id: string, sendNumber: number): Promise<InvitationRecipient | undefined> {
     return this.db
-      .updateTable('invitations as i')
-      .from('workspaces as w')
-      .set({ token_hash: tokenHash })
-      .whereRef('w.id', '=', 'i.workspace_id')
-      .where('i.id', '=', id)
-      .where('i.token_hash', '=', placeholderHash)
-      .where('i.status', '=', 'pending')
-      .where('i.expires_at', '>', sql<Date>`now()`)
-      .returning([
+      .selectFrom('invitations as i')
+      .innerJoin('workspaces as w', 'w.id', 'i.workspace_id')
+      .leftJoin('accounts as inviter', 'inviter.id', 'i.invited_by')
+      .select([
         'i.email',
         'w.name as workspaceName',
-        sql<string>`coalesce((select name from accounts where id = i.invited_by), 'A teammate')`.as('inviterName'),
+        sql<string>`coalesce(inviter.name, 'A teammate')`.as('inviterName'),
         'i.expires_at as expiresAt',
       ])
+      .where('i.id', '=', id)
+      .where('i.send_number', '=', sendNumber)
+      .where('i.status', '=', 'pending')
+      .where('i.expires_at', '>', sql<Date>`now()`)
       .executeTakeFirst();
   }
 

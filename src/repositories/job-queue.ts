@@ -5,8 +5,8 @@ import type { Tx } from '../db/database.js';
 export interface JobPayloads {
   send_verification_email: { verificationId: string };
   initialize_workspace: { workspaceId: string };
-  /** `placeholder`: hex of the token hash the send was queued with (see InvitationRepository.replacePlaceholder). */
-  send_invitation_email: { invitationId: string; placeholder: string };
+  /** `sendNumber`: which send of the invitation this email is (its link is derived from it). */
+  send_invitation_email: { invitationId: string; sendNumber: number };
   onboarding_completed: { workspaceId: string };
   /** `trialEndsAt`: PostgreSQL's exact text of the trial end the email is about. */
   send_trial_email: { workspaceId: string; kind: 'ending_soon' | 'ended'; trialEndsAt: string };

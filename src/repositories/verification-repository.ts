@@ -1,23 +1,23 @@
 import { sql } from 'kysely';
 import { Repository } from './repository.js';
 
-/** Who a verification email goes to, once its token is minted. */
+/** Who a verification email goes to. */
 export interface VerificationRecipient {
   accountId: string;
   email: string;
   name: string;
   expiresAt: Date;
+  tokenHash: Buffer;
 }
 
 /** SQL for email_verifications; tokens are only ever seen as hashes here. */
 export class VerificationRepository extends Repository {
-  async insert(input: { accountId: string; tokenHash: Buffer; expiresAt: Date }): Promise<string> {
-    const row = await this.db
+  /** Inserts a verification whose id the caller chose (its token is derived from it). */
+  async insert(input: { id: string; accountId: string; tokenHash: Buffer; expiresAt: Date }): Promise<void> {
+    await this.db
       .insertInto('email_verifications')
-      .values({ account_id: input.accountId, token_hash: input.tokenHash, expires_at: input.expiresAt })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return row.id;
+      .values({ id: input.id, account_id: input.accountId, token_hash: input.tokenHash, expires_at: input.expiresAt })
+      .execute();
   }
 
   /** Consumes a usable token in one statement, so of concurrent callers exactly one gets the row. */
@@ -68,25 +68,28 @@ export class VerificationRepository extends Repository {
   }
 
   /**
-   * Gives a still-usable verification the hash of a freshly minted token, at send time, so the raw
-   * token exists only in the email; returns the recipient, or undefined when it was already sent,
-   * used or superseded.
+   * The recipient of a verification email still to send: undefined once it was sent, used,
+   * superseded or expired.
    */
-  async replaceTokenHash(id: string, tokenHash: Buffer): Promise<VerificationRecipient | undefined> {
+  async findUnsent(id: string): Promise<VerificationRecipient | undefined> {
     return this.db
-      .updateTable('email_verifications as v')
-      .from('accounts as a')
-      .set({ token_hash: tokenHash })
-      .whereRef('a.id', '=', 'v.account_id')
+      .selectFrom('email_verifications as v')
+      .innerJoin('accounts as a', 'a.id', 'v.account_id')
+      .select(['a.id as accountId', 'a.email', 'a.name', 'v.expires_at as expiresAt', 'v.token_hash as tokenHash'])
       .where('v.id', '=', id)
       .where('v.sent_at', 'is', null)
       .where('v.verified_at', 'is', null)
       .where('v.invalidated_at', 'is', null)
       .where('v.expires_at', '>', sql<Date>`now()`)
-      .returning(['a.id as accountId', 'a.email', 'a.name', 'v.expires_at as expiresAt'])
       .executeTakeFirst();
   }
 
+  /** Stores the hash of an unsent verification's derived token (for rows written before links were derived). */
+  async setUnsentTokenHash(id: string, tokenHash: Buffer): Promise<void> {
+    await this.db.updateTable('email_verifications').set({ token_hash: tokenHash }).where('id', '=', id).where('sent_at', 'is', null).execute();
+  }
+
+  /** Records that the mail server accepted the email, so a retry of the job sends nothing. */
   async markSent(id: string): Promise<void> {
     await this.db.updateTable('email_verifications').set({ sent_at: sql`now()` }).where('id', '=', id).execute();
   }

@@ -118,12 +118,12 @@ export class WorkspaceRepository extends Repository {
   }
 
   /** The workspace's name and its owners' addresses, for emails to owners. */
-  async owners(workspaceId: string): Promise<{ workspaceName: string; email: string; name: string }[]> {
+  async owners(workspaceId: string): Promise<{ workspaceName: string; accountId: string; email: string; name: string }[]> {
     return this.db
       .selectFrom('workspace_members as m')
       .innerJoin('accounts as a', 'a.id', 'm.account_id')
       .innerJoin('workspaces as w', 'w.id', 'm.workspace_id')
-      .select(['w.name as workspaceName', 'a.email', 'a.name'])
+      .select(['w.name as workspaceName', 'a.id as accountId', 'a.email', 'a.name'])
       .where('m.workspace_id', '=', workspaceId)
       .where('m.role', '=', 'owner')
       .orderBy('m.joined_at')

@@ -1,72 +1,102 @@
-import type { Mailer } from '../mail/mailer.js';
+import type { MailMessage, Mailer } from '../mail/mailer.js';
 import { invitationEmail, onboardingCompletedEmail, trialEmail, verificationEmail } from '../mail/templates.js';
+import type { EmailDeliveryRepository } from '../repositories/email-delivery-repository.js';
 import type { InvitationRepository } from '../repositories/invitation-repository.js';
 import type { TrialRepository } from '../repositories/trial-repository.js';
 import type { VerificationRepository } from '../repositories/verification-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
-import { mintToken } from './tokens.js';
+import { emailedTokens } from './emailed-tokens.js';
+import type { TokenDeriver } from './token-deriver.js';
 
 /**
- * Composes and sends the service's emails. Tokens are minted here, at send time, so the raw token
- * exists only in the email: never in a table, a job payload or a log.
+ * Composes and sends the service's emails, at most one per intent. Each email's link is derived
+ * from its row (TokenDeriver) and its Message-ID from its intent, so a job retried after an unknown
+ * outcome (the mail server accepted, then recording it failed) sends exactly the same message, and
+ * whichever copy the person opens works; once an email is recorded as accepted, no retry sends it.
+ * No raw token is ever stored: not in a table, a job payload or a log.
  */
 export class EmailService {
   constructor(
-    private readonly mailer: Mailer,
-    private readonly verifications: VerificationRepository,
-    private readonly invitations: InvitationRepository,
-    private readonly workspaces: WorkspaceRepository,
-    private readonly trials: TrialRepository,
-    private readonly appBaseUrl: string,
+    private readonly deps: {
+      mailer: Mailer;
+      tokens: TokenDeriver;
+      verifications: VerificationRepository;
+      invitations: InvitationRepository;
+      workspaces: WorkspaceRepository;
+      trials: TrialRepository;
+      deliveries: EmailDeliveryRepository;
+      appBaseUrl: string;
+    },
   ) {}
 
-  /** Emails the owners that the trial ends soon or has ended, unless the trial end moved since. */
+  /**
+   * Emails the owners that the trial ends soon or has ended, unless the trial end moved since; an
+   * owner whose copy was accepted on an earlier attempt gets no second one.
+   */
   async sendTrialEmail(input: { workspaceId: string; kind: 'ending_soon' | 'ended'; trialEndsAt: string }): Promise<boolean> {
-    if (!(await this.trials.stillEndsAt(input.workspaceId, input.trialEndsAt))) return false;
-    for (const owner of await this.workspaces.owners(input.workspaceId)) {
-      await this.mailer.send(
-        trialEmail({
-          to: owner.email,
-          name: owner.name,
-          workspaceName: owner.workspaceName,
-          kind: input.kind,
-          trialEndsAt: new Date(input.trialEndsAt),
-          link: `${this.appBaseUrl}/workspaces/${input.workspaceId}/billing`,
-        }),
+    if (!(await this.deps.trials.stillEndsAt(input.workspaceId, input.trialEndsAt))) return false;
+    // The trial end as PostgreSQL wrote it, digits only: one key per trial end, microseconds included.
+    const trialEnd = input.trialEndsAt.replace(/\D/g, '');
+    for (const owner of await this.deps.workspaces.owners(input.workspaceId)) {
+      const message = trialEmail({
+        to: owner.email,
+        name: owner.name,
+        workspaceName: owner.workspaceName,
+        kind: input.kind,
+        trialEndsAt: new Date(input.trialEndsAt),
+        link: `${this.deps.appBaseUrl}/workspaces/${input.workspaceId}/billing`,
+      });
+      await this.sendOnce(`trial-${input.kind.replace('_', '-')}.${input.workspaceId}.${trialEnd}.${owner.accountId}`, message);
+    }
+    return true;
+  }
+
+  /** Tells the owners that onboarding is complete, once each. */
+  async sendOnboardingCompleted(workspaceId: string): Promise<void> {
+    for (const owner of await this.deps.workspaces.owners(workspaceId)) {
+      const link = `${this.deps.appBaseUrl}/workspaces/${workspaceId}`;
+      await this.sendOnce(
+        `onboarding-completed.${workspaceId}.${owner.accountId}`,
+        onboardingCompletedEmail({ to: owner.email, name: owner.name, workspaceName: owner.workspaceName, link }),
       );
     }
-    return true;
-  }
-
-  /** Tells the owners that onboarding is complete. */
-  async sendOnboardingCompleted(workspaceId: string): Promise<void> {
-    for (const owner of await this.workspaces.owners(workspaceId)) {
-      const link = `${this.appBaseUrl}/workspaces/${workspaceId}`;
-      await this.mailer.send(onboardingCompletedEmail({ to: owner.email, name: owner.name, workspaceName: owner.workspaceName, link }));
-    }
-  }
-
-  /** Sends an invitation email for the send queued with `placeholderHex`; a repeat or superseded send does nothing. */
-  async sendInvitation(invitationId: string, placeholderHex: string): Promise<boolean> {
-    const { token, hash } = mintToken();
-    const recipient = await this.invitations.replacePlaceholder(invitationId, Buffer.from(placeholderHex, 'hex'), hash);
-    if (!recipient) return false;
-    const link = `${this.appBaseUrl}/invitations/accept?token=${token}`;
-    await this.mailer.send(invitationEmail({ to: recipient.email, ...recipient, link }));
-    return true;
   }
 
   /**
-   * Sends the verification email once: not again after it went out, nor after the verification was
-   * used, superseded or expired. A failed send leaves it unsent, so the job's retry mints and sends anew.
+   * Sends send `sendNumber` of an invitation while it is the current send and the invitation is
+   * pending: a superseded, revoked, accepted, expired or already accepted-by-the-server send does
+   * nothing. Returns whether it sent.
+   */
+  async sendInvitation(invitationId: string, sendNumber: number): Promise<boolean> {
+    const recipient = await this.deps.invitations.findSendable(invitationId, sendNumber);
+    if (!recipient) return false;
+    const { token } = emailedTokens.invitation(this.deps.tokens, invitationId, sendNumber);
+    const link = `${this.deps.appBaseUrl}/invitations/accept?token=${token}`;
+    return this.sendOnce(`invitation.${invitationId}.${sendNumber}`, invitationEmail({ to: recipient.email, ...recipient, link }));
+  }
+
+  /**
+   * Sends the verification email once: not again after the mail server accepted it, nor after the
+   * verification was used, superseded or expired. Returns whether it sent.
    */
   async sendVerification(verificationId: string): Promise<boolean> {
-    const { token, hash } = mintToken();
-    const recipient = await this.verifications.replaceTokenHash(verificationId, hash);
+    const recipient = await this.deps.verifications.findUnsent(verificationId);
     if (!recipient) return false;
-    const link = `${this.appBaseUrl}/verify-email?token=${token}`;
-    await this.mailer.send(verificationEmail({ to: recipient.email, name: recipient.name, link, expiresAt: recipient.expiresAt }));
-    await this.verifications.markSent(verificationId);
+    const { token, hash } = emailedTokens.verification(this.deps.tokens, verificationId);
+    // A row written by a version that stored a random placeholder, before links were derived.
+    if (!recipient.tokenHash.equals(hash)) await this.deps.verifications.setUnsentTokenHash(verificationId, hash);
+    const link = `${this.deps.appBaseUrl}/verify-email?token=${token}`;
+    const message = verificationEmail({ to: recipient.email, name: recipient.name, link, expiresAt: recipient.expiresAt });
+    await this.deps.mailer.send({ ...message, messageId: `verification.${verificationId}` });
+    await this.deps.verifications.markSent(verificationId);
+    return true;
+  }
+
+  /** Sends `message` with the Message-ID of `key` unless an earlier attempt was accepted; records it. */
+  private async sendOnce(key: string, message: MailMessage): Promise<boolean> {
+    if (await this.deps.deliveries.wasSent(key)) return false;
+    await this.deps.mailer.send({ ...message, messageId: key });
+    await this.deps.deliveries.insert(key);
     return true;
   }
 }

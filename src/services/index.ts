@@ -7,6 +7,7 @@ import { AdminRepository } from '../repositories/admin-repository.js';
 import { AuditRepository } from '../repositories/audit-repository.js';
 import { EventRepository } from '../repositories/events/event-repository.js';
 import { WebhookRepository } from '../repositories/events/webhook-repository.js';
+import { EmailDeliveryRepository } from '../repositories/email-delivery-repository.js';
 import { IdempotencyRepository } from '../repositories/idempotency-repository.js';
 import { InvitationRepository } from '../repositories/invitation-repository.js';
 import { OnboardingRepository } from '../repositories/onboarding-repository.js';
@@ -16,7 +17,9 @@ import { ReportRepository } from '../repositories/report-repository.js';
 import { TrialRepository } from '../repositories/trial-repository.js';
 import { SessionRepository } from '../repositories/session-repository.js';
 import { VerificationRepository } from '../repositories/verification-repository.js';
+import { WorkerHeartbeatRepository } from '../repositories/worker-heartbeat-repository.js';
 import { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import { NewWorkspaceRepository } from '../repositories/new-workspace-repository.js';
 import { AccountService } from './account-service.js';
 import { AdminService } from './admin-service.js';
 import { EmailService } from './email-service.js';
@@ -36,7 +39,9 @@ import { SignInGuard } from './sign-in-guard.js';
 import type { StatusCache } from './status-cache.js';
 import type { TokenDeriver } from './token-deriver.js';
 import { VerificationService } from './verification-service.js';
+import { WorkerRegistry } from './worker-registry.js';
 import { WorkspaceService } from './workspace-service.js';
+import { WorkspaceCreationService } from './workspace-creation-service.js';
 
 /** Every service, wired to its repositories: what the HTTP layer and the jobs call. */
 export type Services = ReturnType<typeof createServices>;
@@ -46,7 +51,7 @@ export type Services = ReturnType<typeof createServices>;
  * from the server secret (see TokenDeriver).
  */
 export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; mailer: Mailer; statusCache: StatusCache; tokens: TokenDeriver }) {
-  const { db, pool, config, mailer, statusCache } = deps;
+  const { db, pool, config, mailer, statusCache, tokens } = deps;
   const accounts = new AccountRepository(db);
   const workspaces = new WorkspaceRepository(db);
   const verifications = new VerificationRepository(db);
@@ -70,6 +75,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const trials = new TrialRepository(db);
   const eventRows = new EventRepository(db);
   const events = new EventRecorder(eventRows);
+  const emailDeliveries = new EmailDeliveryRepository(db);
   const onboardingService = new OnboardingService({
     db,
     onboarding,
@@ -105,6 +111,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       idempotency,
       sessions,
       events,
+      tokens,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
     }),
     verifications: new VerificationService({
@@ -114,12 +121,14 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       verifications,
       audit,
       events,
+      tokens,
       trialDays: config.trialDays,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
       resendCooldownSeconds: config.resendCooldownSeconds,
     }),
     accounts: new AccountService(accounts, workspaces),
     workspaces: access,
+    workspaceCreation: new WorkspaceCreationService({ db, accounts, newWorkspaces: new NewWorkspaceRepository(db), idempotency, plans: config.plans }),
     invitations: new InvitationService({
       db,
       accounts,
@@ -131,6 +140,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       events,
       access,
       sessions,
+      tokens,
       invitationTtlSeconds: config.invitationTtlSeconds,
       resendCooldownSeconds: config.resendCooldownSeconds,
       trialDays: config.trialDays,
@@ -150,8 +160,9 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       endingSoonDays: config.trialEndingSoonDays,
     }),
     provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl, db, events),
-    email: new EmailService(mailer, verifications, invitations, workspaces, trials, config.appBaseUrl),
+    email: new EmailService({ mailer, tokens, verifications, invitations, workspaces, trials, deliveries: emailDeliveries, appBaseUrl: config.appBaseUrl }),
     health: new HealthService(pool),
+    workers: new WorkerRegistry(new WorkerHeartbeatRepository(db), config.workerDeadAfterSeconds),
     rateLimits: rateLimitService,
     signInGuard,
     lifecycle: new LifecycleService({
@@ -161,6 +172,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       invitations,
       idempotency,
       rateLimits,
+      emailDeliveries,
       sessions,
       events,
       trialReminderDays: config.trialReminderDays,

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../db/database.js';
 import type { Role } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import type { AccountRepository } from '../repositories/account-repository.js';
 import type { AuditRepository } from '../repositories/audit-repository.js';
-import { PendingInvitationExists, type InvitationRepository, type InvitationRow } from '../repositories/invitation-repository.js';
+import type { InvitationRepository, InvitationRow } from '../repositories/invitation-repository.js';
 import { enqueueJob } from '../repositories/job-queue.js';
 import type { OnboardingRepository } from '../repositories/onboarding-repository.js';
 import type { SessionRepository } from '../repositories/session-repository.js';
@@ -12,7 +13,9 @@ import type { EventRecorder } from './events/event-recorder.js';
 import { hashPassword } from './passwords.js';
 import { normalizeEmail } from './registration-service.js';
 import type { IssuedSession, SessionService } from './session-service.js';
-import { hashToken, unguessableHash } from './tokens.js';
+import { emailedTokens } from './emailed-tokens.js';
+import type { TokenDeriver } from './token-deriver.js';
+import { hashToken } from './tokens.js';
 import { verifyAccount } from './verification-service.js';
 import { can, ownersOnly, type WorkspaceService } from './workspace-service.js';
 
@@ -75,6 +78,7 @@ export class InvitationService {
       events: EventRecorder;
       access: WorkspaceService;
       sessions: SessionService;
+      tokens: TokenDeriver;
       invitationTtlSeconds: number;
       resendCooldownSeconds: number;
       trialDays: number;
@@ -92,15 +96,12 @@ export class InvitationService {
       }
       const invitations = this.deps.invitations.withTx(trx);
       await invitations.expireStale(workspaceId, email);
-      const placeholder = unguessableHash();
-      const invitationId = await invitations
-        .insertPending({ workspaceId, email, role: input.role, invitedBy: inviterId, tokenHash: placeholder, expiresAt: this.expiry() })
-        .catch((error) => {
-          if (error instanceof PendingInvitationExists) return undefined;
-          throw error;
-        });
-      if (!invitationId) return undefined;
-      await enqueueJob(trx, 'send_invitation_email', { invitationId, placeholder: placeholder.toString('hex') }, { jobKey: `invitation-email:${invitationId}` });
+      const invitationId = randomUUID();
+      const { hash: tokenHash } = emailedTokens.invitation(this.deps.tokens, invitationId, 1);
+      if (!(await invitations.insertPending({ id: invitationId, workspaceId, email, role: input.role, invitedBy: inviterId, tokenHash, expiresAt: this.expiry() }))) {
+        return undefined;
+      }
+      await this.queueEmail(trx, invitationId, 1);
       await this.deps.audit.withTx(trx).insert({
         actor: { type: 'account', id: inviterId },
         action: 'invitation.sent',
@@ -126,12 +127,18 @@ export class InvitationService {
         const retryAfterSeconds = Math.max(1, Math.ceil(this.deps.resendCooldownSeconds - age));
         throw new AppError('resend_too_soon', `This invitation was sent moments ago. Try again in ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
       }
-      const placeholder = unguessableHash();
-      await invitations.renew(invitationId, placeholder, this.expiry());
-      await enqueueJob(trx, 'send_invitation_email', { invitationId, placeholder: placeholder.toString('hex') }, { jobKey: `invitation-email:${invitationId}` });
+      const sendNumber = invitation.sendNumber + 1;
+      const { hash: tokenHash } = emailedTokens.invitation(this.deps.tokens, invitationId, sendNumber);
+      await invitations.renew(invitationId, { sendNumber, tokenHash, expiresAt: this.expiry() });
+      await this.queueEmail(trx, invitationId, sendNumber);
       await this.deps.audit.withTx(trx).insert({ actor: { type: 'account', id: accountId }, action: 'invitation.resent', workspaceId, data: { invitationId } });
     });
     return toView((await this.deps.invitations.findById(workspaceId, invitationId))!);
+  }
+
+  /** Queues the email of one send; a queued, unsent earlier send of the invitation is replaced. */
+  private queueEmail(trx: Tx, invitationId: string, sendNumber: number): Promise<void> {
+    return enqueueJob(trx, 'send_invitation_email', { invitationId, sendNumber }, { jobKey: `invitation-email:${invitationId}` });
   }
 
   /** Revokes a pending invitation; its link answers 404 from then on. */

@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js';
+import type { EmailDeliveryRepository } from '../repositories/email-delivery-repository.js';
 import type { IdempotencyRepository } from '../repositories/idempotency-repository.js';
 import type { InvitationRepository } from '../repositories/invitation-repository.js';
 import { enqueueJobs } from '../repositories/job-queue.js';
@@ -24,6 +25,7 @@ export class LifecycleService {
       invitations: InvitationRepository;
       idempotency: IdempotencyRepository;
       rateLimits: RateLimitRepository;
+      emailDeliveries: EmailDeliveryRepository;
       sessions: SessionService;
       events: EventRecorder;
       trialReminderDays: number;
@@ -61,13 +63,14 @@ export class LifecycleService {
 
   /** Deletes, in batches, what is no longer needed; returns how many rows went, by kind. */
   async purge(): Promise<Record<string, number>> {
-    const { verifications, invitations, idempotency, rateLimits, sessions } = this.deps;
+    const { verifications, invitations, idempotency, rateLimits, emailDeliveries, sessions } = this.deps;
     return {
       verifications: await drain(() => verifications.deleteDead(KEEP_DEAD_DAYS, BATCH), BATCH),
       invitations: await drain(() => invitations.deleteDead(KEEP_DEAD_DAYS, BATCH), BATCH),
       sessions: await sessions.purgeExpired(BATCH),
       idempotencyKeys: await drain(() => idempotency.deleteOlderThan(24 * 60 * 60, BATCH), BATCH),
       rateLimits: await drain(() => rateLimits.deleteExpired(BATCH), BATCH),
+      emailDeliveries: await drain(() => emailDeliveries.deleteOlderThan(KEEP_DEAD_DAYS, BATCH), BATCH),
     };
   }
 }

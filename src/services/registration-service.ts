@@ -8,7 +8,8 @@ import type { NewEvent } from './events/catalogue.js';
 import type { EventRecorder } from './events/event-recorder.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { IssuedSession, SessionService } from './session-service.js';
-import { unguessableHash } from './tokens.js';
+import { emailedTokens } from './emailed-tokens.js';
+import type { TokenDeriver } from './token-deriver.js';
 import { toAccountView, toWorkspaceView, type AccountView, type WorkspaceView } from './views.js';
 
 /** What a person gives to sign up; names arrive trimmed. */
@@ -41,6 +42,7 @@ export class RegistrationService {
       idempotency: IdempotencyRepository;
       sessions: SessionService;
       events: EventRecorder;
+      tokens: TokenDeriver;
       emailVerificationTtlSeconds: number;
     },
   ) {}
@@ -88,7 +90,7 @@ export class RegistrationService {
       name: input.name,
       passwordHash,
       workspaceName: input.workspaceName,
-      verificationTokenHash: unguessableHash(),
+      verificationTokenHash: emailedTokens.verification(this.deps.tokens, verificationId).hash,
       verificationExpiresAt: new Date(Date.now() + this.deps.emailVerificationTtlSeconds * 1000),
       sessionTokenHash: session.hash,
       sessionExpiresAt: session.expiresAt,

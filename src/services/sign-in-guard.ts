@@ -84,9 +84,11 @@ export class SignInGuard {
   async sendLockedEmail(accountId: string, lockedUntil: Date): Promise<boolean> {
     const account = await this.deps.accounts.findById(accountId);
     if (!account) return false;
-    await this.deps.mailer.send(
-      signInLockedEmail({ to: account.email, name: account.name, failures: this.deps.failuresPerHour, lockedUntil, link: `${this.deps.appBaseUrl}/sign-in` }),
-    );
+    await this.deps.mailer.send({
+      ...signInLockedEmail({ to: account.email, name: account.name, failures: this.deps.failuresPerHour, lockedUntil, link: `${this.deps.appBaseUrl}/sign-in` }),
+      // One lock, one message: a retry after an unknown outcome resends the same Message-ID.
+      messageId: `sign-in-locked.${accountId}.${lockedUntil.getTime()}`,
+    });
     return true;
   }
 }

@@ -20,11 +20,6 @@ export function hashToken(token: string): Buffer {
   return hash('sha256', token, 'buffer');
 }
 
-/** A stored hash nobody holds the token of: a placeholder until the real token is minted at send time. */
-export function unguessableHash(): Buffer {
-  return mintToken().hash;
-}
-
 /** Compares two secrets in time independent of where they differ. */
 export function secretsEqual(a: string, b: string): boolean {
   const left = createHash('sha256').update(a).digest();

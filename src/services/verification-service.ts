@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { AccountRepository } from '../repositories/account-repository.js';
@@ -7,7 +8,9 @@ import type { VerificationRepository } from '../repositories/verification-reposi
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
 import type { EventRecorder } from './events/event-recorder.js';
 import { verificationJobKey } from './registration-service.js';
-import { hashToken, unguessableHash } from './tokens.js';
+import { emailedTokens } from './emailed-tokens.js';
+import type { TokenDeriver } from './token-deriver.js';
+import { hashToken } from './tokens.js';
 
 /** What verifying an account needs. */
 interface VerifyDeps {
@@ -49,6 +52,7 @@ export class VerificationService {
       verifications: VerificationRepository;
       audit: AuditRepository;
       events: EventRecorder;
+      tokens: TokenDeriver;
       trialDays: number;
       emailVerificationTtlSeconds: number;
       resendCooldownSeconds: number;
@@ -89,9 +93,11 @@ export class VerificationService {
         throw new AppError('resend_too_soon', `A verification email was sent moments ago. Check your inbox, or try again in ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
       }
       await verifications.invalidateOpen(accountId);
-      const verificationId = await verifications.insert({
+      const verificationId = randomUUID();
+      await verifications.insert({
+        id: verificationId,
         accountId,
-        tokenHash: unguessableHash(),
+        tokenHash: emailedTokens.verification(this.deps.tokens, verificationId).hash,
         expiresAt: new Date(Date.now() + emailVerificationTtlSeconds * 1000),
       });
       await enqueueJob(trx, 'send_verification_email', { verificationId }, { jobKey: verificationJobKey(accountId) });

@@ -9,7 +9,7 @@ import { createTaskList } from '../../src/jobs/tasks.js';
 import { workerLogger } from '../../src/jobs/worker.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { createTestDatabase } from './database.js';
-import { startSmtpSink, type SmtpSink } from './smtp.js';
+import { startSmtpSink, type BeforeAccept, type SmtpSink } from './smtp.js';
 
 /** Limits high enough that only the rate-limit tests meet them, and no session cache (see below). */
 const TEST_ENV = {
@@ -50,10 +50,10 @@ export interface TestContext extends TestService {
 /** `env` overrides the test environment; as a function it gets the test database's URL (to route it through a pooler). */
 export async function testContext(
   t: Test,
-  options: { env?: Record<string, string> | ((databaseUrl: string) => Record<string, string>); captureLogs?: boolean } = {},
+  options: { env?: Record<string, string> | ((databaseUrl: string) => Record<string, string>); captureLogs?: boolean; beforeAccept?: BeforeAccept } = {},
 ): Promise<TestContext> {
   const databaseUrl = await createTestDatabase(t);
-  const smtp = await startSmtpSink(t);
+  const smtp = await startSmtpSink(t, { beforeAccept: options.beforeAccept });
   const env = typeof options.env === 'function' ? options.env(databaseUrl) : options.env;
   const config = loadConfig({ ...TEST_ENV, DATABASE_URL: databaseUrl, SMTP_URL: smtp.url, ...env });
   let captured = '';

@@ -22,3 +22,31 @@ export function startProcess(t: Test, script: string, env: NodeJS.ProcessEnv) {
   t.teardown(() => child.kill('SIGKILL'));
   return { child, exited, output: () => output };
 }
+
+/** `npm <args>` in a process group of its own, as a process manager or a terminal runs it. */
+export function startNpm(t: Test, args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn('npm', args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const group = child.pid!;
+  t.teardown(() => {
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  });
+  return { child, group, exited, output: () => output };
+}
+
+export const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+

@@ -1,53 +1,18 @@
-import net from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import t from 'tap';
 import { loadConfig } from '../../src/config.js';
-import { freePort } from '../../src/db/embedded.js';
 import { buildServer, loggerOptions } from '../../src/http/server.js';
 import { createRuntime } from '../../src/runtime.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { register, signUp } from '../helpers/factories.js';
-
-/** A TCP proxy in front of PostgreSQL that the test cuts and restores: a real network outage. */
-async function outageProxy(target: URL): Promise<{ port: number; up(): Promise<void>; down(): Promise<void> }> {
-  const port = await freePort();
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | undefined;
-  const track = (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-  };
-  return {
-    port,
-    up: () =>
-      new Promise((resolve) => {
-        server = net.createServer((client) => {
-          const upstream = net.connect(Number(target.port || 5432), target.hostname);
-          track(client);
-          track(upstream);
-          client.pipe(upstream).pipe(client);
-        });
-        server.listen(port, '127.0.0.1', () => resolve());
-      }),
-    down: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        if (!server?.listening) return resolve();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { outageProxy } from '../helpers/outage-proxy.js';
 
 t.test('while the database is out of reach, requests answer 503 to retry; the service recovers by itself', async (t) => {
   const databaseUrl = new URL(await createTestDatabase(t));
   const proxy = await outageProxy(databaseUrl);
   await proxy.up();
   t.teardown(() => proxy.down());
-  const viaProxy = new URL(databaseUrl);
-  viaProxy.hostname = '127.0.0.1';
-  viaProxy.port = String(proxy.port);
 
   let logs = '';
   const sink = new Writable({
@@ -57,7 +22,7 @@ t.test('while the database is out of reach, requests answer 503 to retry; the se
     },
   });
   const logger = pino(loggerOptions('info'), sink);
-  const config = loadConfig({ DATABASE_URL: viaProxy.toString(), SMTP_URL: 'smtp://127.0.0.1:1', SESSION_CACHE_SECONDS: '0' });
+  const config = loadConfig({ DATABASE_URL: proxy.url, SMTP_URL: 'smtp://127.0.0.1:1', SESSION_CACHE_SECONDS: '0' });
   const runtime = await createRuntime(config, logger);
   const app = await buildServer({ config, services: runtime.services, logger });
   t.teardown(async () => {

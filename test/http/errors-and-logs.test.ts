@@ -42,7 +42,7 @@ t.test('input PostgreSQL cannot store (NUL, half a surrogate pair, a leap second
   ];
   for (const { label, response, field } of cases) {
     t.equal(response.statusCode, 400, label);
-    t.match(response.json(), { code: 'validation_failed', errors: [{ field, message: /NUL|surrogate|<=|format "date-time"/ }] }, label);
+    t.match(response.json(), { code: 'validation_failed', errors: [{ field, message: /NUL|surrogate|must be from 0 to|must be a date-time/ }] }, label);
   }
   const deep = await draft(`{"data":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)},"version":0}`);
   t.equal(deep.statusCode, 400, 'JSON nested 10,000 levels deep');

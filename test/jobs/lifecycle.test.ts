@@ -78,19 +78,21 @@ t.test('the daily purge deletes dead tokens, old invitations, expired sessions a
     { scope: 'registration', key: 'fresh', request_hash: hashToken('y') },
   ]).execute();
   await db.insertInto('rate_limits').values([{ key: 'old', hits: 3, window_ends_at: new Date(Date.now() - 1000) }, { key: 'live', hits: 1, window_ends_at: new Date(Date.now() + 60_000) }]).execute();
+  await db.insertInto('email_deliveries').values({ message_key: 'trial-ended.old', sent_at: new Date(Date.now() - 31 * 86_400_000) }).execute();
 
   const purged = await ctx.runtime.services.lifecycle.purge();
-  t.same(purged, { verifications: 1, invitations: 1, sessions: 1, idempotencyKeys: 1, rateLimits: 1 });
+  t.same(purged, { verifications: 1, invitations: 1, sessions: 1, idempotencyKeys: 1, rateLimits: 1, emailDeliveries: 1 });
   const left = async (table: 'email_verifications' | 'invitations' | 'sessions' | 'idempotency_keys' | 'rate_limits') => (await db.selectFrom(table).selectAll().execute()).length;
   t.equal(await left('email_verifications'), 2, 'the registration token and the recently expired one stay');
   t.equal(await left('invitations'), 1);
   t.equal(await left('sessions'), 1, 'the live session stays');
   t.equal(await left('idempotency_keys'), 1);
+  t.same(await db.selectFrom('email_deliveries').select('message_key').execute(), [], 'the month-old delivery record went');
   const counters = await db.selectFrom('rate_limits').select('key').where('key', 'in', ['old', 'live']).execute();
   t.same(counters.map((c) => c.key), ['live'], 'live counters stay (the requests above made their own)');
   await sql`select graphile_worker.add_job('purge_expired')`.execute(db);
   await ctx.runJobs();
-  t.same(await ctx.runtime.services.lifecycle.purge(), { verifications: 0, invitations: 0, sessions: 0, idempotencyKeys: 0, rateLimits: 0 }, 'idempotent');
+  t.same(await ctx.runtime.services.lifecycle.purge(), { verifications: 0, invitations: 0, sessions: 0, idempotencyKeys: 0, rateLimits: 0, emailDeliveries: 0 }, 'idempotent');
 });
 
 t.test('the crontab schedules the cleanup, the trial emails and the purges', async (t) => {

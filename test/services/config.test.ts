@@ -60,6 +60,15 @@ t.test('plans: a free trial and a paid plan by default, or PLANS as JSON', async
   }
 });
 
+t.test('worker crash recovery: heartbeat every 10 s, dead after 30 s; a dead-after below two heartbeats is refused', async (t) => {
+  t.match(loadConfig({}), { workerHeartbeatSeconds: 10, workerDeadAfterSeconds: 30 });
+  t.match(loadConfig({ WORKER_HEARTBEAT_SECONDS: '1', WORKER_DEAD_AFTER_SECONDS: '2' }), { workerHeartbeatSeconds: 1, workerDeadAfterSeconds: 2 });
+  const error = t.throws(() => loadConfig({ WORKER_HEARTBEAT_SECONDS: '20' })) as ConfigError;
+  t.match(error.problems, [/WORKER_DEAD_AFTER_SECONDS \(30\) must be at least twice WORKER_HEARTBEAT_SECONDS \(20\)/]);
+  const bounds = t.throws(() => loadConfig({ WORKER_HEARTBEAT_SECONDS: '0', WORKER_DEAD_AFTER_SECONDS: '1' })) as ConfigError;
+  t.ok(bounds.problems.some((p) => p.startsWith('WORKER_HEARTBEAT_SECONDS')) && bounds.problems.some((p) => p.startsWith('WORKER_DEAD_AFTER_SECONDS')));
+});
+
 t.test('TRUST_PROXY: false, a hop count, or the proxies; never true, which would believe the leftmost entry', async (t) => {
   for (const off of [undefined, '', 'false', '0', 'no']) t.equal(loadConfig({ TRUST_PROXY: off }).trustProxy, false, `${off} is off`);
   t.same(loadConfig({ TRUST_PROXY: '2' }).trustProxy, { hops: 2 });

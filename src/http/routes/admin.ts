@@ -7,6 +7,7 @@ import type { AdminWorkspaceView } from '../../services/admin-service.js';
 import { parseTimestamp } from '../../services/opaque-input.js';
 import { invitationJson, iso, memberJson } from '../presenters.js';
 import { DateTime, Invitation, Member, NullableDateTime, problems, Uuid } from '../schemas/common.js';
+import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
 
 const security = [{ adminToken: [] }];
@@ -28,7 +29,7 @@ const AdminWorkspace = Type.Object({
   pendingInvitations: Type.Integer(),
   onboarding: Type.Object({ status: Type.String(), completedSteps: Type.Array(Type.String()), completedAt: NullableDateTime }),
   initializedAt: NullableDateTime,
-});
+}, { title: 'AdminWorkspace', examples: [examples.adminWorkspace] });
 
 const AuditEvent = Type.Object({
   id: Uuid,
@@ -39,13 +40,13 @@ const AuditEvent = Type.Object({
   workspaceId: Type.Union([Uuid, Type.Null()]),
   accountId: Type.Union([Uuid, Type.Null()]),
   data: Type.Record(Type.String(), Type.Unknown()),
-});
+}, { title: 'AuditEvent', examples: [examples.auditEvent] });
 
 const WorkspaceFilters = Type.Object({
-  trialState: Type.Optional(Type.Union(['pending_verification', 'active', 'ending_soon', 'expired'].map((v) => Type.Literal(v)))),
+  trialState: Type.Optional(Type.Enum(['pending_verification', 'active', 'ending_soon', 'expired'])),
   plan: Type.Optional(Type.String({ maxLength: 50 })),
-  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('closed')])),
-  onboarding: Type.Optional(Type.Union([Type.Literal('in_progress'), Type.Literal('completed')])),
+  status: Type.Optional(Type.Enum(['active', 'closed'])),
+  onboarding: Type.Optional(Type.Enum(['in_progress', 'completed'])),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'substring of the workspace name or the owner email' })),
   createdFrom: Type.Optional(DateTime),
   createdTo: Type.Optional(DateTime),
@@ -107,6 +108,8 @@ export function adminActor(request: FastifyRequest): Actor {
   return { type: 'admin', id: typeof named === 'string' && named.trim() ? named.trim().slice(0, 100) : 'admin' };
 }
 
+const AdminActorHeaders = Type.Object({ 'x-admin-actor': Type.Optional(Type.String({ maxLength: 100, description: 'Who acted (a name or email), for the audit log.' })) });
+
 /** A date-time the schema already checked, decoded by the same function that checked it. */
 const toDate = (value: string | undefined) => (value ? parseTimestamp(value) : undefined);
 
@@ -118,11 +121,34 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
     '/v1/admin/workspaces',
     {
       schema: {
+        operationId: 'listAdminWorkspaces',
         tags: ['admin'],
         summary: 'Workspaces with filters and cursor pagination; Accept: text/csv streams every match as CSV',
+        description:
+          'JSON pages of up to `limit` workspaces, newest first; pass `nextCursor` as `cursor` for the next page. ' +
+          'With `Accept: text/csv` the answer is instead a CSV file (RFC 4180, header row, `Content-Disposition: attachment`) of every matching workspace, streamed; ' +
+          'cells starting with = + - @ are prefixed with a quote so spreadsheets do not run them.',
         security,
         querystring: WorkspaceFilters,
-        response: { 200: Type.Object({ items: Type.Array(AdminWorkspace), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+        response: {
+          200: {
+            description: 'A page of workspaces as JSON, or every match as CSV (Accept: text/csv).',
+            content: {
+              'application/json': {
+                schema: Type.Object(
+                  { items: Type.Array(AdminWorkspace), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+                  { examples: [{ items: [examples.adminWorkspace], nextCursor: 'eyJjIjoiMjAyNi0xMS0yOVQxMDowMDowMC4wMDBaIn0' }] },
+                ),
+              },
+              'text/csv': {
+                schema: Type.String({
+                  description: `Columns: ${CSV_COLUMNS.map(([name]) => name).join(', ')}.`,
+                  examples: [`${CSV_COLUMNS.map(([name]) => name).join(',')}\r\n${examples.workspaceId},Acme,trial,active,2026-11-29T10:00:00.000Z,active,2026-12-13T10:00:00.000Z,14,ada@example.com,Ada,true,2,1,in_progress,profile_complete,,2026-11-29T10:00:02.000Z\r\n`],
+                }),
+              },
+            },
+          },
+        },
       },
     },
     async (request, reply) => {
@@ -142,8 +168,10 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
     '/v1/admin/workspaces/:id',
     {
       schema: {
+        operationId: 'getAdminWorkspace',
         tags: ['admin'],
         summary: 'A workspace with members, pending invitations, onboarding progress and audit events (newest first)',
+        description: 'Everything support needs about one workspace on one page.',
         security,
         params: Type.Object({ id: Uuid }),
         response: {
@@ -153,8 +181,16 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
             pendingInvitations: Type.Array(Invitation),
             onboarding: Type.Record(Type.String(), Type.Unknown()),
             auditEvents: Type.Array(AuditEvent),
+          }, {
+            examples: [{
+              workspace: examples.adminWorkspace,
+              members: [examples.member],
+              pendingInvitations: [examples.invitation],
+              onboarding: { ...examples.onboarding, workspaceId: examples.workspaceId },
+              auditEvents: [examples.auditEvent],
+            }],
           }),
-          ...problems(400, 401, 404),
+          ...problems(404),
         },
       },
     },
@@ -178,16 +214,18 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
     '/v1/admin/workspaces/:id/trial',
     {
       schema: {
+        operationId: 'changeTrial',
         tags: ['admin'],
         summary: 'Extend the trial by days, or set its end; 409 trial_not_started before verification',
+        description: 'Send `extendDays` or `trialEndsAt`, and a `reason` for the audit log; `X-Admin-Actor` names who acted.',
         security,
         params: Type.Object({ id: Uuid }),
-        headers: Type.Object({ 'x-admin-actor': Type.Optional(Type.String({ maxLength: 100 })) }),
+        headers: AdminActorHeaders,
         body: Type.Object(
           { extendDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })), trialEndsAt: Type.Optional(DateTime), reason: Reason },
-          { additionalProperties: false },
+          { additionalProperties: false, examples: [{ extendDays: 7, reason: 'Asked for more time to evaluate.' }] },
         ),
-        response: { 200: AdminWorkspace, ...problems(400, 401, 404, 409) },
+        response: { 200: AdminWorkspace, ...problems(404, 409) },
       },
     },
     async (request) => {
@@ -201,12 +239,15 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
     '/v1/admin/workspaces/:id/reopen',
     {
       schema: {
+        operationId: 'reopenWorkspace',
         tags: ['admin'],
         summary: 'Reopen a closed workspace',
+        description: '409 workspace_not_closed when it is open; the reason goes to the audit log.',
         security,
         params: Type.Object({ id: Uuid }),
-        body: Type.Object({ reason: Reason }, { additionalProperties: false }),
-        response: { 200: AdminWorkspace, ...problems(400, 401, 404, 409) },
+        headers: AdminActorHeaders,
+        body: Type.Object({ reason: Reason }, { additionalProperties: false, examples: [{ reason: 'Closed by mistake.' }] }),
+        response: { 200: AdminWorkspace, ...problems(404, 409) },
       },
     },
     async (request) => adminWorkspaceJson(await services.admin.reopen(request.params.id, adminActor(request), request.body.reason)),
@@ -216,8 +257,10 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
     '/v1/admin/stats',
     {
       schema: {
+        operationId: 'getAdminStats',
         tags: ['admin'],
         summary: 'Counts by trial state, plan, status and onboarding; registrations and verifications per day (30 days)',
+        description: 'The dashboard numbers, computed on request.',
         security,
         response: {
           200: Type.Object({
@@ -226,8 +269,15 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
             byStatus: Type.Record(Type.String(), Type.Integer()),
             byOnboarding: Type.Record(Type.String(), Type.Integer()),
             daily: Type.Array(Type.Object({ day: Type.String(), registrations: Type.Integer(), verifications: Type.Integer() })),
+          }, {
+            examples: [{
+              byTrialState: { pending_verification: 3, active: 12, expired: 4 },
+              byPlan: { trial: 19 },
+              byStatus: { active: 18, closed: 1 },
+              byOnboarding: { in_progress: 11, completed: 8 },
+              daily: [{ day: '2026-11-29', registrations: 5, verifications: 4 }],
+            }],
           }),
-          ...problems(401),
         },
       },
     },
@@ -238,20 +288,27 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
     '/v1/admin/audit-events',
     {
       schema: {
+        operationId: 'listAuditEvents',
         tags: ['admin'],
         summary: 'The audit log, newest first, with filters and cursor pagination',
+        description: 'Every state change with who made it; pass `nextCursor` as `cursor` for the next page.',
         security,
         querystring: Type.Object({
           workspaceId: Type.Optional(Uuid),
           accountId: Type.Optional(Uuid),
           action: Type.Optional(Type.String({ maxLength: 100 })),
-          actorType: Type.Optional(Type.Union([Type.Literal('account'), Type.Literal('admin'), Type.Literal('system')])),
+          actorType: Type.Optional(Type.Enum(['account', 'admin', 'system'])),
           from: Type.Optional(DateTime),
           to: Type.Optional(DateTime),
           limit: Type.Optional(Limit),
           cursor: Type.Optional(Cursor),
         }),
-        response: { 200: Type.Object({ items: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+        response: {
+          200: Type.Object(
+            { items: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+            { examples: [{ items: [examples.auditEvent], nextCursor: null }] },
+          ),
+        },
       },
     },
     async (request) => {
@@ -265,8 +322,10 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
     '/v1/admin/onboarding/funnel',
     {
       schema: {
+        operationId: 'getOnboardingFunnel',
         tags: ['admin'],
         summary: 'Onboarding drop-off funnel for workspaces created in [from, to) (default: last 30 days)',
+        description: 'How many workspaces registered, had a verified owner, did each step and completed.',
         security,
         querystring: Type.Object({ from: Type.Optional(DateTime), to: Type.Optional(DateTime) }),
         response: {
@@ -277,8 +336,16 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
             ownerVerified: Type.Integer(),
             steps: Type.Record(Type.String(), Type.Integer()),
             completed: Type.Integer(),
+          }, {
+            examples: [{
+              from: '2026-10-30T00:00:00.000Z',
+              to: '2026-11-29T00:00:00.000Z',
+              registered: 40,
+              ownerVerified: 31,
+              steps: { profile_complete: 28, first_integration: 19 },
+              completed: 12,
+            }],
           }),
-          ...problems(400, 401),
         },
       },
     },

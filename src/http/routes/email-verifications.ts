@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { problems, Uuid } from '../schemas/common.js';
+import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
 
 /** Confirming an address, and asking for a new link. */
@@ -9,10 +10,16 @@ export async function emailVerificationRoutes(app: App, { services, config, guar
     {
       config: { rateLimit: { max: config.rateLimits.confirmsPerMinute, timeWindow: 60_000 } },
       schema: {
+        operationId: 'confirmEmailVerification',
         tags: ['registration'],
         summary: 'Confirm an email address with the token from the verification link; starts the trial',
-        body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ accountId: Uuid, emailVerified: Type.Literal(true) }), ...problems(400, 410, 429) },
+        description:
+          'The verification email links to APP_BASE_URL/verify-email?token=...; the frontend posts that token here. Confirming marks the account verified and starts the trial of every workspace it owns. A used or superseded token answers 400 invalid_token, an expired one 410.',
+        body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false, examples: [{ token: examples.token }] }),
+        response: {
+          200: Type.Object({ accountId: Uuid, emailVerified: Type.Literal(true) }, { examples: [{ accountId: examples.accountId, emailVerified: true }] }),
+          ...problems(410),
+        },
       },
     },
     async (request) => {
@@ -27,10 +34,12 @@ export async function emailVerificationRoutes(app: App, { services, config, guar
       preHandler: guards.requireAccount,
       config: { rateLimit: { max: config.rateLimits.resendsPerMinute, timeWindow: 60_000 } },
       schema: {
+        operationId: 'resendEmailVerification',
         tags: ['registration'],
         summary: 'Send a new verification email; older links stop working',
+        description: 'Queues a new verification email for the signed-in account. 409 already_verified once verified; 429 resend_too_soon (with Retry-After) within RESEND_COOLDOWN_SECONDS of the previous email.',
         security: [{ sessionCookie: [] }],
-        response: { 202: Type.Object({ status: Type.Literal('sent') }), ...problems(401, 409, 429) },
+        response: { 202: Type.Object({ status: Type.Literal('sent') }, { examples: [{ status: 'sent' }] }), ...problems(409, 429) },
       },
     },
     async (request, reply) => {

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { invitationJson, invitationPreviewJson } from '../presenters.js';
 import { Email, Invitation, memberRouteProblems, Password, problems, Role, TrimmedString, Uuid, WorkspaceParams } from '../schemas/common.js';
+import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
 
 const InvitationParams = Type.Object({ id: Uuid, invitationId: Uuid });
@@ -15,11 +16,13 @@ export async function invitationRoutes(app: App, { services, config, guards, coo
     {
       preHandler: guards.requireAccount,
       schema: {
+        operationId: 'createInvitation',
         tags: ['invitations'],
         summary: 'Invite someone by email (owners and admins; only owners invite owners)',
+        description: 'Emails an invitation link (APP_BASE_URL/invitations/accept?token=...) valid for INVITATION_TTL_SECONDS; the role defaults to member. 409 when the address is already a member or has a pending invitation.',
         security,
         params: WorkspaceParams,
-        body: Type.Object({ email: Email, role: Type.Optional(Role) }, { additionalProperties: false }),
+        body: Type.Object({ email: Email, role: Type.Optional(Role) }, { additionalProperties: false, examples: [{ email: 'grace@example.com', role: 'member' }] }),
         response: { 201: Invitation, ...memberRouteProblems, ...problems(409) },
       },
     },
@@ -34,7 +37,15 @@ export async function invitationRoutes(app: App, { services, config, guards, coo
     '/v1/workspaces/:id/invitations',
     {
       preHandler: guards.requireAccount,
-      schema: { tags: ['invitations'], summary: 'Pending invitations (owners and admins)', security, params: WorkspaceParams, response: { 200: Type.Array(Invitation), ...memberRouteProblems } },
+      schema: {
+        operationId: 'listInvitations',
+        tags: ['invitations'],
+        summary: 'Pending invitations (owners and admins)',
+        description: 'Invitations not yet accepted, revoked or expired, newest first.',
+        security,
+        params: WorkspaceParams,
+        response: { 200: Type.Array(Invitation, { examples: [[examples.invitation]] }), ...memberRouteProblems },
+      },
     },
     async (request) => (await services.invitations.listPending(request.params.id, request.accountId!)).map(invitationJson),
   );
@@ -44,8 +55,10 @@ export async function invitationRoutes(app: App, { services, config, guards, coo
     {
       preHandler: guards.requireAccount,
       schema: {
+        operationId: 'resendInvitation',
         tags: ['invitations'],
         summary: 'Send the invitation again with a new link (the old one stops working) and a fresh expiry',
+        description: 'Owners and admins; 429 with Retry-After within RESEND_COOLDOWN_SECONDS of the previous email.',
         security,
         params: InvitationParams,
         response: { 200: Invitation, ...memberRouteProblems, ...problems(429) },
@@ -58,7 +71,15 @@ export async function invitationRoutes(app: App, { services, config, guards, coo
     '/v1/workspaces/:id/invitations/:invitationId',
     {
       preHandler: guards.requireAccount,
-      schema: { tags: ['invitations'], summary: 'Revoke a pending invitation', security, params: InvitationParams, response: { 204: Type.Null(), ...memberRouteProblems } },
+      schema: {
+        operationId: 'revokeInvitation',
+        tags: ['invitations'],
+        summary: 'Revoke a pending invitation',
+        description: 'Owners and admins; its link stops working at once.',
+        security,
+        params: InvitationParams,
+        response: { 204: Type.Null(), ...memberRouteProblems },
+      },
     },
     async (request, reply) => {
       await services.invitations.revoke(request.params.id, request.accountId!, request.params.invitationId);
@@ -71,8 +92,10 @@ export async function invitationRoutes(app: App, { services, config, guards, coo
     {
       config: tokenRateLimit,
       schema: {
+        operationId: 'previewInvitation',
         tags: ['invitations'],
         summary: 'Preview an invitation from its link (no session needed; looking never consumes it)',
+        description: 'What the acceptance page shows: the workspace, who invited, the role, and whether an account with the invited address exists (then the page asks to sign in first).',
         params: Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }),
         response: {
           200: Type.Object({
@@ -82,6 +105,15 @@ export async function invitationRoutes(app: App, { services, config, guards, coo
             invitedBy: Type.Object({ name: Type.Union([Type.String(), Type.Null()]) }),
             expiresAt: Type.String({ format: 'date-time' }),
             accountExists: Type.Boolean(),
+          }, {
+            examples: [{
+              workspace: { id: examples.workspaceId, name: 'Acme' },
+              email: 'grace@example.com',
+              role: 'member',
+              invitedBy: { name: 'Ada' },
+              expiresAt: '2026-12-06T10:00:00.000Z',
+              accountExists: false,
+            }],
           }),
           ...problems(404, 410, 429),
         },
@@ -94,19 +126,30 @@ export async function invitationRoutes(app: App, { services, config, guards, coo
     '/v1/invitations/accept',
     {
       preHandler: guards.optionalAccount,
-      config: tokenRateLimit,
+      config: { ...tokenRateLimit, setsCookie: true },
       schema: {
+        operationId: 'acceptInvitation',
         tags: ['invitations'],
         summary: 'Accept an invitation: signed in as the invited address, or as a newcomer with name and password',
         description: 'Signed in: 200. Newcomer: creates a verified account and a session, 201. An existing account must sign in first (401 sign_in_required).',
         body: Type.Object(
           { token: Type.String({ minLength: 1, maxLength: 200 }), name: Type.Optional(TrimmedString(1, 100)), password: Type.Optional(Password) },
-          { additionalProperties: false },
+          {
+            additionalProperties: false,
+            examples: [{ token: examples.token, name: 'Grace', password: 'another long passphrase' }, { token: examples.token }],
+          },
         ),
+        security: [{}, { sessionCookie: [] }],
         response: {
-          200: Type.Object({ workspace: Type.Object({ id: Uuid, name: Type.String() }), role: Role }),
-          201: Type.Object({ workspace: Type.Object({ id: Uuid, name: Type.String() }), role: Role, accountId: Uuid }),
-          ...problems(400, 401, 403, 404, 410, 429),
+          200: Type.Object(
+            { workspace: Type.Object({ id: Uuid, name: Type.String() }), role: Role },
+            { description: 'Accepted by the signed-in account.', examples: [{ workspace: { id: examples.workspaceId, name: 'Acme' }, role: 'member' }] },
+          ),
+          201: Type.Object(
+            { workspace: Type.Object({ id: Uuid, name: Type.String() }), role: Role, accountId: Uuid },
+            { description: 'A newcomer: the account was created (verified) and signed in.', examples: [{ workspace: { id: examples.workspaceId, name: 'Acme' }, role: 'member', accountId: examples.teammateId }] },
+          ),
+          ...problems(401, 403, 404, 410),
         },
       },
     },

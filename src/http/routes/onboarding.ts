@@ -2,10 +2,12 @@ import { Type } from 'typebox';
 import { iso } from '../presenters.js';
 import { DateTime, memberRouteProblems, NullableDateTime, problems, Uuid, WorkspaceParams } from '../schemas/common.js';
 import type { OnboardingView } from '../../services/onboarding-service.js';
+import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
 
-const OnboardingStatus = Type.Union([Type.Literal('in_progress'), Type.Literal('completed'), Type.Literal('closed')]);
-const Onboarding = Type.Object({
+const OnboardingStatus = Type.Enum(['in_progress', 'completed', 'closed'], { title: 'OnboardingStatus' });
+const Onboarding = Type.Object(
+  {
   status: OnboardingStatus,
   steps: Type.Array(Type.Object({ key: Type.String(), completed: Type.Boolean(), completedAt: NullableDateTime })),
   completedAt: NullableDateTime,
@@ -13,7 +15,9 @@ const Onboarding = Type.Object({
   data: Type.Record(Type.String(), Type.Unknown()),
   version: Type.Integer(),
   updatedAt: DateTime,
-});
+  },
+  { title: 'Onboarding', examples: [examples.onboarding] },
+);
 const StepParams = Type.Object({ id: Uuid, step: Type.String({ minLength: 1, maxLength: 64 }) });
 const security = [{ sessionCookie: [] }];
 
@@ -32,7 +36,15 @@ export async function onboardingRoutes(app: App, { services, config, guards }: R
     '/v1/workspaces/:id/onboarding',
     {
       preHandler: guards.requireAccount,
-      schema: { tags: ['onboarding'], summary: 'Where onboarding stands: the resume call', security, params: WorkspaceParams, response: { 200: Onboarding, ...memberRouteProblems } },
+      schema: {
+        operationId: 'getOnboarding',
+        tags: ['onboarding'],
+        summary: 'Where onboarding stands: the resume call',
+        description: 'Steps done, the current step, the auto-saved draft and its version: what a wizard needs to resume on any device.',
+        security,
+        params: WorkspaceParams,
+        response: { 200: Onboarding, ...memberRouteProblems },
+      },
     },
     async (request) => onboardingJson(await services.onboarding.get(request.params.id, request.accountId!)),
   );
@@ -42,8 +54,10 @@ export async function onboardingRoutes(app: App, { services, config, guards }: R
     {
       preHandler: guards.requireAccount,
       schema: {
+        operationId: 'completeOnboardingStep',
         tags: ['onboarding'],
         summary: 'Mark a step done (idempotent); the last required step completes onboarding',
+        description: 'Steps are those of ONBOARDING_STEPS (404 unknown_step otherwise); 409 when the workspace is closed.',
         security,
         params: StepParams,
         response: { 200: Onboarding, ...memberRouteProblems, ...problems(409) },
@@ -56,7 +70,15 @@ export async function onboardingRoutes(app: App, { services, config, guards }: R
     '/v1/workspaces/:id/onboarding/steps/:step',
     {
       preHandler: guards.requireAccount,
-      schema: { tags: ['onboarding'], summary: 'Un-mark a step while onboarding is not completed', security, params: StepParams, response: { 200: Onboarding, ...memberRouteProblems, ...problems(409) } },
+      schema: {
+        operationId: 'uncompleteOnboardingStep',
+        tags: ['onboarding'],
+        summary: 'Un-mark a step while onboarding is not completed',
+        description: '409 onboarding_completed once onboarding is complete.',
+        security,
+        params: StepParams,
+        response: { 200: Onboarding, ...memberRouteProblems, ...problems(409) },
+      },
     },
     async (request) => onboardingJson(await services.onboarding.uncompleteStep(request.params.id, request.accountId!, request.params.step)),
   );
@@ -74,16 +96,22 @@ export async function onboardingRoutes(app: App, { services, config, guards }: R
         },
       },
       schema: {
+        operationId: 'saveOnboardingDraft',
         tags: ['onboarding'],
         summary: 'Auto-save the draft with optimistic locking (send the version you last saw)',
-        description: 'A stale version answers 409 version_conflict with `current: {version, data, updatedAt, currentStep}`.',
+        description:
+          'Replaces the draft when `version` is the current one and answers the new version. A stale version answers 409 version_conflict with `current: {version, data, updatedAt, currentStep}`: take theirs, or re-save yours on their version. The client AutoSaver does this for you.',
         security,
         params: WorkspaceParams,
         body: Type.Object(
           { data: Type.Record(Type.String(), Type.Unknown()), currentStep: Type.Optional(Type.String({ maxLength: 64 })), version: Type.Integer({ minimum: 0, maximum: 2_147_483_647 }) },
-          { additionalProperties: false },
+          { additionalProperties: false, examples: [{ data: { companySize: '11-50' }, currentStep: 'profile_complete', version: 3 }] },
         ),
-        response: { 200: Type.Object({ version: Type.Integer(), updatedAt: DateTime }), ...memberRouteProblems, ...problems(409, 429) },
+        response: {
+          200: Type.Object({ version: Type.Integer(), updatedAt: DateTime }, { examples: [{ version: 4, updatedAt: '2026-11-29T10:06:00.000Z' }] }),
+          ...memberRouteProblems,
+          ...problems(409),
+        },
       },
     },
     async (request) => {
@@ -97,8 +125,10 @@ export async function onboardingRoutes(app: App, { services, config, guards }: R
     {
       preHandler: guards.requireAccount,
       schema: {
+        operationId: 'completeOnboarding',
         tags: ['onboarding'],
         summary: 'Complete onboarding (idempotent); 409 steps_incomplete lists missing steps',
+        description: 'Completes onboarding once every required step is done; a second call answers the same.',
         security,
         params: WorkspaceParams,
         response: { 200: Onboarding, ...memberRouteProblems, ...problems(409) },
@@ -112,10 +142,19 @@ export async function onboardingRoutes(app: App, { services, config, guards }: R
     {
       preHandler: guards.requireAccount,
       schema: {
+        operationId: 'getOnboardingStatuses',
         tags: ['onboarding'],
         summary: 'Onboarding status of each of my workspaces: cached, with an ETag (304 when unchanged)',
+        description: 'The cheap poll for a frontend deciding whether to show the wizard: send the last ETag in If-None-Match to get 304 while nothing changed.',
         security,
-        response: { 200: Type.Object({ workspaces: Type.Array(Type.Object({ id: Uuid, status: OnboardingStatus })) }), 304: Type.Null(), ...problems(401) },
+        headers: Type.Object({ 'if-none-match': Type.Optional(Type.String({ maxLength: 200, description: 'The ETag of the last answer.' })) }),
+        response: {
+          200: Type.Object(
+            { workspaces: Type.Array(Type.Object({ id: Uuid, status: OnboardingStatus })) },
+            { examples: [{ workspaces: [{ id: examples.workspaceId, status: 'in_progress' }] }] },
+          ),
+          304: Type.Null(),
+        },
       },
     },
     async (request, reply) => {

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
-import { Account, Email, Password, problems, TrimmedString, Workspace } from '../schemas/common.js';
+import { Account, Email, IdempotencyKey, Password, problems, TrimmedString, Workspace } from '../schemas/common.js';
+import * as examples from '../schemas/examples.js';
 import { accountJson, workspaceJson } from '../presenters.js';
 import type { App, RouteDeps } from '../types.js';
 
@@ -10,7 +11,7 @@ const RegistrationBody = Type.Object(
     name: TrimmedString(1, 100, 'Your name.'),
     workspaceName: TrimmedString(1, 100, 'The name of the new workspace.'),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ email: 'ada@example.com', password: 'correct horse battery', name: 'Ada', workspaceName: 'Acme' }] },
 );
 
 /** Sign-up. */
@@ -18,15 +19,23 @@ export async function registrationRoutes(app: App, { services, config, cookies }
   app.post(
     '/v1/registrations',
     {
-      config: { rateLimit: { max: config.rateLimits.registrationsPerMinute, timeWindow: 60_000 } },
+      config: { rateLimit: { max: config.rateLimits.registrationsPerMinute, timeWindow: 60_000 }, setsCookie: true },
       schema: {
+        operationId: 'register',
         tags: ['registration'],
         summary: 'Sign up: creates the account, its workspace and a session in one step',
         description:
-          'Send an `Idempotency-Key` header to make retries safe: the same key and body within 24 hours replay the first answer.',
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
+          'Creates the account, its first workspace (owner, onboarding progress, initialisation job) and a session cookie, and emails a verification link; the trial starts at verification. ' +
+          'Send an `Idempotency-Key` header to make retries safe: the same key and body within 24 hours replay the first answer. 409 email_taken when the address has an account.',
+        headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) }),
         body: RegistrationBody,
-        response: { 201: Type.Object({ account: Account, workspace: Workspace }), ...problems(400, 409, 413, 415, 422, 429) },
+        response: {
+          201: Type.Object(
+            { account: Account, workspace: Workspace },
+            { examples: [{ account: { ...examples.account, emailVerified: false }, workspace: { ...examples.workspace, trialEndsAt: null, trialState: 'pending_verification', initializedAt: null } }] },
+          ),
+          ...problems(409, 422),
+        },
       },
     },
     async (request, reply) => {

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { SESSION_COOKIE } from '../auth.js';
 import { perIpLimit } from '../rate-limit-store.js';
 import { Email, problems, Uuid } from '../schemas/common.js';
+import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
 
 /** Sign-in and sign-out. */
@@ -20,15 +21,21 @@ export async function sessionRoutes(app: App, { services, config, cookies }: Rou
           // An IPv6 client is keyed by its /64, which one host can fill with addresses.
           keyGenerator: (request) => `${normalizeIP(request.ip)}|${String((request.body as { email?: string }).email).toLowerCase()}`,
         },
+        setsCookie: true,
       },
       schema: {
+        operationId: 'signIn',
         tags: ['sessions'],
         summary: 'Sign in; sets the session cookie',
         description:
+          'Checks the password and sets the `sid` cookie (HttpOnly, SameSite=Lax); a session cookie already held is replaced. 401 invalid_credentials says nothing about which part was wrong. ' +
           'Limited per IP and address, per IP across addresses, and per address from any IP: after too many wrong passwords within the hour, ' +
           'the address answers 429 `sign_in_locked` with Retry-After until the hour ends, even with the right password, and its owner is emailed.',
-        body: Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ accountId: Uuid }), ...problems(400, 401, 429) },
+        body: Type.Object(
+          { email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) },
+          { additionalProperties: false, examples: [{ email: 'ada@example.com', password: 'correct horse battery' }] },
+        ),
+        response: { 200: Type.Object({ accountId: Uuid }, { examples: [{ accountId: examples.accountId }] }), ...problems(401, 429) },
       },
     },
     async (request, reply) => {
@@ -42,7 +49,14 @@ export async function sessionRoutes(app: App, { services, config, cookies }: Rou
   app.delete(
     '/v1/sessions/current',
     {
-      schema: { tags: ['sessions'], summary: 'Sign out; clears the session cookie', response: { 204: Type.Null() } },
+      config: { setsCookie: true },
+      schema: {
+        operationId: 'signOut',
+        tags: ['sessions'],
+        summary: 'Sign out; clears the session cookie',
+        description: 'Ends the session on every instance at once and clears the cookie; answers 204 even without a session.',
+        response: { 204: Type.Null() },
+      },
     },
     async (request, reply) => {
       const token = request.cookies[SESSION_COOKIE];

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from 'typebox';
+import * as examples from './examples.js';
 
 /** A string that is trimmed before it is checked and handed on (the `x-trim` keyword, see ajv-keywords.ts). */
 export function TrimmedString(min: number, max: number, description?: string) {
@@ -10,9 +11,9 @@ export const Email = Type.String({ format: 'email', maxLength: 254, description:
 export const Password = Type.String({ minLength: 8, maxLength: 256 });
 export const DateTime = Type.String({ format: 'date-time' });
 export const NullableDateTime = Type.Union([DateTime, Type.Null()]);
-export const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')]);
-export const TrialState = Type.Union([Type.Literal('pending_verification'), Type.Literal('active'), Type.Literal('expired')]);
-export const WorkspaceStatus = Type.Union([Type.Literal('active'), Type.Literal('closed')]);
+export const Role = Type.Enum(['owner', 'admin', 'member'], { title: 'Role' });
+export const TrialState = Type.Enum(['pending_verification', 'active', 'expired'], { title: 'TrialState' });
+export const WorkspaceStatus = Type.Enum(['active', 'closed'], { title: 'WorkspaceStatus' });
 
 export const WorkspaceParams = Type.Object({ id: Uuid });
 
@@ -24,9 +25,13 @@ export const Problem = Type.Object(
     status: Type.Integer(),
     detail: Type.String(),
     code: Type.String(),
-    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }), { description: 'One entry per invalid field (validation_failed).' })),
   },
-  { additionalProperties: true, $id: 'Problem' },
+  {
+    additionalProperties: true,
+    $id: 'Problem',
+    description: 'An RFC 9457 problem document; `code` is stable and machine-readable, `detail` is a sentence for people.',
+  },
 );
 
 /** Response schemas for the given error statuses, all problem documents. */
@@ -34,37 +39,51 @@ export function problems(...statuses: number[]): Record<number, TSchema> {
   return Object.fromEntries(statuses.map((status) => [status, Type.Ref('Problem')]));
 }
 
-export const Account = Type.Object({
-  id: Uuid,
-  email: Type.String(),
-  name: Type.String(),
-  emailVerified: Type.Boolean(),
-});
+export const Account = Type.Object(
+  {
+    id: Uuid,
+    email: Type.String(),
+    name: Type.String(),
+    emailVerified: Type.Boolean(),
+  },
+  { title: 'Account', examples: [examples.account] },
+);
 
-export const Workspace = Type.Object({
+const workspaceProperties = {
   id: Uuid,
   name: Type.String(),
-  plan: Type.String(),
+  plan: Type.String({ description: 'Id of a plan in PLANS.' }),
   status: WorkspaceStatus,
   trialEndsAt: NullableDateTime,
   trialState: TrialState,
   initializedAt: NullableDateTime,
   createdAt: DateTime,
-});
+};
 
-export const Membership = Type.Object({ ...Workspace.properties, role: Role });
+export const Workspace = Type.Object(workspaceProperties, { title: 'Workspace', examples: [examples.workspace] });
 
-export const Invitation = Type.Object({
-  id: Uuid,
-  email: Type.String(),
-  role: Role,
-  status: Type.Union([Type.Literal('pending'), Type.Literal('accepted'), Type.Literal('revoked'), Type.Literal('expired')]),
-  expiresAt: DateTime,
-  invitedBy: Type.Object({ accountId: Type.Union([Uuid, Type.Null()]), name: Type.Union([Type.String(), Type.Null()]) }),
-  createdAt: DateTime,
-});
+export const Membership = Type.Object({ ...workspaceProperties, role: Role }, { title: 'Membership', description: 'A workspace with the role of the signed-in account in it.', examples: [examples.membership] });
 
-export const Member = Type.Object({ accountId: Uuid, name: Type.String(), email: Type.String(), role: Role, joinedAt: DateTime });
+export const Invitation = Type.Object(
+  {
+    id: Uuid,
+    email: Type.String(),
+    role: Role,
+    status: Type.Enum(['pending', 'accepted', 'revoked', 'expired']),
+    expiresAt: DateTime,
+    invitedBy: Type.Object({ accountId: Type.Union([Uuid, Type.Null()]), name: Type.Union([Type.String(), Type.Null()]) }),
+    createdAt: DateTime,
+  },
+  { title: 'Invitation', examples: [examples.invitation] },
+);
+
+export const Member = Type.Object(
+  { accountId: Uuid, name: Type.String(), email: Type.String(), role: Role, joinedAt: DateTime },
+  { title: 'Member', examples: [examples.member] },
+);
 
 /** Member routes answer 401 signed out, 404 to non-members, 403 to roles that may not act. */
 export const memberRouteProblems = problems(400, 401, 403, 404);
+
+/** An Idempotency-Key header: a retry with the same key and body replays the first answer. */
+export const IdempotencyKey = Type.String({ minLength: 1, maxLength: 255, description: 'A unique key per intended request, e.g. a UUID.', examples: ['3f1c9d2e-7a4b-4c8d-9e0f-1a2b3c4d5e6f'] });

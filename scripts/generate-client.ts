@@ -1,0 +1,31 @@
+/**
+ * `npm run client:generate`: builds the HTTP API in-process (it never connects or listens: only the
+ * route schemas are needed), asks it for /openapi.json and writes the client's types.
+ */
+import { writeFile } from 'node:fs/promises';
+import pino from 'pino';
+import { loadConfig } from '../src/config.js';
+import { createDb, createPool } from '../src/db/database.js';
+import { buildServer } from '../src/http/server.js';
+import { createSmtpMailer } from '../src/mail/mailer.js';
+import { createServices } from '../src/services/index.js';
+import { StatusCache } from '../src/services/status-cache.js';
+import { TokenDeriver } from '../src/services/token-deriver.js';
+import { CLIENT_TYPES_FILE, clientTypes } from './client-types.js';
+
+const config = loadConfig({ DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused', SMTP_URL: 'smtp://127.0.0.1:1' });
+const pool = createPool(config.databaseUrl!, 1);
+const services = createServices({
+  db: createDb(pool),
+  pool,
+  config,
+  mailer: createSmtpMailer(config.smtpUrl!, config.mailFrom),
+  statusCache: new StatusCache(0),
+  tokens: new TokenDeriver(Buffer.from('generate-client-types-only-never-used-to-sign')),
+});
+const app = await buildServer({ config, services, logger: pino({ level: 'silent' }) });
+const document = (await app.inject({ url: '/openapi.json' })).json() as object;
+await writeFile(CLIENT_TYPES_FILE, await clientTypes(document));
+await app.close();
+await pool.end();
+process.stdout.write(`Wrote ${CLIENT_TYPES_FILE}\n`);

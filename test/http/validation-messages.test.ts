@@ -1,0 +1,59 @@
+import t from 'tap';
+import { explainErrors } from '../../src/http/validation-messages.js';
+import { testContext } from '../helpers/app.js';
+import { register, signUp } from '../helpers/factories.js';
+
+const ADMIN = { authorization: 'Bearer test-admin-token-0123456789abcdef0123' };
+
+t.test('a bad enum value names the field once and lists the allowed values', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUp(ctx.app);
+  const answer = await ctx.app.inject({
+    method: 'PATCH',
+    url: `/v1/workspaces/${owner.workspaceId}/members/${owner.accountId}`,
+    headers: { cookie: owner.cookie },
+    payload: { role: 'boss' },
+  });
+  t.equal(answer.statusCode, 400);
+  t.same(answer.json().errors, [{ field: 'role', message: 'must be one of: "owner", "admin", "member"' }]);
+  t.equal(answer.json().detail, 'The request is not valid: role must be one of: "owner", "admin", "member".');
+
+  const filtered = await ctx.app.inject({ url: '/v1/admin/workspaces?trialState=soon', headers: ADMIN });
+  t.same(filtered.json().errors, [{ field: 'querystring.trialState', message: 'must be one of: "pending_verification", "active", "ending_soon", "expired"' }]);
+});
+
+t.test('lengths give their bounds, formats say what they expect, ranges give both ends', async (t) => {
+  const ctx = await testContext(t);
+  const answer = await register(ctx.app, { email: 'not-an-email', password: 'short', name: '   ' });
+  t.equal(answer.statusCode, 400);
+  t.same(
+    answer.json().errors.sort((a: { field: string }, b: { field: string }) => a.field.localeCompare(b.field)),
+    [
+      { field: 'email', message: 'must be an email address' },
+      { field: 'name', message: 'must be 1 to 100 characters long, not counting spaces at either end' },
+      { field: 'password', message: 'must be from 8 to 256 characters long' },
+    ],
+  );
+
+  const badDate = await ctx.app.inject({ url: '/v1/admin/workspaces?createdFrom=yesterday&limit=0', headers: ADMIN });
+  t.same(
+    badDate.json().errors.sort((a: { field: string }, b: { field: string }) => a.field.localeCompare(b.field)),
+    [
+      { field: 'querystring.createdFrom', message: 'must be a date-time in RFC 3339 form, e.g. 2026-01-31T09:00:00Z' },
+      { field: 'querystring.limit', message: 'must be from 1 to 100' },
+    ],
+  );
+  const badId = await ctx.app.inject({ url: '/v1/admin/workspaces/42', headers: ADMIN });
+  t.same(badId.json().errors, [{ field: 'params.id', message: 'must be a UUID' }]);
+  const badType = await ctx.app.inject({ method: 'POST', url: '/v1/sessions', payload: { email: 'a@example.com', password: 42 } });
+  t.same(badType.json().errors, [{ field: 'password', message: 'must be a string' }]);
+});
+
+t.test('a union that is not all literals lists each branch', async (t) => {
+  const [error] = explainErrors([
+    { keyword: 'format', instancePath: '/at', schemaPath: '#/properties/at/anyOf/0/format', params: { format: 'date-time' }, parentSchema: { type: 'string', format: 'date-time' } },
+    { keyword: 'type', instancePath: '/at', schemaPath: '#/properties/at/anyOf/1/type', params: { type: 'null' } },
+    { keyword: 'anyOf', instancePath: '/at', schemaPath: '#/properties/at/anyOf', params: {}, schema: [{ type: 'string', format: 'date-time' }, { type: 'null' }] },
+  ]);
+  t.equal(error!.message, 'must be a date-time in RFC 3339 form, e.g. 2026-01-31T09:00:00Z or null');
+});
