@@ -21,6 +21,46 @@ const EndpointParams = Type.Object({ id: Uuid });
 const DeliveryParams = Type.Object({ id: Uuid, deliveryId: Uuid });
 const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed'), Type.Literal('cancelled')]);
 
+const ENDPOINT_ID = '7d9b0a4e-3c1f-4e55-9a57-0d6f1c2b8e11';
+const EVENT_ID = '0f4c9a2e-8b1d-4c3a-9e7f-5a6b7c8d9e01';
+const WORKSPACE_ID = '3b2c1d0e-4f5a-4b6c-8d7e-9f0a1b2c3d4e';
+const endpointExample = {
+  id: ENDPOINT_ID,
+  url: 'https://crm.example.com/hooks/onboarding',
+  description: 'CRM sync',
+  eventTypes: ['member.*', 'workspace.created'],
+  enabled: true,
+  disabledReason: null,
+  previousSecretExpiresAt: null,
+  createdAt: '2026-11-29T10:00:00.000Z',
+  updatedAt: '2026-11-29T10:00:00.000Z',
+};
+const attemptExample = { id: '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b', attemptedAt: '2026-11-29T10:00:01.000Z', durationMs: 84, statusCode: 200, error: null, responseExcerpt: 'ok' };
+const deliveryExample = {
+  id: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
+  eventId: EVENT_ID,
+  eventType: 'member.invited',
+  workspaceId: WORKSPACE_ID,
+  sequence: 5,
+  status: 'delivered',
+  attempts: 1,
+  nextAttemptAt: null,
+  lastAttemptAt: '2026-11-29T10:00:01.000Z',
+  deliveredAt: '2026-11-29T10:00:01.000Z',
+  createdAt: '2026-11-29T10:00:00.000Z',
+  lastAttempt: attemptExample,
+};
+const eventExample = {
+  id: EVENT_ID,
+  type: 'member.invited',
+  occurredAt: '2026-11-29T10:00:00.000Z',
+  workspaceId: WORKSPACE_ID,
+  sequence: 5,
+  data: { invitationId: '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d', email: 'bo@example.com', role: 'member', invitedBy: '2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e' },
+};
+const SECRET_EXAMPLE = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const nextCursor = 'WyIyMDI2LTExLTI5IDEwOjAwOjAwKzAwIiwiN2Q5YjBhNGUtM2MxZi00ZTU1LTlhNTctMGQ2ZjFjMmI4ZTExIl0';
+
 const Endpoint = Type.Object({
   id: Uuid,
   url: Type.String(),
@@ -31,11 +71,11 @@ const Endpoint = Type.Object({
   previousSecretExpiresAt: Type.Union([DateTime, Type.Null()], { description: 'Until when the rotated-out secret still signs, during an overlap.' }),
   createdAt: DateTime,
   updatedAt: DateTime,
-});
+}, { examples: [endpointExample] });
 const EndpointWithSecret = Type.Object({
   ...Endpoint.properties,
   secret: Type.String({ description: 'The signing secret (whsec_...): shown this once only.' }),
-});
+}, { examples: [{ ...endpointExample, secret: SECRET_EXAMPLE }] });
 const Attempt = Type.Object({
   id: Uuid,
   attemptedAt: DateTime,
@@ -57,7 +97,7 @@ const Delivery = Type.Object({
   deliveredAt: NullableDateTime,
   createdAt: DateTime,
   lastAttempt: Type.Union([Attempt, Type.Null()]),
-});
+}, { examples: [deliveryExample] });
 const Event = Type.Object({
   id: Uuid,
   type: Type.String(),
@@ -65,8 +105,8 @@ const Event = Type.Object({
   workspaceId: Type.Union([Uuid, Type.Null()]),
   sequence: Type.Union([Type.Integer(), Type.Null()]),
   data: Type.Record(Type.String(), Type.Unknown()),
-});
-const DeliveryWithLog = Type.Object({ ...Delivery.properties, attemptLog: Type.Array(Attempt) });
+}, { examples: [eventExample] });
+const DeliveryWithLog = Type.Object({ ...Delivery.properties, attemptLog: Type.Array(Attempt) }, { examples: [{ ...deliveryExample, attemptLog: [attemptExample] }] });
 
 function endpointJson(e: EndpointView) {
   return { ...e, previousSecretExpiresAt: iso(e.previousSecretExpiresAt), createdAt: iso(e.createdAt), updatedAt: iso(e.updatedAt) };
@@ -105,7 +145,10 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
         summary: 'Create a webhook endpoint',
         description: 'Subscribes a URL to events. The answer holds the signing secret (whsec_...) once; it is never shown again (rotate it to get a new one).',
         security,
-        body: Type.Object({ url: Url, eventTypes: Type.Optional(EventTypes), description: Type.Optional(Description) }, { additionalProperties: false }),
+        body: Type.Object(
+          { url: Url, eventTypes: Type.Optional(EventTypes), description: Type.Optional(Description) },
+          { additionalProperties: false, examples: [{ url: endpointExample.url, eventTypes: endpointExample.eventTypes, description: 'CRM sync' }] },
+        ),
         response: { 201: EndpointWithSecret, ...problems(400, 401) },
       },
     },
@@ -125,7 +168,10 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
         description: 'Newest first, with cursor pagination; never the secrets.',
         security,
         querystring: Type.Object({ enabled: Type.Optional(Type.Boolean()), limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
-        response: { 200: Type.Object({ items: Type.Array(Endpoint), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+        response: {
+          200: Type.Object({ items: Type.Array(Endpoint), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { examples: [{ items: [endpointExample], nextCursor }] }),
+          ...problems(400, 401),
+        },
       },
     },
     async (request) => {
@@ -163,7 +209,7 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
         params: EndpointParams,
         body: Type.Object(
           { url: Type.Optional(Url), eventTypes: Type.Optional(EventTypes), description: Type.Optional(Description), enabled: Type.Optional(Type.Boolean()) },
-          { additionalProperties: false },
+          { additionalProperties: false, examples: [{ eventTypes: ['member.*'], enabled: true }] },
         ),
         response: { 200: Endpoint, ...problems(400, 401, 404) },
       },
@@ -252,8 +298,17 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
           'Queues every event the endpoint subscribes to from `since` (to `until`, of one workspace if given), oldest first, at most 10,000 per call, with the original webhook-ids and a fresh retry schedule: a backfill for a new endpoint or a replay after an outage. 409 when the endpoint is disabled.',
         security,
         params: EndpointParams,
-        body: Type.Object({ since: DateTime, until: Type.Optional(DateTime), workspaceId: Type.Optional(Uuid) }, { additionalProperties: false }),
-        response: { 202: Type.Object({ queued: Type.Integer(), truncated: Type.Boolean({ description: 'true when the limit was reached: replay the rest with a later since' }) }), ...problems(400, 401, 404, 409) },
+        body: Type.Object(
+          { since: DateTime, until: Type.Optional(DateTime), workspaceId: Type.Optional(Uuid) },
+          { additionalProperties: false, examples: [{ since: '2026-11-28T00:00:00Z', workspaceId: WORKSPACE_ID }] },
+        ),
+        response: {
+          202: Type.Object(
+            { queued: Type.Integer(), truncated: Type.Boolean({ description: 'true when the limit was reached: replay the rest with a later since' }) },
+            { examples: [{ queued: 42, truncated: false }] },
+          ),
+          ...problems(400, 401, 404, 409),
+        },
       },
     },
     async (request, reply) => {
@@ -282,7 +337,10 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
           limit: Type.Optional(Limit),
           cursor: Type.Optional(Cursor),
         }),
-        response: { 200: Type.Object({ items: Type.Array(Event), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+        response: {
+          200: Type.Object({ items: Type.Array(Event), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { examples: [{ items: [eventExample], nextCursor }] }),
+          ...problems(400, 401),
+        },
       },
     },
     async (request) => {
@@ -310,7 +368,10 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
           limit: Type.Optional(Limit),
           cursor: Type.Optional(Cursor),
         }),
-        response: { 200: Type.Object({ items: Type.Array(Delivery), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401, 404) },
+        response: {
+          200: Type.Object({ items: Type.Array(Delivery), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { examples: [{ items: [deliveryExample], nextCursor }] }),
+          ...problems(400, 401, 404),
+        },
       },
     },
     async (request) => {
