@@ -66,17 +66,20 @@ async function runTap(env: Record<string, string>): Promise<number> {
     process.stdout.write(chunk);
   });
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
-  printSummary(output, code);
-  return code;
+  const failed = printSummary(output, code);
+  return code !== 0 ? code : failed > 0 ? 1 : 0;
 }
 
 /** Reads tap's closing `# { total, pass, fail }` line; prints the one line CI looks for. */
-function printSummary(output: string, code: number): void {
+function printSummary(output: string, code: number): number {
   const totals = /# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?/.exec(output);
   const passed = Number(totals?.[2] ?? 0);
-  // A crashed file may leave no failed assertion behind; a non-zero exit still counts as a failure.
-  const failed = Math.max(Number(totals?.[3] ?? 0), code === 0 ? 0 : 1);
+  // A crashed file may leave no failed assertion behind: a file reported `not ok`, or a non-zero
+  // exit, still counts as a failure, so the verdict line can never read 0 failed after one.
+  const failedFiles = output.match(/^not ok \d+ - /gm)?.length ?? 0;
+  const failed = Math.max(Number(totals?.[3] ?? 0), failedFiles, code === 0 ? 0 : 1);
   process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+  return failed;
 }
 
 /** Whatever goes wrong before tap reports, CI still gets its closing line. */
