@@ -72,6 +72,14 @@ export interface Config {
   readonly workerConcurrency: number;
   /** Whether this process runs the job worker beside the HTTP server. */
   readonly runWorker: boolean;
+  /** Onboarding steps completed by the first event of a type in the workspace (ONBOARDING_STEP_EVENTS). */
+  readonly onboardingStepEvents: readonly { step: string; eventType: string }[];
+  /** Webhooks may call private, loopback and link-local addresses: false by default with NODE_ENV=production. */
+  readonly webhookAllowPrivate: boolean;
+  /** How long a webhook attempt may take (connection, answer and body). */
+  readonly webhookTimeoutMs: number;
+  /** Finished deliveries and old events are purged after this many days. */
+  readonly webhookLogRetentionDays: number;
   /** How often a worker records its heartbeat and sweeps for dead workers. */
   readonly workerHeartbeatSeconds: number;
   /** A worker silent this long is dead: its locked jobs are released to live workers. */
@@ -156,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const read = new EnvReader(env, problems);
   const trialDays = read.int('TRIAL_DAYS', 14, 1, 3650);
+  const onboardingSteps = read.list('ONBOARDING_STEPS', ['profile_complete', 'first_integration', 'invited_teammate', 'first_data_import']);
   const appBaseUrl = (read.url('APP_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, '');
   const directDatabaseUrl = read.url('DIRECT_DATABASE_URL', ['postgres:', 'postgresql:']);
   const config: Config = {
@@ -198,12 +207,7 @@ export function loadConfig(env: Env = process.env): Config {
       retentionDays: read.int('SIGNUP_FLOW_RETENTION_DAYS', 30, 0, 3650),
       consentTextVersion: read.string('SIGNUP_CONSENT_TEXT_VERSION', 'v1'),
     },
-    onboardingSteps: read.list('ONBOARDING_STEPS', [
-      'profile_complete',
-      'first_integration',
-      'invited_teammate',
-      'first_data_import',
-    ]),
+    onboardingSteps,
     onboardingStatusCacheSeconds: read.int('ONBOARDING_STATUS_CACHE_SECONDS', 30, 0, 3600),
     abandonedAfterDays: read.int('ABANDONED_AFTER_DAYS', 7, 1, 3650),
     plans: read.plans('PLANS', defaultPlans(trialDays)),
@@ -212,6 +216,10 @@ export function loadConfig(env: Env = process.env): Config {
     databaseStatementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
     workerConcurrency: read.int('WORKER_CONCURRENCY', 5, 1, 100),
     runWorker: read.bool('RUN_WORKER', true),
+    onboardingStepEvents: read.stepEvents('ONBOARDING_STEP_EVENTS', onboardingSteps),
+    webhookAllowPrivate: read.bool('WEBHOOK_ALLOW_PRIVATE', env.NODE_ENV?.trim() !== 'production'),
+    webhookTimeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 60_000),
+    webhookLogRetentionDays: read.int('WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
     workerHeartbeatSeconds: read.int('WORKER_HEARTBEAT_SECONDS', 10, 1, 600),
     workerDeadAfterSeconds: read.int('WORKER_DEAD_AFTER_SECONDS', 30, 2, 3600),
     directDatabaseUrl,
@@ -332,6 +340,23 @@ class EnvReader {
       return fallback;
     }
     return items;
+  }
+
+  /**
+   * `step:event.type` pairs, comma-separated (default `invited_teammate:member.invited`, kept only
+   * when that step is configured); an explicit pair must name a configured step.
+   */
+  stepEvents(name: string, steps: readonly string[]): { step: string; eventType: string }[] {
+    const value = this.raw(name);
+    if (value === undefined) return steps.includes('invited_teammate') ? [{ step: 'invited_teammate', eventType: 'member.invited' }] : [];
+    if (value === 'none') return [];
+    const pairs = value.split(',').map((item) => item.trim().split(':'));
+    const ok = pairs.every(([step, eventType, ...rest]) => rest.length === 0 && step !== undefined && steps.includes(step) && /^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/.test(eventType ?? ''));
+    if (!ok) {
+      this.problems.push(`${name} must be comma-separated step:event.type pairs naming steps of ONBOARDING_STEPS (or "none"), got "${value}".`);
+      return [];
+    }
+    return pairs.map(([step, eventType]) => ({ step: step!, eventType: eventType! }));
   }
 
   /** Comma-separated origins (scheme, host and port, no path), e.g. `https://app.example.com,http://localhost:5173`. */

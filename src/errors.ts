@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'workspace_closed'
   | 'workspace_not_closed'
   | 'trial_not_started'
+  | 'endpoint_disabled'
+  | 'delivery_in_progress'
   | 'invalid_cursor'
   | 'signup_flow_required'
   | 'signup_flow_expired'

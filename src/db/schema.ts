@@ -295,6 +295,60 @@ export interface LocalGatewayRequestsTable {
   created_at: DefaultedTimestamp;
 }
 
+export interface EventSequencesTable {
+  workspace_id: string;
+  last_sequence: ColumnType<string, string | number, string | number>;
+}
+
+export interface EventsTable {
+  id: string;
+  type: string;
+  occurred_at: DefaultedTimestamp;
+  workspace_id: string | null;
+  /** bigint: pg returns it as a string. */
+  sequence: ColumnType<string | null, string | number | null, string | number | null>;
+  data: Json<Record<string, unknown>>;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
+
+export interface WebhookEndpointsTable {
+  id: Generated<string>;
+  url: string;
+  description: string | null;
+  event_types: string[] | null;
+  enabled: Generated<boolean>;
+  disabled_reason: string | null;
+  secret: Buffer;
+  previous_secret: Buffer | null;
+  previous_expires_at: Timestamp | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  event_id: string;
+  endpoint_id: string;
+  status: Generated<DeliveryStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  locked_until: Timestamp | null;
+  last_attempt_at: Timestamp | null;
+  delivered_at: Timestamp | null;
+  created_at: DefaultedTimestamp;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<string>;
+  delivery_id: string;
+  attempted_at: DefaultedTimestamp;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_excerpt: string | null;
+}
+
 export interface WorkerHeartbeatsTable {
   worker_id: string;
   hostname: string;
@@ -333,6 +387,11 @@ export interface Database {
   gateway_events: GatewayEventsTable;
   local_gateway_objects: LocalGatewayObjectsTable;
   local_gateway_requests: LocalGatewayRequestsTable;
+  event_sequences: EventSequencesTable;
+  events: EventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
   worker_heartbeats: WorkerHeartbeatsTable;
   email_deliveries: EmailDeliveriesTable;
 }

@@ -32,6 +32,7 @@ import { signupFlowRoutes } from './routes/signup-flows.js';
 import { billingRoutes } from './routes/billing.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks.js';
 import { refuseCardData } from './card-data.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { Problem } from './schemas/common.js';
 import type { App, RouteDeps } from './types.js';
 
@@ -119,7 +120,7 @@ export async function buildServer(deps: { config: Config; services: Services; lo
 
   const cookies = sessionCookies(config.appBaseUrl.startsWith('https:'));
   const routeDeps: RouteDeps = { config, services, cookies, guards: makeGuards(services, cookies, config.adminToken) };
-  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes, workspaceRoutes, invitationRoutes, memberRoutes, onboardingRoutes, adminRoutes, signupFlowRoutes, signupAdminRoutes, billingRoutes, stripeWebhookRoutes]) {
+  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes, workspaceRoutes, invitationRoutes, memberRoutes, onboardingRoutes, adminRoutes, signupFlowRoutes, signupAdminRoutes, billingRoutes, stripeWebhookRoutes, webhookRoutes]) {
     await app.register(async (scope) => routes(scope as App, routeDeps));
   }
   if (!config.smtpUrl && config.nodeEnv !== 'production') await app.register(async (scope) => devMailRoutes(scope as App, routeDeps));

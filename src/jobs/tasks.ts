@@ -2,7 +2,7 @@ import type { Task, TaskList } from 'graphile-worker';
 import type { JobName, JobPayloads } from '../repositories/job-queue.js';
 
 /** Tasks that only the crontab starts (see worker.ts). */
-type CronTaskName = 'close_abandoned_workspaces' | 'queue_trial_emails' | 'purge_expired' | 'clean_signup_flows' | 'recover_billing_sagas';
+type CronTaskName = 'close_abandoned_workspaces' | 'queue_trial_emails' | 'purge_expired' | 'clean_signup_flows' | 'recover_billing_sagas' | 'purge_webhook_log';
 import type { Services } from '../services/index.js';
 
 /** The type of each payload field, as `typeof` names it. */
@@ -61,6 +61,13 @@ export function createTaskList(services: Services): TaskList {
     },
     recover_billing_sagas: async () => {
       await services.billing.recover();
+    },
+    deliver_webhook: async (payload) => {
+      const { deliveryId } = payloadOf('deliver_webhook', payload, { deliveryId: 'string' });
+      await services.webhooks.attempt(deliveryId);
+    },
+    purge_webhook_log: async () => {
+      await services.webhooks.purge();
     },
     send_sign_in_locked_email: async (payload) => {
       const { accountId, lockedUntil } = payloadOf('send_sign_in_locked_email', payload, { accountId: 'string', lockedUntil: 'string' });

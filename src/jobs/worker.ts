@@ -28,6 +28,7 @@ export const CRONTAB = [
   '45 3 * * * purge_expired ?max=5',
   '*/5 * * * * clean_signup_flows ?max=5',
   '* * * * * recover_billing_sagas ?max=1',
+  '55 3 * * * purge_webhook_log ?max=5',
 ].join('\n');
 
 /** A running job worker: graphile-worker's runner and the heartbeat that vouches for it. */

@@ -16,6 +16,8 @@ export interface JobPayloads {
   process_gateway_event: { eventId: string };
   /** A billing saga to drive on (its SetupIntent succeeded after 3-D Secure while nobody waited). */
   resume_billing_saga: { sagaId: string };
+  /** One attempt to deliver one event to one endpoint (src/services/events/webhook-service.ts). */
+  deliver_webhook: { deliveryId: string };
   /** `lockedUntil`: ISO time the sign-in lock of the account's address ends. */
   send_sign_in_locked_email: { accountId: string; lockedUntil: string };
 }

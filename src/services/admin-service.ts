@@ -6,6 +6,7 @@ import type { BillingRepository, BillingRow } from '../repositories/billing/bill
 import type { InvitationRepository } from '../repositories/invitation-repository.js';
 import type { FunnelRow, ReportRepository } from '../repositories/report-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { EventRecorder } from './events/event-recorder.js';
 import type { InvitationView } from './invitation-service.js';
 import type { MemberView } from './membership-service.js';
 import type { OnboardingService } from './onboarding-service.js';
@@ -51,6 +52,7 @@ export class AdminService {
       workspaces: WorkspaceRepository;
       invitations: InvitationRepository;
       audit: AuditRepository;
+      events: EventRecorder;
       onboarding: OnboardingService;
       billing: BillingRepository;
       steps: readonly string[];
@@ -118,6 +120,11 @@ export class AdminService {
         action: 'trial.extended',
         workspaceId,
         data: { from: change.from, to: change.to, reason, ...(extendDays !== undefined ? { extendDays } : {}) },
+      });
+      await this.deps.events.record(trx, {
+        type: 'trial.extended',
+        workspaceId,
+        data: { workspaceId, from: change.from.toISOString(), to: change.to.toISOString(), extendDays: extendDays ?? null, reason },
       });
     });
     return (await this.workspaceDetail(workspaceId)).workspace;
@@ -202,10 +209,11 @@ export function reportRange(range: { from?: Date; to?: Date }): { from: Date; to
 }
 
 /** The keyset a page's cursor names: the last row's exact created_at text and id. */
-function keysetOf(cursor: string | undefined): Keyset | undefined {
+export function keysetOf(cursor: string | undefined): Keyset | undefined {
   if (cursor === undefined) return undefined;
   const [at, id] = decodeCursor(cursor, KEYSET) as [string, string];
   return { at, id };
 }
 
-const cursorOf = (keyset: Keyset) => encodeCursor([keyset.at, keyset.id]);
+/** The opaque cursor of a keyset position. */
+export const cursorOf = (keyset: Keyset) => encodeCursor([keyset.at, keyset.id]);

@@ -5,6 +5,8 @@ import type { Mailer } from '../mail/mailer.js';
 import { AccountRepository } from '../repositories/account-repository.js';
 import { AdminRepository } from '../repositories/admin-repository.js';
 import { AuditRepository } from '../repositories/audit-repository.js';
+import { EventRepository } from '../repositories/events/event-repository.js';
+import { WebhookRepository } from '../repositories/events/webhook-repository.js';
 import { EmailDeliveryRepository } from '../repositories/email-delivery-repository.js';
 import { IdempotencyRepository } from '../repositories/idempotency-repository.js';
 import { InvitationRepository } from '../repositories/invitation-repository.js';
@@ -24,6 +26,9 @@ import { NewWorkspaceRepository } from '../repositories/new-workspace-repository
 import { AccountService } from './account-service.js';
 import { AdminService } from './admin-service.js';
 import { EmailService } from './email-service.js';
+import { EventRecorder } from './events/event-recorder.js';
+import { WebhookService } from './events/webhook-service.js';
+import { SecretBox } from './events/webhook-secrets.js';
 import { HealthService } from './health-service.js';
 import { LifecycleService } from './lifecycle-service.js';
 import { InvitationService } from './invitation-service.js';
@@ -91,12 +96,15 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const trials = new TrialRepository(db);
   const signupFlows = new SignupFlowRepository(db);
   const billingRows = new BillingRepository(db);
+  const eventRows = new EventRepository(db);
+  const events = new EventRecorder(eventRows);
   const emailDeliveries = new EmailDeliveryRepository(db);
   const onboardingService = new OnboardingService({
     db,
     onboarding,
     workspaces,
     audit,
+    events,
     access,
     cache: statusCache,
     steps: config.onboardingSteps,
@@ -132,10 +140,25 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const signupCompletion = new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, plans: config.plans });
   // The paid sign-up's pivot: the staged sign-up's own one-transaction completion.
   billing.defineSignup(paidSignupPivot(signupFlows, signupCompletion));
+  for (const { step, eventType } of config.onboardingStepEvents) {
+    events.on(eventType, (trx, event) => onboardingService.completeStepByEvent(trx, event, step));
+  }
   return {
     sagaRunner,
     billing,
     gatewayEvents: new GatewayEventService({ db, events: gatewayEvents, billing: billingRows, sagas, verifyStripeWebhook: deps.billing.verifyStripeWebhook }),
+    events,
+    webhooks: new WebhookService({
+      db,
+      webhooks: new WebhookRepository(db),
+      eventRows,
+      events,
+      audit,
+      secrets: new SecretBox(deps.tokens.key('webhook-secrets')),
+      allowPrivate: config.webhookAllowPrivate,
+      timeoutMs: config.webhookTimeoutMs,
+      logRetentionDays: config.webhookLogRetentionDays,
+    }),
     sessions,
     registrations: new RegistrationService({
       db,
@@ -143,6 +166,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       signups: new RegistrationRepository(db),
       idempotency,
       sessions,
+      events,
       tokens,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
     }),
@@ -152,6 +176,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       workspaces,
       verifications,
       audit,
+      events,
       tokens,
       trialDays: config.trialDays,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
@@ -168,6 +193,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       onboarding,
       sessionRows,
       audit,
+      events,
       access,
       sessions,
       tokens,
@@ -175,7 +201,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       resendCooldownSeconds: config.resendCooldownSeconds,
       trialDays: config.trialDays,
     }),
-    members: new MembershipService({ db, workspaces, onboarding, audit, access }),
+    members: new MembershipService({ db, workspaces, onboarding, audit, events, access }),
     onboarding: onboardingService,
     admin: new AdminService({
       db,
@@ -184,12 +210,13 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       workspaces,
       invitations,
       audit,
+      events,
       onboarding: onboardingService,
       billing: billingRows,
       steps: config.onboardingSteps,
       endingSoonDays: config.trialEndingSoonDays,
     }),
-    provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl),
+    provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl, db, events),
     email: new EmailService({ mailer, tokens, verifications, invitations, workspaces, trials, deliveries: emailDeliveries, appBaseUrl: config.appBaseUrl }),
     health: new HealthService(pool),
     workers: new WorkerRegistry(new WorkerHeartbeatRepository(db), config.workerDeadAfterSeconds),
@@ -225,6 +252,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       rateLimits,
       emailDeliveries,
       sessions,
+      events,
       trialReminderDays: config.trialReminderDays,
     }),
   };

@@ -67,6 +67,8 @@ function checkAnswer(response: Awaited<ReturnType<typeof get>>, codes: string[])
 t.test('the cursor of every paginated route, from the served OpenAPI document: random and crafted cursors never answer 5xx', async (t) => {
   const ctx = await testContext(t);
   const owner = await signUp(ctx.app);
+  // Webhook endpoints, one under the id every path parameter gets, so its delivery log fills too.
+  await ctx.runtime.db.insertInto('webhook_endpoints').values([owner.workspaceId, randomUUID()].map((id) => ({ id, url: 'http://127.0.0.1:9/', secret: Buffer.alloc(1) }))).execute();
   for (let i = 0; i < 3; i++) await signUp(ctx.app);
   // Two leads from abandoned staged sign-ups, so the lead list has a second page too.
   await sql`
@@ -118,7 +120,12 @@ function bodyWith(schema: BodySchema, field: string, value: string): Record<stri
   const body: Record<string, unknown> = {};
   for (const name of schema.required ?? []) {
     const property = schema.properties?.[name] ?? {};
-    body[name] = property.type === 'integer' || property.type === 'number' ? (property.minimum ?? 1) : property.type === 'boolean' ? true : property.format === 'uuid' ? randomUUID() : 'x';
+    body[name] =
+      property.type === 'integer' || property.type === 'number' ? (property.minimum ?? 1)
+      : property.type === 'boolean' ? true
+      : property.format === 'uuid' ? randomUUID()
+      : property.format === 'date-time' ? '2026-01-01T00:00:00Z'
+      : 'x';
   }
   return { ...body, [field]: value };
 }
