@@ -7,7 +7,7 @@
  */
 import { createPool } from '../src/db/database.js';
 import { seedOwners, type SeededOwner } from './seed.js';
-import { benchDatabase, cpuPerOperation, cpuSeconds, load, report, startService, throughput, runBench } from './support.js';
+import { benchDatabase, benchSaves, runBench, startService, throughput } from './support.js';
 
 const CONNECTIONS = 32;
 const PER_CONNECTION = 8;
@@ -29,59 +29,19 @@ async function main(): Promise<void> {
   const pool = createPool(database.url, 4);
   try {
     const owners = await seedOwners(pool, CONNECTIONS * PER_CONNECTION, { label: 'seeding workspaces' });
-    const baselineBefore = await updateBaseline(database.url, owners);
-    // autocannon rebuilds the context for every request, so versions live here; workspaces are taken
-    // in turn, and with 256 of them and 32 requests in flight a workspace's last answer is back before
-    // its next save is built.
-    const versions = new Map<string, number>();
-    let turn = 0;
-    let firstFailure = '';
-    const cpuBefore = await cpuSeconds(service.pid);
-    const saves = await load({
+    await benchSaves('bench:autosave', {
       url: service.url,
+      pid: service.pid,
       connections: CONNECTIONS,
-      duration: SECONDS,
-      requests: [
-        {
-          setupRequest: (request, context) => {
-            const owner = owners[turn++ % owners.length]!;
-            (context as { workspaceId?: string }).workspaceId = owner.workspaceId;
-            return {
-              ...request,
-              method: 'PATCH',
-              path: `/v1/workspaces/${owner.workspaceId}/onboarding/draft`,
-              headers: { 'content-type': 'application/json', cookie: owner.cookie },
-              body: JSON.stringify({ data: { company: 'Acme', turn, notes: 'x'.repeat(200) }, currentStep: 'first_integration', version: versions.get(owner.workspaceId) ?? 0 }),
-            };
-          },
-          onResponse: (status, body, context) => {
-            const { workspaceId } = context as { workspaceId?: string };
-            if (status === 200 && workspaceId) versions.set(workspaceId, JSON.parse(body).version);
-            else if (!firstFailure) firstFailure = `${status} ${body.slice(0, 200)}`;
-          },
-        },
-      ],
+      seconds: SECONDS,
+      baseline: () => updateBaseline(database.url, owners),
+      targets: owners.map((owner) => ({
+        id: owner.workspaceId,
+        path: `/v1/workspaces/${owner.workspaceId}/onboarding/draft`,
+        cookie: owner.cookie,
+        body: (turn, version) => ({ data: { company: 'Acme', turn, notes: 'x'.repeat(200) }, currentStep: 'first_integration', version }),
+      })),
     });
-    const cpuAfter = await cpuSeconds(service.pid);
-    const cpu = cpuPerOperation(cpuBefore, cpuAfter, saves.rps * SECONDS);
-    if (firstFailure) process.stderr.write(`first failed save: ${firstFailure}\n`);
-    const baselineAfter = await updateBaseline(database.url, owners);
-    const baseline = (baselineBefore + baselineAfter) / 2;
-    const ratio = saves.rps / baseline;
-    report(
-      'bench:autosave',
-      {
-        'saves/s (HTTP, 32 conns)': saves.rps,
-        'save p50 ms': saves.p50,
-        'save p99 ms (target < 25)': saves.p99,
-        'non-2xx answers': saves.non2xx,
-        'service CPU ms / save': cpu.service,
-        'PostgreSQL CPU ms / save': cpu.postgres,
-        'single-row UPDATE commits/s (32)': baseline,
-        'ratio (target >= 0.5)': ratio,
-      },
-      { ok: ratio >= 0.5 && saves.p99 < 25 && saves.non2xx === 0, text: `saves/s is ${(ratio * 100).toFixed(0)}% of bare UPDATE commits/s; p99 ${saves.p99} ms` },
-    );
   } finally {
     await pool.end();
     await service.stop();

@@ -142,3 +142,72 @@ export function runBench(main: () => Promise<void>): void {
     process.exit(1);
   });
 }
+
+/** One row a save bench writes: its id, the path and cookie of its save, and the body of a save at a version. */
+export interface SaveTarget {
+  id: string;
+  path: string;
+  cookie: string;
+  body(turn: number, version: number): unknown;
+}
+
+/**
+ * The auto-save claim, shared by the save benches: PATCHes at `connections` over `targets` (taken
+ * in turn, each save carrying the version its previous save returned) against `baseline()`, the
+ * bare single-row UPDATE commits/s at the same concurrency, measured before and after. Prints the
+ * figures and the verdict: ratio >= 0.5 and p99 < 25 ms.
+ */
+export async function benchSaves(title: string, options: { url: string; pid: number; connections: number; seconds: number; targets: SaveTarget[]; baseline(): Promise<number> }): Promise<void> {
+  const { targets } = options;
+  const baselineBefore = await options.baseline();
+  // autocannon rebuilds the context for every request, so versions live here; with 8 targets per
+  // connection a target's last answer is back before its next save is built.
+  const versions = new Map<string, number>();
+  let turn = 0;
+  let firstFailure = '';
+  const cpuBefore = await cpuSeconds(options.pid);
+  const saves = await load({
+    url: options.url,
+    connections: options.connections,
+    duration: options.seconds,
+    requests: [
+      {
+        setupRequest: (request, context) => {
+          const target = targets[turn++ % targets.length]!;
+          (context as { id?: string }).id = target.id;
+          return {
+            ...request,
+            method: 'PATCH',
+            path: target.path,
+            headers: { 'content-type': 'application/json', cookie: target.cookie },
+            body: JSON.stringify(target.body(turn, versions.get(target.id) ?? 0)),
+          };
+        },
+        onResponse: (status, body, context) => {
+          const { id } = context as { id?: string };
+          if (status === 200 && id) versions.set(id, JSON.parse(body).version);
+          else if (!firstFailure) firstFailure = `${status} ${body.slice(0, 200)}`;
+        },
+      },
+    ],
+  });
+  const cpuAfter = await cpuSeconds(options.pid);
+  const cpu = cpuPerOperation(cpuBefore, cpuAfter, saves.rps * options.seconds);
+  if (firstFailure) process.stderr.write(`first failed save: ${firstFailure}\n`);
+  const baseline = (baselineBefore + (await options.baseline())) / 2;
+  const ratio = saves.rps / baseline;
+  report(
+    title,
+    {
+      [`saves/s (HTTP, ${options.connections} conns)`]: saves.rps,
+      'save p50 ms': saves.p50,
+      'save p99 ms (target < 25)': saves.p99,
+      'non-2xx answers': saves.non2xx,
+      'service CPU ms / save': cpu.service,
+      'PostgreSQL CPU ms / save': cpu.postgres,
+      [`single-row UPDATE commits/s (${options.connections})`]: baseline,
+      'ratio (target >= 0.5)': ratio,
+    },
+    { ok: ratio >= 0.5 && saves.p99 < 25 && saves.non2xx === 0, text: `saves/s is ${(ratio * 100).toFixed(0)}% of bare UPDATE commits/s; p99 ${saves.p99} ms` },
+  );
+}

@@ -12,7 +12,7 @@ export interface Config {
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
   readonly appBaseUrl: string;
-  /** HOSTED_PAGES: serve the pages emailed links open (/verify-email, /invitations/accept). */
+  /** HOSTED_PAGES: serve the pages (/verify-email, /invitations/accept, /admin). */
   readonly hostedPages: boolean;
   /** CORS_ORIGINS: browser origins allowed to call the API with credentials (default: APP_BASE_URL's origin). */
   readonly corsOrigins: readonly string[];
@@ -44,6 +44,21 @@ export interface Config {
     readonly signInFailuresPerAddressPerHour: number;
     /** Verification resends per IP. */
     readonly resendsPerMinute: number;
+    /** New staged sign-ups per IP. */
+    readonly signupFlowsPerMinute: number;
+    /** Code checks and resume requests, per IP and per address. */
+    readonly signupCodesPerMinute: number;
+    /** Auto-saves per staged sign-up. */
+    readonly signupSavesPerMinute: number;
+  };
+  /** The staged sign-up (POST /v1/signup-flows): lifetimes and retention. */
+  readonly signup: {
+    readonly idleSeconds: number;
+    readonly maxSeconds: number;
+    readonly codeTtlSeconds: number;
+    readonly retentionDays: number;
+    /** The version of the marketing consent text the frontend shows, unless a request names one. */
+    readonly consentTextVersion: string;
   };
   readonly onboardingSteps: readonly string[];
   /** PLANS: the plans on offer; the first free one is what a one-call registration gets. */
@@ -59,6 +74,14 @@ export interface Config {
   readonly workerConcurrency: number;
   /** Whether this process runs the job worker beside the HTTP server. */
   readonly runWorker: boolean;
+  /** Onboarding steps completed by the first event of a type in the workspace (ONBOARDING_STEP_EVENTS). */
+  readonly onboardingStepEvents: readonly { step: string; eventType: string }[];
+  /** Webhooks may call private, loopback and link-local addresses: false by default with NODE_ENV=production. */
+  readonly webhookAllowPrivate: boolean;
+  /** How long a webhook attempt may take (connection, answer and body). */
+  readonly webhookTimeoutMs: number;
+  /** Finished deliveries and old events are purged after this many days. */
+  readonly webhookLogRetentionDays: number;
   /** How often a worker records its heartbeat and sweeps for dead workers. */
   readonly workerHeartbeatSeconds: number;
   /** A worker silent this long is dead: its locked jobs are released to live workers. */
@@ -72,6 +95,25 @@ export interface Config {
   /** A separate listener serving only /metrics; unset: none. */
   readonly metricsPort: number | undefined;
   readonly metricsHost: string;
+  readonly billing: BillingConfig;
+}
+
+/** The payment gateway and the billing saga. */
+export interface BillingConfig {
+  /** Set: the Stripe gateway; unset: the local gateway in PostgreSQL. */
+  readonly stripeSecretKey: string | undefined;
+  /** Verifies POST /v1/webhooks/stripe; required with STRIPE_SECRET_KEY. */
+  readonly stripeWebhookSecret: string | undefined;
+  /** Another Stripe API host (a stand-in, in tests). */
+  readonly stripeApiBase: string | undefined;
+  readonly gatewayTimeoutMs: number;
+  /** Attempts of one gateway call on 5xx, 429, timeouts and dropped connections, with the same key. */
+  readonly gatewayMaxAttempts: number;
+  readonly gatewayRetryBaseMs: number;
+  /** A saga with no progress for this long is recovered (compensated before its pivot, finished after). */
+  readonly sagaStallSeconds: number;
+  /** A saga waiting for a 3-D Secure challenge is undone after this long. */
+  readonly sagaActionTimeoutSeconds: number;
 }
 
 /**
@@ -124,6 +166,7 @@ export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const read = new EnvReader(env, problems);
   const trialDays = read.int('TRIAL_DAYS', 14, 1, 3650);
+  const onboardingSteps = read.list('ONBOARDING_STEPS', ['profile_complete', 'first_integration', 'invited_teammate', 'first_data_import']);
   const appBaseUrl = (read.url('APP_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, '');
   const directDatabaseUrl = read.url('DIRECT_DATABASE_URL', ['postgres:', 'postgresql:']);
   const config: Config = {
@@ -156,13 +199,18 @@ export function loadConfig(env: Env = process.env): Config {
       signInsPerIpPerMinute: read.int('RATE_LIMIT_SIGNINS_PER_IP_PER_MINUTE', 30, 1, 1_000_000),
       signInFailuresPerAddressPerHour: read.int('SIGNIN_FAILURES_PER_ADDRESS_PER_HOUR', 20, 1, 1_000_000),
       resendsPerMinute: read.int('RATE_LIMIT_RESENDS_PER_MINUTE', 10, 1, 1_000_000),
+      signupFlowsPerMinute: read.int('RATE_LIMIT_SIGNUP_FLOWS_PER_MINUTE', 10, 1, 1_000_000),
+      signupCodesPerMinute: read.int('RATE_LIMIT_SIGNUP_CODES_PER_MINUTE', 10, 1, 1_000_000),
+      signupSavesPerMinute: read.int('SIGNUP_SAVES_PER_MINUTE', 120, 1, 1_000_000),
     },
-    onboardingSteps: read.list('ONBOARDING_STEPS', [
-      'profile_complete',
-      'first_integration',
-      'invited_teammate',
-      'first_data_import',
-    ]),
+    signup: {
+      idleSeconds: read.int('SIGNUP_FLOW_IDLE_SECONDS', 86_400, 60, 31_536_000),
+      maxSeconds: read.int('SIGNUP_FLOW_MAX_SECONDS', 604_800, 60, 31_536_000),
+      codeTtlSeconds: read.int('SIGNUP_CODE_TTL_SECONDS', 600, 30, 86_400),
+      retentionDays: read.int('SIGNUP_FLOW_RETENTION_DAYS', 30, 0, 3650),
+      consentTextVersion: read.string('SIGNUP_CONSENT_TEXT_VERSION', 'v1'),
+    },
+    onboardingSteps,
     onboardingStatusCacheSeconds: read.int('ONBOARDING_STATUS_CACHE_SECONDS', 30, 0, 3600),
     abandonedAfterDays: read.int('ABANDONED_AFTER_DAYS', 7, 1, 3650),
     plans: read.plans('PLANS', defaultPlans(trialDays)),
@@ -171,6 +219,10 @@ export function loadConfig(env: Env = process.env): Config {
     databaseStatementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000),
     workerConcurrency: read.int('WORKER_CONCURRENCY', 5, 1, 100),
     runWorker: read.bool('RUN_WORKER', true),
+    onboardingStepEvents: read.stepEvents('ONBOARDING_STEP_EVENTS', onboardingSteps),
+    webhookAllowPrivate: read.bool('WEBHOOK_ALLOW_PRIVATE', env.NODE_ENV?.trim() !== 'production'),
+    webhookTimeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 60_000),
+    webhookLogRetentionDays: read.int('WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
     workerHeartbeatSeconds: read.int('WORKER_HEARTBEAT_SECONDS', 10, 1, 600),
     workerDeadAfterSeconds: read.int('WORKER_DEAD_AFTER_SECONDS', 30, 2, 3600),
     directDatabaseUrl,
@@ -178,12 +230,28 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: read.secret('METRICS_TOKEN', 32),
     metricsPort: env.METRICS_PORT?.trim() ? read.int('METRICS_PORT', 0, 1, 65535) : undefined,
     metricsHost: read.string('METRICS_HOST', '127.0.0.1'),
+    billing: {
+      stripeSecretKey: read.secret('STRIPE_SECRET_KEY', 8),
+      stripeWebhookSecret: read.secret('STRIPE_WEBHOOK_SECRET', 8),
+      stripeApiBase: read.url('STRIPE_API_BASE', ['http:', 'https:']),
+      gatewayTimeoutMs: read.int('GATEWAY_TIMEOUT_MS', 10_000, 50, 120_000),
+      gatewayMaxAttempts: read.int('GATEWAY_MAX_ATTEMPTS', 3, 1, 10),
+      gatewayRetryBaseMs: read.int('GATEWAY_RETRY_BASE_MS', 250, 0, 60_000),
+      sagaStallSeconds: read.int('SAGA_STALL_SECONDS', 60, 1, 86_400),
+      sagaActionTimeoutSeconds: read.int('SAGA_ACTION_TIMEOUT_SECONDS', 3_600, 60, 604_800),
+    },
   };
+  if (config.signup.maxSeconds < config.signup.idleSeconds) {
+    problems.push('SIGNUP_FLOW_MAX_SECONDS must be at least SIGNUP_FLOW_IDLE_SECONDS: a flow cannot idle longer than it may live.');
+  }
   if (config.workerDeadAfterSeconds < 2 * config.workerHeartbeatSeconds) {
     // One late heartbeat must not make a live worker look dead and its jobs run twice.
     problems.push(`WORKER_DEAD_AFTER_SECONDS (${config.workerDeadAfterSeconds}) must be at least twice WORKER_HEARTBEAT_SECONDS (${config.workerHeartbeatSeconds}).`);
   }
   if (directDatabaseUrl && !config.databaseUrl) problems.push('DIRECT_DATABASE_URL needs DATABASE_URL: it is the direct route beside a pooled DATABASE_URL.');
+  if (config.billing.stripeSecretKey && !config.billing.stripeWebhookSecret) {
+    problems.push('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY: without it, subscription changes made at Stripe never reach the service.');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }
@@ -275,6 +343,23 @@ class EnvReader {
       return fallback;
     }
     return items;
+  }
+
+  /**
+   * `step:event.type` pairs, comma-separated (default `invited_teammate:member.invited`, kept only
+   * when that step is configured); an explicit pair must name a configured step.
+   */
+  stepEvents(name: string, steps: readonly string[]): { step: string; eventType: string }[] {
+    const value = this.raw(name);
+    if (value === undefined) return steps.includes('invited_teammate') ? [{ step: 'invited_teammate', eventType: 'member.invited' }] : [];
+    if (value === 'none') return [];
+    const pairs = value.split(',').map((item) => item.trim().split(':'));
+    const ok = pairs.every(([step, eventType, ...rest]) => rest.length === 0 && step !== undefined && steps.includes(step) && /^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/.test(eventType ?? ''));
+    if (!ok) {
+      this.problems.push(`${name} must be comma-separated step:event.type pairs naming steps of ONBOARDING_STEPS (or "none"), got "${value}".`);
+      return [];
+    }
+    return pairs.map(([step, eventType]) => ({ step: step!, eventType: eventType! }));
   }
 
   /** Comma-separated origins (scheme, host and port, no path), e.g. `https://app.example.com,http://localhost:5173`. */

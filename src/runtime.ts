@@ -16,6 +16,11 @@ import { createServices, type Services } from './services/index.js';
 import { StatusCache } from './services/status-cache.js';
 import { TokenDeriver } from './services/token-deriver.js';
 import { resolveTokenSecret } from './token-secret.js';
+import { GatewayEventRepository } from './repositories/billing/gateway-event-repository.js';
+import { LocalGatewayRepository } from './repositories/billing/local-gateway-repository.js';
+import { LocalGateway } from './services/billing/adapters/local-gateway.js';
+import { createStripeClient, parseStripeWebhook, StripeGateway } from './services/billing/adapters/stripe-gateway.js';
+import type { BillingPorts } from './services/index.js';
 
 /** Everything below the HTTP server and the worker: database, mail, services. */
 export interface Runtime {
@@ -76,7 +81,8 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
   if (!config.smtpUrl) log.info({ dir: path.join(config.dataDir, 'mail') }, 'dev mailbox: mail is saved as .eml files (SMTP_URL is unset)');
   const statusCache = new StatusCache(config.onboardingStatusCacheSeconds);
   const tokens = new TokenDeriver(await resolveTokenSecret(config.tokenSecret, config.dataDir));
-  const services = createServices({ db, pool, config, mailer, statusCache, tokens });
+  const services = createServices({ db, pool, config, mailer, statusCache, tokens, billing: { ...billingPorts(config, db), sessionPool: directPool } });
+  log.info({ gateway: services.billing.gatewayName }, services.billing.gatewayName === 'stripe' ? 'payment gateway: Stripe' : 'payment gateway: local (STRIPE_SECRET_KEY is unset)');
   // One connection hears what other instances changed, so in-process caches never outlive it.
   const listener = listen(
     directUrl,
@@ -108,6 +114,17 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
       if (directPool !== pool) await directPool.end();
       await embedded?.stop();
     },
+  };
+}
+
+/** Stripe when STRIPE_SECRET_KEY is set, else the local gateway in PostgreSQL. */
+function billingPorts(config: Config, db: Db): Omit<BillingPorts, 'sessionPool'> {
+  const { stripeSecretKey, stripeWebhookSecret, stripeApiBase, gatewayTimeoutMs } = config.billing;
+  if (!stripeSecretKey) return { gateway: new LocalGateway(db, new LocalGatewayRepository(db), new GatewayEventRepository(db)) };
+  const stripe = createStripeClient(stripeSecretKey, { apiBase: stripeApiBase, timeoutMs: gatewayTimeoutMs });
+  return {
+    gateway: new StripeGateway(stripe),
+    ...(stripeWebhookSecret ? { verifyStripeWebhook: (rawBody: Buffer, signature: string) => parseStripeWebhook(stripe, rawBody, signature, stripeWebhookSecret) } : {}),
   };
 }
 

@@ -7,7 +7,7 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** `false` for a route that answers without the database: no 503 is documented for it. */
     database?: boolean;
-    /** The route's successful answers set (or clear) the session cookie: sign-up, sign-in, sign-out, a newcomer's acceptance. */
+    /** The route's successful answers set (or clear) the session or sign-up cookie: sign-up, sign-in, sign-out, a newcomer's acceptance, a staged sign-up's start and resume. */
     setsCookie?: boolean;
   }
 }
@@ -182,7 +182,7 @@ function hoistTitled(node: unknown, schemas: Json, root = false): void {
 /** Documents Set-Cookie on the successful answers of routes that set it or renew the session. */
 const transform: FastifyDynamicSwaggerOptions['transform'] = ({ schema, url, route }) => {
   const security = (schema as { security?: Record<string, unknown>[] } | undefined)?.security ?? [];
-  const cookie = route.config?.setsCookie === true || security.some((requirement) => 'sessionCookie' in requirement);
+  const cookie = route.config?.setsCookie === true || security.some((requirement) => 'sessionCookie' in requirement || 'signupFlowCookie' in requirement);
   if (!schema || !cookie || !schema.response) return { schema, url };
   const response = Object.fromEntries(
     Object.entries(schema.response as Record<string, Json>).map(([status, answer]) => [
@@ -201,6 +201,7 @@ const TAGS = [
   { name: 'invitations', description: 'Inviting teammates, and accepting an invitation with or without an account.' },
   { name: 'members', description: 'Members of a workspace and their roles.' },
   { name: 'onboarding', description: 'The resumable setup wizard: steps, auto-saved drafts, completion.' },
+  { name: 'signup-flows', description: 'The staged sign-up: partial data kept until complete, resumable on any device, committed in one transaction.' },
   { name: 'billing', description: 'Plans, subscriptions and payment methods of a workspace, and the payment gateway\'s webhooks.' },
   { name: 'admin', description: 'The back office, behind the admin bearer token.' },
   { name: 'health', description: 'Liveness and readiness for the orchestrator.' },
@@ -223,6 +224,7 @@ export function swaggerOptions(): FastifyDynamicSwaggerOptions {
       components: {
         securitySchemes: {
           sessionCookie: { type: 'apiKey', in: 'cookie', name: 'sid', description: 'The session cookie set by sign-up, sign-in or accepting an invitation.' },
+          signupFlowCookie: { type: 'apiKey', in: 'cookie', name: 'signup_flow', description: 'The cookie of a staged sign-up, set when it starts or is resumed on another device; path /v1/signup-flows.' },
           adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN of the server.' },
           metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN of the server, when set.' },
         },

@@ -27,6 +27,12 @@ import { onboardingRoutes } from './routes/onboarding.js';
 import { adminRoutes } from './routes/admin.js';
 import { registrationRoutes } from './routes/registrations.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { signupAdminRoutes } from './routes/signup-admin.js';
+import { signupFlowRoutes } from './routes/signup-flows.js';
+import { billingRoutes } from './routes/billing.js';
+import { stripeWebhookRoutes } from './routes/stripe-webhooks.js';
+import { refuseCardData } from './card-data.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { pageRoutes } from './pages/index.js';
 import { Problem } from './schemas/common.js';
 import type { App, RouteDeps } from './types.js';
@@ -83,6 +89,8 @@ export async function buildServer(deps: { config: Config; services: Services; lo
   app.removeContentTypeParser('text/plain');
   app.addSchema(Problem);
   app.setErrorHandler((error, request, reply) => sendProblem(error as never, request, reply));
+  // Every route: a body holding a card number or security code is refused before anything reads it.
+  app.addHook('preValidation', refuseCardData);
   app.setNotFoundHandler((request, reply) => sendProblem(new AppError('not_found', 'There is nothing at this address.'), request, reply));
 
   // Before any route, so every route (ours and the plugins') gets the statuses it can answer.
@@ -113,7 +121,7 @@ export async function buildServer(deps: { config: Config; services: Services; lo
 
   const cookies = sessionCookies(config.appBaseUrl.startsWith('https:'));
   const routeDeps: RouteDeps = { config, services, cookies, guards: makeGuards(services, cookies, config.adminToken) };
-  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes, workspaceRoutes, invitationRoutes, memberRoutes, onboardingRoutes, adminRoutes]) {
+  for (const routes of [healthRoutes, registrationRoutes, emailVerificationRoutes, sessionRoutes, accountRoutes, workspaceRoutes, invitationRoutes, memberRoutes, onboardingRoutes, adminRoutes, signupFlowRoutes, signupAdminRoutes, billingRoutes, stripeWebhookRoutes, webhookRoutes]) {
     await app.register(async (scope) => routes(scope as App, routeDeps));
   }
   if (!config.smtpUrl && config.nodeEnv !== 'production') await app.register(async (scope) => devMailRoutes(scope as App, routeDeps));

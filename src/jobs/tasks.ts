@@ -2,7 +2,7 @@ import type { Task, TaskList } from 'graphile-worker';
 import type { JobName, JobPayloads } from '../repositories/job-queue.js';
 
 /** Tasks that only the crontab starts (see worker.ts). */
-type CronTaskName = 'close_abandoned_workspaces' | 'queue_trial_emails' | 'purge_expired';
+type CronTaskName = 'close_abandoned_workspaces' | 'queue_trial_emails' | 'purge_expired' | 'clean_signup_flows' | 'recover_billing_sagas' | 'purge_webhook_log';
 import type { Services } from '../services/index.js';
 
 /** The type of each payload field, as `typeof` names it. */
@@ -43,6 +43,31 @@ export function createTaskList(services: Services): TaskList {
     send_trial_email: async (payload) => {
       const input = payloadOf('send_trial_email', payload, { workspaceId: 'string', kind: 'string', trialEndsAt: 'string' });
       await services.email.sendTrialEmail(input);
+    },
+    send_signup_code: async (payload) => {
+      const { flowId, codeNumber } = payloadOf('send_signup_code', payload, { flowId: 'string', codeNumber: 'number' });
+      await services.signupLeads.sendCode(flowId, codeNumber);
+    },
+    clean_signup_flows: async () => {
+      await services.signupLeads.cleanup();
+    },
+    process_gateway_event: async (payload) => {
+      const { eventId } = payloadOf('process_gateway_event', payload, { eventId: 'string' });
+      await services.gatewayEvents.process(eventId);
+    },
+    resume_billing_saga: async (payload) => {
+      const { sagaId } = payloadOf('resume_billing_saga', payload, { sagaId: 'string' });
+      await services.billing.resume(sagaId);
+    },
+    recover_billing_sagas: async () => {
+      await services.billing.recover();
+    },
+    deliver_webhook: async (payload) => {
+      const { deliveryId } = payloadOf('deliver_webhook', payload, { deliveryId: 'string' });
+      await services.webhooks.attempt(deliveryId);
+    },
+    purge_webhook_log: async () => {
+      await services.webhooks.purge();
     },
     send_sign_in_locked_email: async (payload) => {
       const { accountId, lockedUntil } = payloadOf('send_sign_in_locked_email', payload, { accountId: 'string', lockedUntil: 'string' });

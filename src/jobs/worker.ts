@@ -26,6 +26,9 @@ export const CRONTAB = [
   '15 3 * * * close_abandoned_workspaces ?max=5',
   '5 * * * * queue_trial_emails ?max=5',
   '45 3 * * * purge_expired ?max=5',
+  '*/5 * * * * clean_signup_flows ?max=5',
+  '* * * * * recover_billing_sagas ?max=1',
+  '55 3 * * * purge_webhook_log ?max=5',
 ].join('\n');
 
 /** A running job worker: graphile-worker's runner and the heartbeat that vouches for it. */
@@ -69,6 +72,8 @@ export async function startWorker(deps: {
     preset: { worker: { localQueue: { size: deps.concurrency + 1 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
   });
   if (!workerId) throw new Error('graphile-worker started without announcing its worker pool.');
+  // Billing sagas a previous process left half-done are recovered at start, not only on the minute.
+  await runner.addJob('recover_billing_sagas', {}, { jobKey: 'recover_billing_sagas_at_start' });
   const heartbeat = startHeartbeat({ registry: deps.services.workers, workerId, intervalMs: deps.heartbeatSeconds * 1000, log: deps.log });
   // A runner that ends by itself (a fatal error) must stop vouching for jobs it no longer runs.
   runner.promise.then(() => heartbeat.stop(), () => heartbeat.stop());

@@ -5,7 +5,7 @@ function escapeHtml(value: string): string {
 }
 
 /** A plain email: greeting, paragraphs, one call to action. Values are escaped in the HTML part. */
-function compose(input: { to: string; subject: string; greeting: string; paragraphs: string[]; action?: { label: string; url: string } }): MailMessage {
+export function compose(input: { to: string; subject: string; greeting: string; paragraphs: string[]; action?: { label: string; url: string } }): MailMessage {
   const { to, subject, greeting, paragraphs, action } = input;
   const text = [greeting, '', ...paragraphs.flatMap((p) => [p, '']), ...(action ? [`${action.label}: ${action.url}`, ''] : [])].join('\n');
   const html = [

@@ -25,7 +25,7 @@ const accountColumns = [
 /** SQL for the accounts table. */
 export class AccountRepository extends Repository {
   /** Inserts an account; a taken address (any letter case) becomes `email_taken`. */
-  async insert(input: { email: string; name: string; passwordHash: string; verified?: boolean }): Promise<AccountRow> {
+  async insert(input: { email: string; name: string; passwordHash: string; verified?: boolean; verifiedAt?: Date }): Promise<AccountRow> {
     try {
       return await this.db
         .insertInto('accounts')
@@ -33,7 +33,7 @@ export class AccountRepository extends Repository {
           email: input.email,
           name: input.name,
           password_hash: input.passwordHash,
-          email_verified_at: input.verified ? sql<Date>`now()` : null,
+          email_verified_at: input.verifiedAt ?? (input.verified ? sql<Date>`now()` : null),
         })
         .returning(accountColumns)
         .executeTakeFirstOrThrow();

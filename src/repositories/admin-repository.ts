@@ -13,6 +13,8 @@ export interface WorkspaceFilter {
   createdTo?: Date;
   /** One workspace only (the detail view). */
   id?: string;
+  /** The status of the workspace's current subscription; `none` for workspaces that never had one. */
+  subscriptionStatus?: 'trialing' | 'active' | 'past_due' | 'canceled' | 'none';
 }
 
 /** A keyset position: the last row's created_at (as exact text) and id. */
@@ -39,6 +41,7 @@ export interface AdminWorkspaceRow {
   pendingInvitations: number;
   completedSteps: string[];
   completedAt: Date | null;
+  subscriptionStatus: string | null;
 }
 
 /** One audit event. */
@@ -94,6 +97,10 @@ export class AdminRepository extends Repository {
     if (filter.createdFrom) conditions.push(sql`w.created_at >= ${filter.createdFrom}`);
     if (filter.createdTo) conditions.push(sql`w.created_at < ${filter.createdTo}`);
     if (filter.id) conditions.push(sql`w.id = ${filter.id}`);
+    // The current subscription of a workspace: the live one, else the newest.
+    const subscriptionStatus = sql`(select s.status from subscriptions s where s.workspace_id = w.id order by s.status = 'canceled', s.created_at desc limit 1)`;
+    if (filter.subscriptionStatus === 'none') conditions.push(sql`not exists (select 1 from subscriptions s where s.workspace_id = w.id)`);
+    else if (filter.subscriptionStatus) conditions.push(sql`${subscriptionStatus} = ${filter.subscriptionStatus}`);
     // search_text holds the name and the owners' emails in lower case, with a trigram index.
     if (filter.q) conditions.push(sql`w.search_text like ${`%${escapeLike(filter.q.toLowerCase())}%`}`);
     if (after) conditions.push(sql`(w.created_at, w.id) < (${after.at}::timestamptz, ${after.id}::uuid)`);
@@ -105,7 +112,8 @@ export class AdminRepository extends Repository {
              o.account_id as "ownerAccountId", o.email as "ownerEmail", o.name as "ownerName", o.email_verified_at as "ownerVerifiedAt",
              (select count(*)::int from workspace_members m where m.workspace_id = w.id) as "memberCount",
              (select count(*)::int from invitations i where i.workspace_id = w.id and i.status = 'pending' and i.expires_at > now()) as "pendingInvitations",
-             w.completed_steps as "completedSteps", w.completed_at as "completedAt"
+             w.completed_steps as "completedSteps", w.completed_at as "completedAt",
+             ${subscriptionStatus} as "subscriptionStatus"
       from (
         select w.*, p.completed_steps, p.completed_at
         from workspaces w

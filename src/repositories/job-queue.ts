@@ -10,6 +10,14 @@ export interface JobPayloads {
   onboarding_completed: { workspaceId: string };
   /** `trialEndsAt`: PostgreSQL's exact text of the trial end the email is about. */
   send_trial_email: { workspaceId: string; kind: 'ending_soon' | 'ended'; trialEndsAt: string };
+  /** `codeNumber`: the flow's code number; the code is derived again from it and the flow id. */
+  send_signup_code: { flowId: string; codeNumber: number };
+  /** A received payment-gateway event (gateway_events.event_id) to apply. */
+  process_gateway_event: { eventId: string };
+  /** A billing saga to drive on (its SetupIntent succeeded after 3-D Secure while nobody waited). */
+  resume_billing_saga: { sagaId: string };
+  /** One attempt to deliver one event to one endpoint (src/services/events/webhook-service.ts). */
+  deliver_webhook: { deliveryId: string };
   /** `lockedUntil`: ISO time the sign-in lock of the account's address ends. */
   send_sign_in_locked_email: { accountId: string; lockedUntil: string };
 }

@@ -59,6 +59,11 @@ const progressColumns = [
 
 /** SQL for onboarding_progress. */
 export class OnboardingRepository extends Repository {
+  /** The empty progress of a new workspace. */
+  async insert(workspaceId: string): Promise<void> {
+    await this.db.insertInto('onboarding_progress').values({ workspace_id: workspaceId }).execute();
+  }
+
   async find(workspaceId: string): Promise<ProgressRow | undefined> {
     return this.db
       .selectFrom('onboarding_progress as p')

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { isUniqueViolation } from '../db/pg-errors.js';
 import { emailTaken, type AccountRow } from './account-repository.js';
+import { recordEventsCtes, type EventInsert } from './events/event-repository.js';
 import { addJobsSql, type JobSpec } from './job-queue.js';
 import { Repository } from './repository.js';
 import type { WorkspaceRow } from './workspace-repository.js';
@@ -19,11 +20,14 @@ export interface SignupRows {
   sessionTokenHash: Buffer;
   sessionExpiresAt: Date;
   jobs: JobSpec[];
+  /** Its outbox events (account.registered, workspace.created), recorded by the same statement. */
+  events: EventInsert[];
 }
 
 /**
  * The sign-up unit of work as ONE statement, atomic on its own: account, workspace, owner
- * membership, onboarding progress, verification token, session, audit event and jobs. Each is a
+ * membership, onboarding progress, verification token, session, audit event, jobs and outbox events
+ * (with their sequence numbers, deliveries and delivery jobs: see recordEventsCtes). Each is a
  * plain insert into its own table; they share a statement because round trips were most of a
  * registration's cost beyond its password hash (bench/registrations.ts).
  */
@@ -57,9 +61,9 @@ export class RegistrationRepository extends Repository {
           from account, workspace
         ), jobs as (
           select count(*) as added from ${addJobsSql(rows.jobs)}
-        )
+        ), ${recordEventsCtes(rows.events)}
         select to_jsonb(account) as account, to_jsonb(workspace) as workspace
-        from account, workspace, jobs`.execute(this.db);
+        from account, workspace, jobs, event_jobs`.execute(this.db);
       const row = result[0]!;
       return { account: revive(row.account), workspace: revive(row.workspace) };
     } catch (error) {

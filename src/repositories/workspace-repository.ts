@@ -42,10 +42,11 @@ const workspaceColumns = [
 
 /** SQL for workspaces and their memberships. */
 export class WorkspaceRepository extends Repository {
-  async insert(name: string): Promise<WorkspaceRow> {
+  /** A new workspace; without a plan it gets the column default (the free trial plan). */
+  async insert(name: string, plan?: string): Promise<WorkspaceRow> {
     return this.db
       .insertInto('workspaces')
-      .values({ name })
+      .values({ name, ...(plan ? { plan } : {}) })
       .returning(workspaceColumns)
       .executeTakeFirstOrThrow();
   }
@@ -221,13 +222,14 @@ export class WorkspaceRepository extends Repository {
       .execute() as Promise<{ id: string; trialEndsAt: Date }[]>;
   }
 
-  /** Records provisioning as done, once; later calls keep the first time and settings. */
-  async markInitialized(id: string, settings: Record<string, unknown>): Promise<void> {
-    await this.db
+  /** Records provisioning as done, once (true then); later calls keep the first time and settings. */
+  async markInitialized(id: string, settings: Record<string, unknown>): Promise<boolean> {
+    const result = await this.db
       .updateTable('workspaces')
       .set({ settings: JSON.stringify(settings), initialized_at: sql`now()` })
       .where('id', '=', id)
       .where('initialized_at', 'is', null)
-      .execute();
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 }

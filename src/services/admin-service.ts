@@ -2,9 +2,11 @@ import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { AdminRepository, AdminWorkspaceRow, AuditEventRow, AuditFilter, Keyset, StatsRow, WorkspaceFilter } from '../repositories/admin-repository.js';
 import type { Actor, AuditRepository } from '../repositories/audit-repository.js';
+import type { BillingRepository, BillingRow } from '../repositories/billing/billing-repository.js';
 import type { InvitationRepository } from '../repositories/invitation-repository.js';
 import type { FunnelRow, ReportRepository } from '../repositories/report-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { EventRecorder } from './events/event-recorder.js';
 import type { InvitationView } from './invitation-service.js';
 import type { MemberView } from './membership-service.js';
 import type { OnboardingService } from './onboarding-service.js';
@@ -28,6 +30,8 @@ export interface AdminWorkspaceView {
   pendingInvitations: number;
   onboarding: { status: 'in_progress' | 'completed' | 'closed'; completedSteps: string[]; completedAt: Date | null };
   initializedAt: Date | null;
+  /** The current subscription's status; null when the workspace never subscribed. */
+  subscriptionStatus: string | null;
 }
 
 /** One page of a keyset-paginated list. */
@@ -48,7 +52,9 @@ export class AdminService {
       workspaces: WorkspaceRepository;
       invitations: InvitationRepository;
       audit: AuditRepository;
+      events: EventRecorder;
       onboarding: OnboardingService;
+      billing: BillingRepository;
       steps: readonly string[];
       endingSoonDays: number;
     },
@@ -56,10 +62,8 @@ export class AdminService {
 
   /** One page of workspaces matching the filter, newest first. */
   async listWorkspaces(filter: WorkspaceFilter, page: { limit: number; cursor?: string }): Promise<Page<AdminWorkspaceView>> {
-    const rows = await this.deps.admin.listWorkspaces(filter, this.deps.endingSoonDays, keysetOf(page.cursor), page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items: items.map((row) => this.view(row)), nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
+    const found = await keysetPage(page, (after, limit) => this.deps.admin.listWorkspaces(filter, this.deps.endingSoonDays, after, limit));
+    return { items: found.items.map((row) => this.view(row)), nextCursor: found.nextCursor };
   }
 
   /** Every workspace matching the filter, in pages under the hood, for CSV export. */
@@ -81,6 +85,7 @@ export class AdminService {
     pendingInvitations: InvitationView[];
     onboarding: Awaited<ReturnType<OnboardingService['progress']>>;
     auditEvents: AuditEventRow[];
+    billing: BillingRow;
   }> {
     const [row] = await this.deps.admin.listWorkspaces({ id: workspaceId }, this.deps.endingSoonDays, undefined, 1);
     if (!row) throw new AppError('not_found', 'No workspace with this id exists.');
@@ -91,6 +96,7 @@ export class AdminService {
       pendingInvitations: invitations.map((i) => ({ id: i.id, email: i.email, role: i.role, status: i.status, expiresAt: i.expiresAt, invitedBy: { accountId: i.invitedBy, name: i.inviterName }, createdAt: i.createdAt })),
       onboarding: await this.deps.onboarding.progress(workspaceId),
       auditEvents: await this.deps.admin.listAuditEvents({ workspaceId }, undefined, 200),
+      billing: await this.deps.billing.findByWorkspace(workspaceId),
     };
   }
 
@@ -115,6 +121,11 @@ export class AdminService {
         workspaceId,
         data: { from: change.from, to: change.to, reason, ...(extendDays !== undefined ? { extendDays } : {}) },
       });
+      await this.deps.events.record(trx, {
+        type: 'trial.extended',
+        workspaceId,
+        data: { workspaceId, from: change.from.toISOString(), to: change.to.toISOString(), extendDays: extendDays ?? null, reason },
+      });
     });
     return (await this.workspaceDetail(workspaceId)).workspace;
   }
@@ -132,19 +143,12 @@ export class AdminService {
 
   /** One page of the audit log, newest first. */
   async auditEvents(filter: AuditFilter, page: { limit: number; cursor?: string }): Promise<Page<AuditEventRow>> {
-    const rows = await this.deps.admin.listAuditEvents(filter, keysetOf(page.cursor), page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
+    return keysetPage(page, (after, limit) => this.deps.admin.listAuditEvents(filter, after, limit));
   }
 
   /** The onboarding funnel of workspaces created in [from, to); defaults to the last 30 days. */
   async funnel(range: { from?: Date; to?: Date }): Promise<FunnelRow & { from: Date; to: Date }> {
-    const to = range.to ?? new Date();
-    const from = range.from ?? new Date(to.getTime() - 30 * DAY_MS);
-    if (from >= to) {
-      throw new AppError('validation_failed', '`from` must be before `to`.', { fields: [{ field: 'from', message: 'must be before to' }] });
-    }
+    const { from, to } = reportRange(range);
     return { from, to, ...(await this.deps.reports.funnel(from, to, this.deps.steps)) };
   }
 
@@ -173,17 +177,43 @@ export class AdminService {
         completedAt: row.completedAt,
       },
       initializedAt: row.initializedAt,
+      subscriptionStatus: row.subscriptionStatus,
     };
   }
 }
 
 const KEYSET: readonly CursorField[] = ['timestamp', 'uuid'];
 
+/**
+ * One keyset page: fetches one row more than `limit` after the cursor's position, so the cursor of
+ * the next page exists only when there is one.
+ */
+export async function keysetPage<T extends { keysetAt: string; id: string }>(
+  page: { limit: number; cursor?: string },
+  fetch: (after: Keyset | undefined, limit: number) => Promise<T[]>,
+): Promise<Page<T>> {
+  const rows = await fetch(keysetOf(page.cursor), page.limit + 1);
+  const items = rows.slice(0, page.limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
+}
+
+/** A report's time range [from, to): the last 30 days unless given; 400 when from is not before to. */
+export function reportRange(range: { from?: Date; to?: Date }): { from: Date; to: Date } {
+  const to = range.to ?? new Date();
+  const from = range.from ?? new Date(to.getTime() - 30 * DAY_MS);
+  if (from >= to) {
+    throw new AppError('validation_failed', '`from` must be before `to`.', { fields: [{ field: 'from', message: 'must be before to' }] });
+  }
+  return { from, to };
+}
+
 /** The keyset a page's cursor names: the last row's exact created_at text and id. */
-function keysetOf(cursor: string | undefined): Keyset | undefined {
+export function keysetOf(cursor: string | undefined): Keyset | undefined {
   if (cursor === undefined) return undefined;
   const [at, id] = decodeCursor(cursor, KEYSET) as [string, string];
   return { at, id };
 }
 
-const cursorOf = (keyset: Keyset) => encodeCursor([keyset.at, keyset.id]);
+/** The opaque cursor of a keyset position. */
+export const cursorOf = (keyset: Keyset) => encodeCursor([keyset.at, keyset.id]);

@@ -9,6 +9,7 @@ import { enqueueJob } from '../repositories/job-queue.js';
 import type { OnboardingRepository } from '../repositories/onboarding-repository.js';
 import type { SessionRepository } from '../repositories/session-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { EventRecorder } from './events/event-recorder.js';
 import { hashPassword } from './passwords.js';
 import { normalizeEmail } from './registration-service.js';
 import type { IssuedSession, SessionService } from './session-service.js';
@@ -74,6 +75,7 @@ export class InvitationService {
       onboarding: OnboardingRepository;
       sessionRows: SessionRepository;
       audit: AuditRepository;
+      events: EventRecorder;
       access: WorkspaceService;
       sessions: SessionService;
       tokens: TokenDeriver;
@@ -106,6 +108,7 @@ export class InvitationService {
         workspaceId,
         data: { invitationId, email, role: input.role },
       });
+      await this.deps.events.record(trx, { type: 'member.invited', workspaceId, data: { invitationId, email, role: input.role, invitedBy: inviterId } });
       return invitationId;
     });
     if (!id) {
@@ -233,6 +236,11 @@ export class InvitationService {
       if (!consumed) return undefined;
       const account = await this.deps.accounts.withTx(trx).insert({ email: consumed.email, name: input.name!, passwordHash, verified: true });
       await this.deps.invitations.withTx(trx).setAcceptedBy(consumed.id, account.id);
+      await this.deps.events.record(trx, {
+        type: 'account.registered',
+        workspaceId: consumed.workspaceId,
+        data: { accountId: account.id, email: account.email, name: account.name, emailVerified: true, via: 'invitation' },
+      });
       await this.deps.sessionRows.withTx(trx).insert({ tokenHash: session.hash, accountId: account.id, expiresAt: session.expiresAt });
       await this.join(trx, consumed, account.id);
       return account.id;
@@ -247,7 +255,7 @@ export class InvitationService {
   }
 
   private async join(trx: Tx, invitation: InvitationRow, accountId: string): Promise<void> {
-    await this.deps.workspaces.withTx(trx).insertMember({ workspaceId: invitation.workspaceId, accountId, role: invitation.role });
+    const joined = await this.deps.workspaces.withTx(trx).insertMember({ workspaceId: invitation.workspaceId, accountId, role: invitation.role });
     await this.deps.onboarding.withTx(trx).notifyStatusChanged({ accountIds: [accountId] });
     await this.deps.audit.withTx(trx).insert({
       actor: { type: 'account', id: accountId },
@@ -256,6 +264,9 @@ export class InvitationService {
       accountId,
       data: { invitationId: invitation.id, role: invitation.role },
     });
+    if (joined) {
+      await this.deps.events.record(trx, { type: 'member.joined', workspaceId: invitation.workspaceId, data: { accountId, email: invitation.email, role: invitation.role, invitationId: invitation.id } });
+    }
   }
 
   /** The token was not consumed now: fine if this account already joined through it (a repeat). */

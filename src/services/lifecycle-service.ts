@@ -6,6 +6,7 @@ import { enqueueJobs } from '../repositories/job-queue.js';
 import type { RateLimitRepository } from '../repositories/rate-limit-repository.js';
 import type { TrialRepository } from '../repositories/trial-repository.js';
 import type { VerificationRepository } from '../repositories/verification-repository.js';
+import type { EventRecorder } from './events/event-recorder.js';
 import { drain, type SessionService } from './session-service.js';
 
 /** How long used or dead tokens and invitations are kept, for support questions. */
@@ -26,6 +27,7 @@ export class LifecycleService {
       rateLimits: RateLimitRepository;
       emailDeliveries: EmailDeliveryRepository;
       sessions: SessionService;
+      events: EventRecorder;
       trialReminderDays: number;
     },
   ) {}
@@ -47,6 +49,14 @@ export class LifecycleService {
           })),
         );
       }
+      await this.deps.events.record(
+        trx,
+        ...due.map(({ workspaceId, kind, trialEndsAt }) => ({
+          type: kind === 'ending_soon' ? ('trial.ending_soon' as const) : ('trial.expired' as const),
+          workspaceId,
+          data: { workspaceId, trialEndsAt: new Date(trialEndsAt).toISOString() },
+        })),
+      );
       return due.length;
     });
   }

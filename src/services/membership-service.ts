@@ -4,6 +4,7 @@ import { AppError, workspaceNotFound } from '../errors.js';
 import type { AuditRepository } from '../repositories/audit-repository.js';
 import type { OnboardingRepository } from '../repositories/onboarding-repository.js';
 import type { MemberRow, WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { EventRecorder } from './events/event-recorder.js';
 import { can, forbidden, ownersOnly, type WorkspaceService } from './workspace-service.js';
 
 /** A member as other members see them. */
@@ -12,7 +13,7 @@ export type MemberView = MemberRow;
 /** Members: listing, changing roles, removing (or leaving). A workspace always keeps an owner. */
 export class MembershipService {
   constructor(
-    private readonly deps: { db: Db; workspaces: WorkspaceRepository; onboarding: OnboardingRepository; audit: AuditRepository; access: WorkspaceService },
+    private readonly deps: { db: Db; workspaces: WorkspaceRepository; onboarding: OnboardingRepository; audit: AuditRepository; events: EventRecorder; access: WorkspaceService },
   ) {}
 
   async list(workspaceId: string, accountId: string): Promise<MemberView[]> {
@@ -38,6 +39,7 @@ export class MembershipService {
         accountId: targetId,
         data: { from: current, to: role },
       });
+      await this.deps.events.record(trx, { type: 'member.role_changed', workspaceId, data: { accountId: targetId, from: current, to: role, changedBy: actorId } });
     });
     const member = (await this.deps.workspaces.listMembers(workspaceId)).find((m) => m.accountId === targetId);
     return member!;
@@ -62,6 +64,7 @@ export class MembershipService {
         accountId: targetId,
         data: { role: current, left: leaving },
       });
+      await this.deps.events.record(trx, { type: 'member.removed', workspaceId, data: { accountId: targetId, role: current, left: leaving, removedBy: actorId } });
     });
   }
 

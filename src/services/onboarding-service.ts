@@ -4,6 +4,8 @@ import type { Actor, AuditRepository } from '../repositories/audit-repository.js
 import { enqueueJob } from '../repositories/job-queue.js';
 import type { DraftSave, OnboardingRepository, ProgressRow } from '../repositories/onboarding-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { NewEvent } from './events/catalogue.js';
+import type { EventRecorder } from './events/event-recorder.js';
 import { GroupCommit } from './group-commit.js';
 import type { CachedStatus, StatusCache } from './status-cache.js';
 import type { WorkspaceService } from './workspace-service.js';
@@ -35,6 +37,7 @@ export class OnboardingService {
       onboarding: OnboardingRepository;
       workspaces: WorkspaceRepository;
       audit: AuditRepository;
+      events: EventRecorder;
       access: WorkspaceService;
       cache: StatusCache;
       steps: readonly string[];
@@ -59,10 +62,10 @@ export class OnboardingService {
     await this.deps.access.getForMember(workspaceId, accountId);
     const actor: Actor = { type: 'account', id: accountId };
     const completedNow = await this.writeProgress(workspaceId, async (trx) => {
-      if (await this.deps.onboarding.withTx(trx).addStep(workspaceId, step)) {
-        await this.deps.audit.withTx(trx).insert({ actor, action: 'onboarding.step_completed', workspaceId, accountId, data: { step } });
-      }
-      return this.completeIfDone(trx, workspaceId, actor);
+      const added = await this.addStep(trx, workspaceId, step, actor, null);
+      const completion = await this.completeIfDone(trx, workspaceId, actor);
+      await this.deps.events.record(trx, ...added, ...completion);
+      return completion.length > 0;
     });
     if (completedNow) this.deps.cache.invalidate({ workspaceIds: [workspaceId] });
     return this.get(workspaceId, accountId);
@@ -88,7 +91,9 @@ export class OnboardingService {
       if (missingSteps.length > 0) {
         throw new AppError('steps_incomplete', `Finish these steps first: ${missingSteps.join(', ')}.`, { extra: { missingSteps } });
       }
-      return this.completeIfDone(trx, workspaceId, { type: 'account', id: accountId });
+      const completion = await this.completeIfDone(trx, workspaceId, { type: 'account', id: accountId });
+      await this.deps.events.record(trx, ...completion);
+      return completion.length > 0;
     });
     if (completedNow) this.deps.cache.invalidate({ workspaceIds: [workspaceId] });
     return this.get(workspaceId, accountId);
@@ -135,6 +140,7 @@ export class OnboardingService {
       const closed = await this.deps.db.transaction().execute(async (trx) => {
         const ids = await this.deps.workspaces.withTx(trx).closeAbandoned(afterDays, batchSize);
         await this.deps.onboarding.withTx(trx).notifyStatusChanged({ workspaceIds: ids });
+        await this.deps.events.record(trx, ...ids.map((id) => ({ type: 'workspace.closed' as const, workspaceId: id, data: { workspaceId: id, reason: 'onboarding_abandoned' as const, afterDays } })));
         return ids;
       });
       this.deps.cache.invalidate({ workspaceIds: closed });
@@ -150,6 +156,7 @@ export class OnboardingService {
       if (!(await workspaces.lock(workspaceId))) throw new AppError('not_found', 'No workspace with this id exists.');
       if (!(await workspaces.reopen(workspaceId))) throw new AppError('workspace_not_closed', 'This workspace is not closed.');
       await this.deps.audit.withTx(trx).insert({ actor, action: 'workspace.reopened', workspaceId, data: { reason } });
+      await this.deps.events.record(trx, { type: 'workspace.reopened', workspaceId, data: { workspaceId, reason } });
       await this.deps.onboarding.withTx(trx).notifyStatusChanged({ workspaceIds: [workspaceId] });
     });
     this.deps.cache.invalidate({ workspaceIds: [workspaceId] });
@@ -165,13 +172,39 @@ export class OnboardingService {
     });
   }
 
-  /** Sets completed_at once; the one transaction that does enqueues the job, audits and notifies. */
-  private async completeIfDone(trx: Tx, workspaceId: string, actor: Actor): Promise<boolean> {
-    if (!(await this.deps.onboarding.withTx(trx).completeIfDone(workspaceId, this.deps.steps))) return false;
+  /**
+   * Completes `step` because `event` proves it (ONBOARDING_STEP_EVENTS), in the event's transaction,
+   * with the once-only rules of the API: nothing when the step is done or the workspace closed.
+   * Returns the events to record after the one that proved it.
+   */
+  async completeStepByEvent(trx: Tx, event: NewEvent, step: string): Promise<NewEvent[]> {
+    if (!event.workspaceId || !this.deps.steps.includes(step)) return [];
+    const progress = await this.deps.onboarding.withTx(trx).lock(event.workspaceId);
+    if (!progress || progress.workspaceStatus === 'closed' || progress.completedSteps.includes(step)) return [];
+    const actor: Actor = { type: 'system', id: null };
+    const added = await this.addStep(trx, event.workspaceId, step, actor, event.type);
+    return [...added, ...(await this.completeIfDone(trx, event.workspaceId, actor))];
+  }
+
+  /** Adds a step once (the progress row locked), audited; returns its event, or none when it was done. */
+  private async addStep(trx: Tx, workspaceId: string, step: string, actor: Actor, byEvent: string | null): Promise<NewEvent[]> {
+    if (!(await this.deps.onboarding.withTx(trx).addStep(workspaceId, step))) return [];
+    const accountId = actor.type === 'account' ? actor.id : null;
+    await this.deps.audit.withTx(trx).insert({ actor, action: 'onboarding.step_completed', workspaceId, accountId, data: { step, ...(byEvent ? { byEvent } : {}) } });
+    return [{ type: 'onboarding.step_completed', workspaceId, data: { step, accountId, byEvent } }];
+  }
+
+  /**
+   * Sets completed_at once; the one transaction that does enqueues the job, audits and notifies.
+   * Returns the onboarding.completed event to record, or none.
+   */
+  private async completeIfDone(trx: Tx, workspaceId: string, actor: Actor): Promise<NewEvent[]> {
+    if (!(await this.deps.onboarding.withTx(trx).completeIfDone(workspaceId, this.deps.steps))) return [];
+    const accountId = actor.type === 'account' ? actor.id : null;
     await enqueueJob(trx, 'onboarding_completed', { workspaceId }, { jobKey: `onboarding-completed:${workspaceId}` });
-    await this.deps.audit.withTx(trx).insert({ actor, action: 'onboarding.completed', workspaceId, accountId: actor.type === 'account' ? actor.id : null });
+    await this.deps.audit.withTx(trx).insert({ actor, action: 'onboarding.completed', workspaceId, accountId });
     await this.deps.onboarding.withTx(trx).notifyStatusChanged({ workspaceIds: [workspaceId] });
-    return true;
+    return [{ type: 'onboarding.completed', workspaceId, data: { workspaceId, accountId } }];
   }
 
   private assertKnownStep(step: string): void {

@@ -1,4 +1,6 @@
+import type { Db } from '../db/database.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { EventRecorder } from './events/event-recorder.js';
 
 /** The settings every new workspace starts with. */
 export function defaultSettings(): Record<string, unknown> {
@@ -10,6 +12,8 @@ export class ProvisioningService {
   constructor(
     private readonly workspaces: WorkspaceRepository,
     private readonly provisionUrl: string | undefined,
+    private readonly db: Db,
+    private readonly events: EventRecorder,
   ) {}
 
   /**
@@ -30,6 +34,9 @@ export class ProvisioningService {
       });
       if (!response.ok) throw new Error(`Workspace provisioning answered ${response.status}; the job will retry.`);
     }
-    await this.workspaces.markInitialized(workspace.id, settings);
+    await this.db.transaction().execute(async (trx) => {
+      if (!(await this.workspaces.withTx(trx).markInitialized(workspace.id, settings))) return;
+      await this.events.record(trx, { type: 'workspace.initialized', workspaceId: workspace.id, data: { workspaceId: workspace.id } });
+    });
   }
 }

@@ -4,6 +4,8 @@ import { AppError } from '../errors.js';
 import type { AccountRepository } from '../repositories/account-repository.js';
 import type { IdempotencyRepository } from '../repositories/idempotency-repository.js';
 import type { RegistrationRepository, SignupRows } from '../repositories/registration-repository.js';
+import type { NewEvent } from './events/catalogue.js';
+import type { EventRecorder } from './events/event-recorder.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { IssuedSession, SessionService } from './session-service.js';
 import { emailedTokens } from './emailed-tokens.js';
@@ -39,6 +41,7 @@ export class RegistrationService {
       signups: RegistrationRepository;
       idempotency: IdempotencyRepository;
       sessions: SessionService;
+      events: EventRecorder;
       tokens: TokenDeriver;
       emailVerificationTtlSeconds: number;
     },
@@ -74,6 +77,11 @@ export class RegistrationService {
   ): Promise<Registration & { session: IssuedSession }> {
     const session = this.deps.sessions.mint();
     const [accountId, workspaceId, verificationId] = [randomUUID(), randomUUID(), randomUUID()];
+    const events: NewEvent[] = [
+      { type: 'account.registered', workspaceId, data: { accountId, email: input.email, name: input.name, emailVerified: false, via: 'registration' } },
+      // plan: what the insert gives a new workspace (the column default).
+      { type: 'workspace.created', workspaceId, data: { workspaceId, name: input.workspaceName, plan: 'trial', ownerAccountId: accountId } },
+    ];
     const rows: SignupRows = {
       accountId,
       workspaceId,
@@ -90,21 +98,25 @@ export class RegistrationService {
         { name: 'send_verification_email', payload: { verificationId }, options: { jobKey: verificationJobKey(accountId) } },
         { name: 'initialize_workspace', payload: { workspaceId } },
       ],
+      events: this.deps.events.prepare(...events),
     };
     const issued = { token: session.token, expiresAt: session.expiresAt };
-    if (!idempotencyKey) {
+    // Reactions to these events (ONBOARDING_STEP_EVENTS) run in the transaction after the statement.
+    const reacts = this.deps.events.hasReactions(events);
+    if (!idempotencyKey && !reacts) {
       // One statement is atomic by itself: no transaction round trips needed.
       const { account, workspace } = await this.deps.signups.insertSignup(rows);
       return { account: toAccountView(account), workspace: toWorkspaceView(workspace), session: issued };
     }
     return this.deps.db.transaction().execute(async (trx) => {
       const idempotency = this.deps.idempotency.withTx(trx);
-      if (!(await idempotency.claim(IDEMPOTENCY_SCOPE, idempotencyKey, requestHash, IDEMPOTENCY_TTL_SECONDS))) {
+      if (idempotencyKey && !(await idempotency.claim(IDEMPOTENCY_SCOPE, idempotencyKey, requestHash, IDEMPOTENCY_TTL_SECONDS))) {
         throw new KeyAlreadyUsed();
       }
       const { account, workspace } = await this.deps.signups.withTx(trx).insertSignup(rows);
+      if (reacts) await this.deps.events.react(trx, events);
       const registration: Registration = { account: toAccountView(account), workspace: toWorkspaceView(workspace) };
-      await idempotency.saveResponse(IDEMPOTENCY_SCOPE, idempotencyKey, account.id, registration);
+      if (idempotencyKey) await idempotency.saveResponse(IDEMPOTENCY_SCOPE, idempotencyKey, account.id, registration);
       return { ...registration, session: issued };
     });
   }

@@ -1,4 +1,4 @@
-import { createHmac, hash } from 'node:crypto';
+import { createHmac, hash, hkdfSync } from 'node:crypto';
 
 /**
  * Derives the secret of a link or code from a server secret and the id of the row it belongs to,
@@ -32,6 +32,11 @@ export class TokenDeriver {
     const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
     const code = value.toString().padStart(6, '0');
     return { code, hash: hashSecret(code) };
+  }
+
+  /** A 256-bit key for `purpose` (e.g. 'webhook-secrets' at rest), derived with HKDF-SHA256 (RFC 5869). */
+  key(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.secret, Buffer.alloc(0), `key\u0000${purpose}`, 32));
   }
 
   private mac(purpose: string, id: string): Buffer {

@@ -6,6 +6,7 @@ import type { AuditRepository } from '../repositories/audit-repository.js';
 import { enqueueJob } from '../repositories/job-queue.js';
 import type { VerificationRepository } from '../repositories/verification-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { EventRecorder } from './events/event-recorder.js';
 import { verificationJobKey } from './registration-service.js';
 import { emailedTokens } from './emailed-tokens.js';
 import type { TokenDeriver } from './token-deriver.js';
@@ -16,6 +17,7 @@ interface VerifyDeps {
   accounts: AccountRepository;
   workspaces: WorkspaceRepository;
   audit: AuditRepository;
+  events: EventRecorder;
   trialDays: number;
 }
 
@@ -32,6 +34,12 @@ export async function verifyAccount(trx: Tx, deps: VerifyDeps, accountId: string
     ...(verified ? [{ actor, action: 'account.email_verified', accountId }] : []),
     ...started.map((ws) => ({ actor, action: 'trial.started', workspaceId: ws.id, accountId, data: { trialEndsAt: ws.trialEndsAt } })),
   );
+  const account = verified ? await deps.accounts.withTx(trx).findById(accountId) : undefined;
+  await deps.events.record(
+    trx,
+    ...(account ? [{ type: 'account.verified' as const, workspaceId: null, data: { accountId, email: account.email } }] : []),
+    ...started.map((ws) => ({ type: 'trial.started' as const, workspaceId: ws.id, data: { workspaceId: ws.id, trialEndsAt: ws.trialEndsAt.toISOString() } })),
+  );
 }
 
 /** Email verification: confirming a token starts the trial; resending supersedes older tokens. */
@@ -43,6 +51,7 @@ export class VerificationService {
       workspaces: WorkspaceRepository;
       verifications: VerificationRepository;
       audit: AuditRepository;
+      events: EventRecorder;
       tokens: TokenDeriver;
       trialDays: number;
       emailVerificationTtlSeconds: number;

@@ -153,9 +153,10 @@ t.test('detail: row, members, pending invitations, onboarding, audit events newe
   t.match(detail.pendingInvitations, [{ email, status: 'pending' }]);
   t.match(detail.onboarding, { status: 'in_progress', version: 0 });
   const actions = detail.auditEvents.map((e: { action: string }) => e.action);
-  t.equal(actions[0], 'invitation.sent', 'newest first');
+  // The invitation completes the invited_teammate step in its transaction (ONBOARDING_STEP_EVENTS).
+  t.same(actions.slice(0, 2), ['onboarding.step_completed', 'invitation.sent'], 'newest first');
   t.equal(actions.at(-1), 'account.registered', 'oldest last');
-  t.same([...actions].sort(), ['account.registered', 'invitation.sent', 'trial.started'], 'the workspace trail (verification is an account event)');
+  t.same([...actions].sort(), ['account.registered', 'invitation.sent', 'onboarding.step_completed', 'trial.started'], 'the workspace trail (verification is an account event)');
   const times = detail.auditEvents.map((e: { occurredAt: string }) => Date.parse(e.occurredAt));
   t.ok(times.every((time: number, i: number) => i === 0 || time <= times[i - 1]), 'times never increase down the list');
   t.equal((await admin(ctx, '/v1/admin/workspaces/00000000-0000-4000-8000-000000000000')).statusCode, 404);

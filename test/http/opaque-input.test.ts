@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
+import { sql } from 'kysely';
 import t from 'tap';
 import { testContext, type TestContext } from '../helpers/app.js';
 import { signUp, signUpVerified, type Owner } from '../helpers/factories.js';
@@ -66,7 +67,14 @@ function checkAnswer(response: Awaited<ReturnType<typeof get>>, codes: string[])
 t.test('the cursor of every paginated route, from the served OpenAPI document: random and crafted cursors never answer 5xx', async (t) => {
   const ctx = await testContext(t);
   const owner = await signUp(ctx.app);
+  // Webhook endpoints, one under the id every path parameter gets, so its delivery log fills too.
+  await ctx.runtime.db.insertInto('webhook_endpoints').values([owner.workspaceId, randomUUID()].map((id) => ({ id, url: 'http://127.0.0.1:9/', secret: Buffer.alloc(1) }))).execute();
   for (let i = 0; i < 3; i++) await signUp(ctx.app);
+  // Two leads from abandoned staged sign-ups, so the lead list has a second page too.
+  await sql`
+    insert into signup_leads (email, email_verified, started_at, abandoned_at, marketing_consent)
+    select 'lead-' || i || '@example.com', true, now() - interval '1 day', now() - make_interval(mins => i), true
+    from generate_series(1, 2) as i`.execute(ctx.runtime.db);
   const paginated = (await getOperations(ctx)).filter((op) => op.parameters?.some((p) => p.in === 'query' && p.name === 'cursor'));
   t.ok(paginated.some((op) => op.path === '/v1/admin/workspaces') && paginated.some((op) => op.path === '/v1/admin/audit-events'), 'the admin lists are found');
   for (const operation of paginated) {
@@ -112,7 +120,12 @@ function bodyWith(schema: BodySchema, field: string, value: string): Record<stri
   const body: Record<string, unknown> = {};
   for (const name of schema.required ?? []) {
     const property = schema.properties?.[name] ?? {};
-    body[name] = property.type === 'integer' || property.type === 'number' ? (property.minimum ?? 1) : property.type === 'boolean' ? true : property.format === 'uuid' ? randomUUID() : 'x';
+    body[name] =
+      property.type === 'integer' || property.type === 'number' ? (property.minimum ?? 1)
+      : property.type === 'boolean' ? true
+      : property.format === 'uuid' ? randomUUID()
+      : property.format === 'date-time' ? '2026-01-01T00:00:00Z'
+      : 'x';
   }
   return { ...body, [field]: value };
 }

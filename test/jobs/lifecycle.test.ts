@@ -95,7 +95,7 @@ t.test('the daily purge deletes dead tokens, old invitations, expired sessions a
   t.same(await ctx.runtime.services.lifecycle.purge(), { verifications: 0, invitations: 0, sessions: 0, idempotencyKeys: 0, rateLimits: 0, emailDeliveries: 0 }, 'idempotent');
 });
 
-t.test('the crontab schedules the cleanup, the trial emails and the purge', async (t) => {
+t.test('the crontab schedules the cleanup, the trial emails and the purges', async (t) => {
   const items = parseCrontab(CRONTAB);
-  t.same(items.map((item) => item.task).sort(), ['close_abandoned_workspaces', 'purge_expired', 'queue_trial_emails']);
+  t.same(items.map((item) => item.task).sort(), ['clean_signup_flows', 'close_abandoned_workspaces', 'purge_expired', 'purge_webhook_log', 'queue_trial_emails', 'recover_billing_sagas']);
 });

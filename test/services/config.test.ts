@@ -60,6 +60,17 @@ t.test('plans: a free trial and a paid plan by default, or PLANS as JSON', async
   }
 });
 
+t.test('staged sign-up: lifetimes, retention and limits, with their defaults', async (t) => {
+  t.match(loadConfig({}), {
+    signup: { idleSeconds: 86_400, maxSeconds: 604_800, codeTtlSeconds: 600, retentionDays: 30, consentTextVersion: 'v1' },
+    rateLimits: { signupFlowsPerMinute: 10, signupCodesPerMinute: 10, signupSavesPerMinute: 120 },
+  });
+  const error = t.throws(() => loadConfig({ SIGNUP_FLOW_IDLE_SECONDS: '7200', SIGNUP_FLOW_MAX_SECONDS: '3600', SIGNUP_CODE_TTL_SECONDS: '5', RATE_LIMIT_SIGNUP_FLOWS_PER_MINUTE: '0' })) as ConfigError;
+  for (const name of ['SIGNUP_FLOW_MAX_SECONDS', 'SIGNUP_CODE_TTL_SECONDS', 'RATE_LIMIT_SIGNUP_FLOWS_PER_MINUTE']) {
+    t.ok(error.problems.some((p) => p.startsWith(name)), `names ${name}`);
+  }
+});
+
 t.test('worker crash recovery: heartbeat every 10 s, dead after 30 s; a dead-after below two heartbeats is refused', async (t) => {
   t.match(loadConfig({}), { workerHeartbeatSeconds: 10, workerDeadAfterSeconds: 30 });
   t.match(loadConfig({ WORKER_HEARTBEAT_SECONDS: '1', WORKER_DEAD_AFTER_SECONDS: '2' }), { workerHeartbeatSeconds: 1, workerDeadAfterSeconds: 2 });

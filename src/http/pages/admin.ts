@@ -1,10 +1,9 @@
-import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../errors.js';
 import type { AdminWorkspaceView } from '../../services/admin-service.js';
 import { perIpLimit } from '../rate-limit-store.js';
-import { csvLines } from '../routes/admin.js';
+import { CSV_COLUMNS, sendCsv } from '../routes/admin.js';
 import type { App } from '../types.js';
 import { adminPageSessions } from './admin-session.js';
 import { csrfInput, field, html, layout, type FieldErrors, type Html } from './html.js';
@@ -140,8 +139,7 @@ ${next ? html`<p><a href="${next}">Next page</a></p>` : ''}`);
 
   app.get('/admin/workspaces.csv', { schema: { hide: true, querystring: Filters } }, async (request, reply) => {
     if (!requireAdmin(request, reply)) return reply;
-    reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="workspaces.csv"');
-    return reply.send(Readable.from(csvLines(services.admin.allWorkspaces(filterOf(request.query)))) as never);
+    return sendCsv(reply, 'workspaces.csv', CSV_COLUMNS, services.admin.allWorkspaces(filterOf(request.query)));
   });
 
   const Params = Type.Object({ id: Type.String({ format: 'uuid' }) });

@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Actor } from '../../repositories/audit-repository.js';
 import type { AuditEventRow } from '../../repositories/admin-repository.js';
+import type { BillingRow } from '../../repositories/billing/billing-repository.js';
 import type { AdminWorkspaceView } from '../../services/admin-service.js';
 import { parseTimestamp } from '../../services/opaque-input.js';
 import { invitationJson, iso, memberJson } from '../presenters.js';
@@ -12,8 +13,9 @@ import type { App, RouteDeps } from '../types.js';
 
 const security = [{ adminToken: [] }];
 const Reason = Type.String({ minLength: 1, maxLength: 500, description: 'Why: kept in the audit log.' });
-const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
-const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
+/** Page size and cursor of every keyset-paginated admin list. */
+export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
+export const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
 
 const AdminWorkspace = Type.Object({
   id: Uuid,
@@ -29,7 +31,43 @@ const AdminWorkspace = Type.Object({
   pendingInvitations: Type.Integer(),
   onboarding: Type.Object({ status: Type.String(), completedSteps: Type.Array(Type.String()), completedAt: NullableDateTime }),
   initializedAt: NullableDateTime,
+  subscriptionStatus: Type.Union([Type.String(), Type.Null()]),
 }, { title: 'AdminWorkspace', examples: [examples.adminWorkspace] });
+
+const SubscriptionStatusFilter = Type.Union(['trialing', 'active', 'past_due', 'canceled', 'none'].map((v) => Type.Literal(v)), {
+  description: "the current subscription's status; none: never subscribed",
+});
+
+/** A workspace's billing in the back office: the gateway ids an operator looks up, never card data. */
+const AdminBilling = Type.Object({
+  gateway: Type.Union([Type.String(), Type.Null()]),
+  customerId: Type.Union([Type.String(), Type.Null()]),
+  subscription: Type.Union([
+    Type.Object({
+      id: Type.String(),
+      plan: Type.String(),
+      status: Type.String(),
+      trialEnd: NullableDateTime,
+      currentPeriodEnd: NullableDateTime,
+      cancelAtPeriodEnd: Type.Boolean(),
+      canceledAt: NullableDateTime,
+    }),
+    Type.Null(),
+  ]),
+  paymentMethod: Type.Union([Type.Object({ id: Type.String(), brand: Type.String(), last4: Type.String(), expMonth: Type.Integer(), expYear: Type.Integer() }), Type.Null()]),
+});
+
+function adminBillingJson(billing: BillingRow) {
+  const sub = billing.subscription;
+  return {
+    gateway: billing.gateway,
+    customerId: billing.customerId,
+    subscription: sub
+      ? { id: sub.gatewayId, plan: sub.plan, status: sub.status, trialEnd: iso(sub.trialEnd), currentPeriodEnd: iso(sub.currentPeriodEnd), cancelAtPeriodEnd: sub.cancelAtPeriodEnd, canceledAt: iso(sub.canceledAt) }
+      : null,
+    paymentMethod: billing.card ? { id: billing.card.gatewayId, brand: billing.card.brand, last4: billing.card.last4, expMonth: billing.card.expMonth, expYear: billing.card.expYear } : null,
+  };
+}
 
 const AuditEvent = Type.Object({
   id: Uuid,
@@ -50,6 +88,7 @@ const WorkspaceFilters = Type.Object({
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'substring of the workspace name or the owner email' })),
   createdFrom: Type.Optional(DateTime),
   createdTo: Type.Optional(DateTime),
+  subscriptionStatus: Type.Optional(SubscriptionStatusFilter),
   limit: Type.Optional(Limit),
   cursor: Type.Optional(Cursor),
 });
@@ -69,7 +108,7 @@ function auditEventJson(e: AuditEventRow) {
   return { ...event, occurredAt: iso(e.occurredAt) };
 }
 
-const CSV_COLUMNS: [string, (w: AdminWorkspaceView) => unknown][] = [
+export const CSV_COLUMNS: [string, (w: AdminWorkspaceView) => unknown][] = [
   ['id', (w) => w.id],
   ['name', (w) => w.name],
   ['plan', (w) => w.plan],
@@ -87,6 +126,7 @@ const CSV_COLUMNS: [string, (w: AdminWorkspaceView) => unknown][] = [
   ['completed_steps', (w) => w.onboarding.completedSteps.join(' ')],
   ['onboarding_completed_at', (w) => iso(w.onboarding.completedAt)],
   ['initialized_at', (w) => iso(w.initializedAt)],
+  ['subscription_status', (w) => w.subscriptionStatus],
 ];
 
 /** RFC 4180 quoting; a leading =, +, - or @ is defused so spreadsheets do not run it as a formula. */
@@ -97,13 +137,25 @@ function csvField(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export async function* csvLines(rows: AsyncIterable<AdminWorkspaceView>): AsyncGenerator<string> {
-  yield `${CSV_COLUMNS.map(([name]) => name).join(',')}\r\n`;
-  for await (const row of rows) yield `${CSV_COLUMNS.map(([, get]) => csvField(get(row))).join(',')}\r\n`;
+/** A CSV document, header first, one line per row as it arrives. */
+async function* csvLines<T>(columns: [string, (row: T) => unknown][], rows: AsyncIterable<T>): AsyncGenerator<string> {
+  yield `${columns.map(([name]) => name).join(',')}\r\n`;
+  for await (const row of rows) yield `${columns.map(([, get]) => csvField(get(row))).join(',')}\r\n`;
+}
+
+/** Whether the client asked for CSV (`Accept: text/csv`) rather than a JSON page. */
+export function wantsCsv(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').includes('text/csv');
+}
+
+/** Streams every row as a CSV attachment; a stream bypasses the JSON response schema, rows are fetched page by page. */
+export function sendCsv<T>(reply: FastifyReply, filename: string, columns: [string, (row: T) => unknown][], rows: AsyncIterable<T>): FastifyReply {
+  reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`);
+  return reply.send(Readable.from(csvLines(columns, rows)) as never);
 }
 
 /** Who acted: admins share one token, so an `X-Admin-Actor` header (a name or email) says who, for the audit log. */
-function adminActor(request: FastifyRequest): Actor {
+export function adminActor(request: FastifyRequest): Actor {
   const named = request.headers['x-admin-actor'];
   return { type: 'admin', id: typeof named === 'string' && named.trim() ? named.trim().slice(0, 100) : 'admin' };
 }
@@ -111,7 +163,7 @@ function adminActor(request: FastifyRequest): Actor {
 const AdminActorHeaders = Type.Object({ 'x-admin-actor': Type.Optional(Type.String({ maxLength: 100, description: 'Who acted (a name or email), for the audit log.' })) });
 
 /** A date-time the schema already checked, decoded by the same function that checked it. */
-const toDate = (value: string | undefined) => (value ? parseTimestamp(value) : undefined);
+export const toDate = (value: string | undefined) => (value ? parseTimestamp(value) : undefined);
 
 /** The back office, behind the admin bearer token (a session cookie never works here). */
 export async function adminRoutes(app: App, { services, guards }: RouteDeps): Promise<void> {
@@ -154,11 +206,7 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
     async (request, reply) => {
       const { limit = 25, cursor, createdFrom, createdTo, ...rest } = request.query;
       const filter = { ...rest, createdFrom: toDate(createdFrom), createdTo: toDate(createdTo) };
-      if ((request.headers.accept ?? '').includes('text/csv')) {
-        reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="workspaces.csv"');
-        // A stream bypasses the JSON response schema: every matching row, fetched page by page.
-        return reply.send(Readable.from(csvLines(services.admin.allWorkspaces(filter))) as never);
-      }
+      if (wantsCsv(request)) return sendCsv(reply, 'workspaces.csv', CSV_COLUMNS, services.admin.allWorkspaces(filter));
       const page = await services.admin.listWorkspaces(filter, { limit, cursor });
       return { items: page.items.map(adminWorkspaceJson), nextCursor: page.nextCursor };
     },
@@ -181,6 +229,7 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
             pendingInvitations: Type.Array(Invitation),
             onboarding: Type.Record(Type.String(), Type.Unknown()),
             auditEvents: Type.Array(AuditEvent),
+            billing: AdminBilling,
           }, {
             examples: [{
               workspace: examples.adminWorkspace,
@@ -206,6 +255,7 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
           updatedAt: iso(detail.onboarding.updatedAt),
         },
         auditEvents: detail.auditEvents.map(auditEventJson),
+        billing: adminBillingJson(detail.billing),
       };
     },
   );

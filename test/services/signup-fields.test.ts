@@ -1,0 +1,35 @@
+import t from 'tap';
+import { loadConfig } from '../../src/config.js';
+import { COUNTRY_CODES, sectionErrors } from '../../src/services/signup/signup-fields.js';
+
+const plans = loadConfig({}).plans;
+const address = (country: string, region?: string, postalCode = '00000') => ({ address: { line1: '1 Main St', city: 'Town', postalCode, country, ...(region === undefined ? {} : { region }) } });
+const fields = (patch: Parameters<typeof sectionErrors>[0]) => sectionErrors(patch, plans).map((e) => e.field);
+
+t.test('every ISO 3166-1 alpha-2 code, and nothing else', async (t) => {
+  t.equal(COUNTRY_CODES.length, 249);
+  for (const code of ['US', 'CA', 'GB', 'DE', 'JP', 'AQ', 'BV', 'SS', 'CW']) t.ok(COUNTRY_CODES.includes(code), code);
+  t.notOk(COUNTRY_CODES.includes('XK'), 'a user-assigned code is not part of the standard');
+  t.notOk(COUNTRY_CODES.includes('UK'));
+  t.ok(COUNTRY_CODES.every((code) => /^[A-Z]{2}$/.test(code)));
+});
+
+t.test('regions: required and checked for US states and CA provinces, free elsewhere', async (t) => {
+  t.same(fields(address('US', undefined, '10001')), ['address.region']);
+  t.same(fields(address('US', 'NY', '10001')), []);
+  t.same(fields(address('US', 'DC', '20001-1234')), []);
+  t.same(fields(address('US', 'ON', '10001')), ['address.region'], 'a province is not a state');
+  t.same(fields(address('CA', 'QC', 'H2X 1Y4')), []);
+  t.same(fields(address('CA', 'NY', 'H2X1Y4')), ['address.region']);
+  t.same(fields(address('CA', undefined, 'H2X 1Y4')), ['address.region']);
+  t.same(fields(address('FR', undefined, '75001')), []);
+  t.same(fields(address('GB', 'Greater London', 'SW1A 1AA')), []);
+  t.same(fields(address('US', 'NY', '1000')), ['address.postalCode']);
+  t.same(fields(address('CA', 'ON', '12345')), ['address.postalCode']);
+});
+
+t.test('plans come from configuration', async (t) => {
+  t.same(fields({ plan: { id: 'trial' } }), []);
+  t.same(fields({ plan: { id: 'pro' } }), []);
+  t.same(fields({ plan: { id: 'enterprise' } }), ['plan.id']);
+});
