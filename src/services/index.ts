@@ -137,7 +137,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     plans: config.plans,
     gatewayMaxAttempts: billingConfig.gatewayMaxAttempts,
   });
-  const signupCompletion = new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, plans: config.plans });
+  const signupCompletion = new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, events, plans: config.plans });
   // The paid sign-up's pivot: the staged sign-up's own one-transaction completion.
   billing.defineSignup(paidSignupPivot(signupFlows, signupCompletion));
   for (const { step, eventType } of config.onboardingStepEvents) {
@@ -184,7 +184,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     }),
     accounts: new AccountService(accounts, workspaces),
     workspaces: access,
-    workspaceCreation: new WorkspaceCreationService({ db, accounts, newWorkspaces: new NewWorkspaceRepository(db), idempotency, plans: config.plans }),
+    workspaceCreation: new WorkspaceCreationService({ db, accounts, newWorkspaces: new NewWorkspaceRepository(db), idempotency, events, plans: config.plans }),
     invitations: new InvitationService({
       db,
       accounts,
@@ -240,6 +240,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       audit,
       mailer,
       tokens: deps.tokens,
+      events,
       retentionDays: config.signup.retentionDays,
     }),
     signInGuard,

@@ -7,7 +7,7 @@ import type { Role } from '../../db/schema.js';
  */
 export interface EventData {
   /** `via`: how the account came to be; an invitation makes it verified at once. */
-  'account.registered': { accountId: string; email: string; name: string; emailVerified: boolean; via: 'registration' | 'invitation' };
+  'account.registered': { accountId: string; email: string; name: string; emailVerified: boolean; via: 'registration' | 'invitation' | 'signup_flow' };
   'account.verified': { accountId: string; email: string };
   'workspace.created': { workspaceId: string; name: string; plan: string; ownerAccountId: string };
   'workspace.initialized': { workspaceId: string };
@@ -24,6 +24,19 @@ export interface EventData {
   'onboarding.completed': { workspaceId: string; accountId: string | null };
   'workspace.closed': { workspaceId: string; reason: 'onboarding_abandoned'; afterDays: number };
   'workspace.reopened': { workspaceId: string; reason: string };
+  /** A staged sign-up abandoned with marketing consent, exported once as a lead (no workspace). */
+  'signup.abandoned': {
+    leadId: string;
+    email: string;
+    emailVerified: boolean;
+    firstName: string | null;
+    lastName: string | null;
+    companyName: string | null;
+    lastStep: string | null;
+    startedAt: string;
+    abandonedAt: string;
+    consentTextVersion: string | null;
+  };
   /** Sent only to the endpoint being tested (POST /v1/admin/webhooks/:id/test). */
   'webhook.test': { endpointId: string; message: string };
 }
@@ -48,6 +61,7 @@ export const EVENT_TYPES = [
   'onboarding.completed',
   'workspace.closed',
   'workspace.reopened',
+  'signup.abandoned',
   'webhook.test',
 ] as const satisfies readonly EventType[];
 
