@@ -136,6 +136,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     access,
     plans: config.plans,
     gatewayMaxAttempts: billingConfig.gatewayMaxAttempts,
+    outbox: events,
   });
   const signupCompletion = new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, events, plans: config.plans });
   // The paid sign-up's pivot: the staged sign-up's own one-transaction completion.
@@ -146,7 +147,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   return {
     sagaRunner,
     billing,
-    gatewayEvents: new GatewayEventService({ db, events: gatewayEvents, billing: billingRows, sagas, verifyStripeWebhook: deps.billing.verifyStripeWebhook }),
+    gatewayEvents: new GatewayEventService({ db, events: gatewayEvents, billing: billingRows, sagas, outbox: events, verifyStripeWebhook: deps.billing.verifyStripeWebhook }),
     events,
     webhooks: new WebhookService({
       db,

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import t from 'tap';
 import type { Db } from '../../src/db/database.js';
 import { testContext } from '../helpers/app.js';
-import { PASSWORD, signUp, uniqueEmail } from '../helpers/factories.js';
+import { PASSWORD, signUp, signUpVerified, uniqueEmail } from '../helpers/factories.js';
 import { flowApi, readyFlow, verifiedFlow } from '../helpers/signup.js';
 
 /** The outbox events of one workspace (or, with null, those without one), oldest first. */
@@ -62,4 +62,19 @@ t.test('an exported lead emits signup.abandoned once, in the transaction that ex
   t.equal(abandoned.length, 1, 'one event for the one consented lead, however often the job runs');
   const lead = await ctx.runtime.db.selectFrom('signup_leads').select('id').executeTakeFirstOrThrow();
   t.match(abandoned[0]!.data, { leadId: lead.id, email: consented.email, firstName: 'Grace', companyName: 'Navy' });
+});
+
+t.test('billing through the local gateway: the upgrade, a card change and the cancellation are outbox events', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  const url = `/v1/workspaces/${owner.workspaceId}/billing`;
+  const headers = { cookie: owner.cookie };
+  t.equal((await ctx.app.inject({ method: 'POST', url: `${url}/subscription`, headers, payload: { planId: 'pro', paymentMethodId: 'pm_card_visa' } })).statusCode, 200);
+  t.equal((await ctx.app.inject({ method: 'PUT', url: `${url}/payment-method`, headers, payload: { paymentMethodId: 'pm_card_mastercard' } })).statusCode, 200);
+  t.equal((await ctx.app.inject({ method: 'DELETE', url: `${url}/subscription`, headers })).statusCode, 200);
+  const billing = (await events(ctx.runtime.db, owner.workspaceId)).filter((e) => e.type.startsWith('billing.'));
+  t.same(billing.map((e) => e.type), ['billing.subscribed', 'billing.payment_method_updated', 'billing.subscription_canceled']);
+  t.match(billing[0]!.data, { plan: 'pro', status: 'trialing' });
+  t.match(billing[1]!.data, { brand: 'mastercard', last4: String });
+  t.match(billing[2]!.data, { atPeriodEnd: true });
 });

@@ -24,6 +24,14 @@ export interface EventData {
   'onboarding.completed': { workspaceId: string; accountId: string | null };
   'workspace.closed': { workspaceId: string; reason: 'onboarding_abandoned'; afterDays: number };
   'workspace.reopened': { workspaceId: string; reason: string };
+  /** A paid plan's subscription was written by the billing saga's pivot (an upgrade or a paid sign-up). */
+  'billing.subscribed': { workspaceId: string; plan: string; subscriptionId: string; status: string; trialEnd: string | null };
+  'billing.payment_method_updated': { workspaceId: string; brand: string; last4: string };
+  /** `atPeriodEnd`: the subscription runs until the period's end. */
+  'billing.subscription_canceled': { workspaceId: string; subscriptionId: string; atPeriodEnd: boolean };
+  /** A change the gateway reported (webhook), applied in order by the gateway's own timestamps. */
+  'billing.subscription_updated': { workspaceId: string; subscriptionId: string; status: string; cancelAtPeriodEnd: boolean; trialEnd: string | null; currentPeriodEnd: string | null };
+  'billing.payment_failed': { workspaceId: string; subscriptionId: string };
   /** A staged sign-up abandoned with marketing consent, exported once as a lead (no workspace). */
   'signup.abandoned': {
     leadId: string;
@@ -62,6 +70,11 @@ export const EVENT_TYPES = [
   'workspace.closed',
   'workspace.reopened',
   'signup.abandoned',
+  'billing.subscribed',
+  'billing.payment_method_updated',
+  'billing.subscription_canceled',
+  'billing.subscription_updated',
+  'billing.payment_failed',
   'webhook.test',
 ] as const satisfies readonly EventType[];
 
