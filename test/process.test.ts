@@ -33,13 +33,16 @@ t.test('npm start with no DATABASE_URL and no SMTP_URL: embedded PostgreSQL, dev
   t.equal((await register(email)).status, 201);
   const mailDir = path.join(dataDir, 'mail');
   const files = await eventually(async () => {
-    const names = await readdir(mailDir).catch(() => []);
+    const names = (await readdir(mailDir).catch(() => [])).filter((name) => name.endsWith('.eml'));
     return names.length > 0 ? names : undefined;
   });
   const eml = await readFile(path.join(mailDir, files[0]!), 'utf8');
   t.match(eml, `To: ${email}`);
   t.match(eml, 'http://localhost:5173/verify-email?token=');
-  t.match(output(), /"link":"http:\/\/localhost:5173\/verify-email\?token=/, 'the link is printed to the log');
+  // The log line follows the saved files; wait for it rather than race it.
+  const linkLine = /"link":"http:\/\/localhost:5173\/verify-email\?token=/;
+  await eventually(() => (linkLine.test(output()) ? true : undefined));
+  t.match(output(), linkLine, 'the link is printed to the log');
 
   // Requests the server has started on must finish even though SIGTERM arrives meanwhile.
   const arrivedBefore = output().split('incoming request').length;

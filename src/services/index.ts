@@ -136,8 +136,9 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     access,
     plans: config.plans,
     gatewayMaxAttempts: billingConfig.gatewayMaxAttempts,
+    outbox: events,
   });
-  const signupCompletion = new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, plans: config.plans });
+  const signupCompletion = new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, events, plans: config.plans });
   // The paid sign-up's pivot: the staged sign-up's own one-transaction completion.
   billing.defineSignup(paidSignupPivot(signupFlows, signupCompletion));
   for (const { step, eventType } of config.onboardingStepEvents) {
@@ -146,7 +147,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   return {
     sagaRunner,
     billing,
-    gatewayEvents: new GatewayEventService({ db, events: gatewayEvents, billing: billingRows, sagas, verifyStripeWebhook: deps.billing.verifyStripeWebhook }),
+    gatewayEvents: new GatewayEventService({ db, events: gatewayEvents, billing: billingRows, sagas, outbox: events, verifyStripeWebhook: deps.billing.verifyStripeWebhook }),
     events,
     webhooks: new WebhookService({
       db,
@@ -184,7 +185,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     }),
     accounts: new AccountService(accounts, workspaces),
     workspaces: access,
-    workspaceCreation: new WorkspaceCreationService({ db, accounts, newWorkspaces: new NewWorkspaceRepository(db), idempotency, plans: config.plans }),
+    workspaceCreation: new WorkspaceCreationService({ db, accounts, newWorkspaces: new NewWorkspaceRepository(db), idempotency, events, plans: config.plans }),
     invitations: new InvitationService({
       db,
       accounts,
@@ -240,6 +241,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       audit,
       mailer,
       tokens: deps.tokens,
+      events,
       retentionDays: config.signup.retentionDays,
     }),
     signInGuard,

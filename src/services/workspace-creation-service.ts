@@ -7,6 +7,7 @@ import type { IdempotencyRepository } from '../repositories/idempotency-reposito
 import { enqueueJob } from '../repositories/job-queue.js';
 import type { NewWorkspaceRepository } from '../repositories/new-workspace-repository.js';
 import { toWorkspaceView, type MembershipView } from './views.js';
+import type { EventRecorder } from './events/event-recorder.js';
 
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 
@@ -27,7 +28,7 @@ export function defaultPlan(plans: readonly Plan[]): Plan {
  */
 export class WorkspaceCreationService {
   constructor(
-    private readonly deps: { db: Db; accounts: AccountRepository; newWorkspaces: NewWorkspaceRepository; idempotency: IdempotencyRepository; plans: readonly Plan[] },
+    private readonly deps: { db: Db; accounts: AccountRepository; newWorkspaces: NewWorkspaceRepository; idempotency: IdempotencyRepository; events: EventRecorder; plans: readonly Plan[] },
   ) {}
 
   /** Creates the workspace; with an idempotency key (per account), a retry within 24 hours gets the first answer. */
@@ -55,6 +56,11 @@ export class WorkspaceCreationService {
           trialDays: account.emailVerifiedAt ? plan.trialDays : null,
         });
         await enqueueJob(trx, 'initialize_workspace', { workspaceId: row.id });
+        await this.deps.events.record(
+          trx,
+          { type: 'workspace.created', workspaceId: row.id, data: { workspaceId: row.id, name: row.name, plan: row.plan, ownerAccountId: accountId } },
+          ...(row.trialEndsAt ? [{ type: 'trial.started' as const, workspaceId: row.id, data: { workspaceId: row.id, trialEndsAt: new Date(row.trialEndsAt).toISOString() } }] : []),
+        );
         const view: MembershipView = { ...toWorkspaceView(row), role: 'owner' };
         if (idempotencyKey) await this.deps.idempotency.withTx(trx).saveResponse(scope, idempotencyKey, accountId, view);
         return view;

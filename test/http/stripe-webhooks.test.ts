@@ -64,6 +64,19 @@ t.test('subscription updated and deleted, invoice failed and paid; a duplicate d
   await deliver(ctx, stripe.webhook('customer.subscription.deleted', at(sub, { status: 'canceled', canceled_at: base + 3 }), { created: base + 3 }));
   await processEvents(ctx);
   t.equal((await subscription(ctx, sub.id)).status, 'canceled');
+  const outbox = await ctx.runtime.db
+    .selectFrom('events')
+    .select(['type', 'data'])
+    .where('type', 'like', 'billing.%')
+    .where('workspace_id', '=', (eb) => eb.selectFrom('subscriptions').select('workspace_id').where('gateway_id', '=', sub.id))
+    .orderBy('sequence')
+    .execute();
+  t.same(
+    outbox.map((e) => e.type),
+    ['billing.subscribed', 'billing.payment_failed', 'billing.subscription_updated', 'billing.subscription_updated'],
+    'each applied change is an outbox event, in order; the duplicate delivery added none',
+  );
+  t.match(outbox[3]!.data, { subscriptionId: sub.id, status: 'canceled' });
   await deliver(ctx, stripe.webhook('setup_intent.succeeded', { id: 'seti_x', object: 'setup_intent', status: 'succeeded', customer: sub.customer }, { created: base + 4 }));
   await processEvents(ctx);
   const ignored = await ctx.runtime.db.selectFrom('gateway_events').select('outcome').where('type', '=', 'setup_intent.succeeded').executeTakeFirstOrThrow();

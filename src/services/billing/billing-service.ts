@@ -16,6 +16,7 @@ import { LocalGateway } from './adapters/local-gateway.js';
 import { GatewayRejectedError, GatewayUnavailableError, type PaymentGateway, type SubscriptionState } from './payment-gateway.js';
 import { SagaRunner, type SagaContext, type SagaDefinition } from './saga.js';
 import { signupSaga, type SignupCompletionPort, type SignupSagaInput, type SignupSagaResult } from './signup-saga.js';
+import type { EventRecorder } from '../events/event-recorder.js';
 
 /** A workspace's billing as its owner sees it. */
 export interface BillingView {
@@ -66,6 +67,8 @@ export class BillingService {
       sagas: SagaRepository;
       billing: BillingRepository;
       events: GatewayEventRepository;
+      /** The outbox (billing.* events), in the transaction of each change. */
+      outbox: EventRecorder;
       workspaces: WorkspaceRepository;
       accounts: AccountRepository;
       audit: AuditRepository;
@@ -162,6 +165,7 @@ export class BillingService {
     await this.deps.db.transaction().execute(async (trx) => {
       if (state) await this.deps.billing.withTx(trx).applySubscriptionChange(live.gatewayId, changeOf(state, new Date(Math.max(Date.now(), live.gatewayUpdatedAt.getTime()))));
       await this.deps.audit.withTx(trx).insert({ actor: { type: 'account', id: accountId }, action: 'billing.subscription_canceled', workspaceId, accountId, data: { subscriptionId: live.gatewayId, atPeriodEnd: true } });
+      await this.deps.outbox.record(trx, { type: 'billing.subscription_canceled', workspaceId, data: { workspaceId, subscriptionId: live.gatewayId, atPeriodEnd: true } });
     });
     return this.read(workspaceId);
   }
@@ -179,7 +183,7 @@ export class BillingService {
 
   /** Registers the staged sign-up's completion as the pivot of paid sign-ups (once, at wiring). */
   defineSignup<R>(completion: SignupCompletionPort<R>): void {
-    this.deps.runner.define(signupSaga({ gateway: this.deps.gateway, billing: this.deps.billing, events: this.deps.events, audit: this.deps.audit }, completion));
+    this.deps.runner.define(signupSaga({ gateway: this.deps.gateway, billing: this.deps.billing, events: this.deps.events, outbox: this.deps.outbox, audit: this.deps.audit }, completion));
   }
 
   /**
@@ -288,7 +292,7 @@ export class BillingService {
       pivot: async (trx, ctx) => {
         const input = ctx.input as WorkspaceSubscriptionInput;
         await this.lockActiveWorkspace(trx, input.workspaceId);
-        const rows = await writePaidPlanRows(trx, { billing: this.deps.billing, events: this.deps.events, gateway: gateway.name }, ctx, input);
+        const rows = await writePaidPlanRows(trx, { billing: this.deps.billing, events: this.deps.events, outbox: this.deps.outbox, gateway: gateway.name }, ctx, input);
         await this.deps.audit.withTx(trx).insert({
           actor: { type: 'account', id: input.accountId },
           action: 'billing.subscribed',
@@ -331,6 +335,7 @@ export class BillingService {
         await billing.insertDefaultCard({ workspaceId, customerId: customerIdOf(ctx), gatewayId: card.paymentMethodId, brand: card.brand, last4: card.last4, expMonth: card.expMonth, expYear: card.expYear });
         if (previousPaymentMethodId) await billing.deleteCard(previousPaymentMethodId);
         await this.deps.audit.withTx(trx).insert({ actor: { type: 'account', id: accountId }, action: 'billing.payment_method_replaced', workspaceId, accountId, data: { brand: card.brand, last4: card.last4 } });
+        await this.deps.outbox.record(trx, { type: 'billing.payment_method_updated', workspaceId, data: { workspaceId, brand: card.brand, last4: card.last4 } });
         return { workspaceId };
       },
       after: [

@@ -6,6 +6,7 @@ import type { GatewayName, SubscriptionStatus } from '../../db/schema.js';
 import type { BillingRepository } from '../../repositories/billing/billing-repository.js';
 import type { GatewayEventRepository } from '../../repositories/billing/gateway-event-repository.js';
 import type { GatewayEvent, SubscriptionState } from './payment-gateway.js';
+import type { EventRecorder } from '../events/event-recorder.js';
 
 /** A GatewayEvent as stored in gateway_events.payload (JSON). */
 export function eventPayload(event: GatewayEvent): Record<string, unknown> {
@@ -73,6 +74,8 @@ export class GatewayEventService {
       events: GatewayEventRepository;
       billing: BillingRepository;
       sagas: SagaRepository;
+      /** The outbox: a change the gateway reported becomes a billing.* event in the same transaction. */
+      outbox: EventRecorder;
       /** Verifies a Stripe webhook (signature and timestamp); unset when STRIPE_WEBHOOK_SECRET is. */
       verifyStripeWebhook?: (rawBody: Buffer, signature: string) => GatewayEvent;
     },
@@ -121,22 +124,42 @@ export class GatewayEventService {
       case 'customer.subscription.updated':
       case 'customer.subscription.deleted': {
         const sub = event.subscription;
-        if (!sub || !(await billing.findSubscription(sub.id))) throw new UnknownGatewayObject(event.objectId);
+        if (!sub) throw new UnknownGatewayObject(event.objectId);
+        const known = await billing.findSubscription(sub.id);
+        if (!known) throw new UnknownGatewayObject(event.objectId);
+        const status = event.type === 'customer.subscription.deleted' ? 'canceled' : ourStatus(sub.status);
         const changed = await billing.applySubscriptionChange(sub.id, {
-          status: event.type === 'customer.subscription.deleted' ? 'canceled' : ourStatus(sub.status),
+          status,
           trialEnd: sub.trialEnd,
           currentPeriodEnd: sub.currentPeriodEnd,
           cancelAtPeriodEnd: sub.cancelAtPeriodEnd,
           canceledAt: sub.canceledAt,
           at: event.createdAt,
         });
-        return changed ? 'applied' : 'stale';
+        if (!changed) return 'stale';
+        await this.deps.outbox.record(trx, {
+          type: 'billing.subscription_updated',
+          workspaceId: known.workspaceId,
+          data: {
+            workspaceId: known.workspaceId,
+            subscriptionId: sub.id,
+            status,
+            cancelAtPeriodEnd: sub.cancelAtPeriodEnd,
+            trialEnd: sub.trialEnd?.toISOString() ?? null,
+            currentPeriodEnd: sub.currentPeriodEnd?.toISOString() ?? null,
+          },
+        });
+        return 'applied';
       }
       case 'invoice.payment_failed':
       case 'invoice.payment_succeeded': {
         const known = event.objectId ? await billing.findSubscription(event.objectId) : undefined;
         if (!known) throw new UnknownGatewayObject(event.objectId);
-        if (event.type === 'invoice.payment_failed') return (await billing.applySubscriptionStatus(known.gatewayId, 'past_due', event.createdAt)) ? 'applied' : 'stale';
+        if (event.type === 'invoice.payment_failed') {
+          if (!(await billing.applySubscriptionStatus(known.gatewayId, 'past_due', event.createdAt))) return 'stale';
+          await this.deps.outbox.record(trx, { type: 'billing.payment_failed', workspaceId: known.workspaceId, data: { workspaceId: known.workspaceId, subscriptionId: known.gatewayId } });
+          return 'applied';
+        }
         // A paid invoice ends a past-due period, or a trial that is over; a trial's $0 invoice changes nothing.
         const trialOver = known.status === 'trialing' && (known.trialEnd === null || known.trialEnd <= event.createdAt);
         if (known.status !== 'past_due' && !trialOver) return 'ignored';

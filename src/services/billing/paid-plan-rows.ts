@@ -7,6 +7,7 @@ import { ourStatus } from './gateway-events.js';
 import { cardOf, customerIdOf, STEP, type PaidPlanInput } from './paid-plan-steps.js';
 import type { GatewayName, SubscriptionState } from './payment-gateway.js';
 import type { SagaContext } from './saga.js';
+import type { EventRecorder } from '../events/event-recorder.js';
 
 /** What the pivot wrote: the gateway ids our rows now point at. */
 export interface PaidPlanRows {
@@ -22,7 +23,7 @@ export interface PaidPlanRows {
  */
 export async function writePaidPlanRows(
   trx: Tx,
-  deps: { billing: BillingRepository; events: GatewayEventRepository; gateway: GatewayName },
+  deps: { billing: BillingRepository; events: GatewayEventRepository; outbox: EventRecorder; gateway: GatewayName },
   ctx: SagaContext<PaidPlanInput>,
   target: { workspaceId: string; planId: string },
 ): Promise<PaidPlanRows> {
@@ -52,6 +53,11 @@ export async function writePaidPlanRows(
     throw error;
   }
   await billing.setWorkspacePlan(target.workspaceId, target.planId);
+  await deps.outbox.record(trx, {
+    type: 'billing.subscribed',
+    workspaceId: target.workspaceId,
+    data: { workspaceId: target.workspaceId, plan: target.planId, subscriptionId: step.objectId!, status: ourStatus(state.status as SubscriptionState['status']), trialEnd: trialEnd?.toISOString() ?? null },
+  });
   await deps.events.withTx(trx).requeueFor(trx, [step.objectId!, customerId, ctx.steps.get(STEP.setupIntent)!.objectId!]);
   return { customerId, subscriptionId: step.objectId!, trialEnd };
 }

@@ -6,6 +6,7 @@ import { writePaidPlanRows } from './paid-plan-rows.js';
 import { customerStep, defaultPaymentMethodStep, setupIntentStep, subscriptionStep, type PaidPlanInput } from './paid-plan-steps.js';
 import type { PaymentGateway } from './payment-gateway.js';
 import type { SagaDefinition } from './saga.js';
+import type { EventRecorder } from '../events/event-recorder.js';
 
 /**
  * The staged sign-up's one-transaction completion, as the paid sign-up saga's pivot needs it. The
@@ -39,7 +40,7 @@ export interface SignupSagaResult<R> {
  * to the subscription's, so the two never differ.
  */
 export function signupSaga<R>(
-  deps: { gateway: PaymentGateway; billing: BillingRepository; events: GatewayEventRepository; audit: AuditRepository },
+  deps: { gateway: PaymentGateway; billing: BillingRepository; events: GatewayEventRepository; outbox: EventRecorder; audit: AuditRepository },
   completion: SignupCompletionPort<R>,
 ): SagaDefinition<PaidPlanInput, SignupSagaResult<R>> {
   const { gateway } = deps;
@@ -49,7 +50,7 @@ export function signupSaga<R>(
     async pivot(trx, ctx) {
       const input = ctx.input as SignupSagaInput;
       const done = await completion.complete(trx, input.flowId, input.context);
-      const rows = await writePaidPlanRows(trx, { billing: deps.billing, events: deps.events, gateway: gateway.name }, ctx, { workspaceId: done.workspaceId, planId: input.planId });
+      const rows = await writePaidPlanRows(trx, { billing: deps.billing, events: deps.events, outbox: deps.outbox, gateway: gateway.name }, ctx, { workspaceId: done.workspaceId, planId: input.planId });
       if (rows.trialEnd) await deps.billing.withTx(trx).setWorkspaceTrialEnd(done.workspaceId, rows.trialEnd);
       await deps.audit.withTx(trx).insert({
         actor: { type: 'account', id: done.accountId },

@@ -7,7 +7,7 @@ import type { Role } from '../../db/schema.js';
  */
 export interface EventData {
   /** `via`: how the account came to be; an invitation makes it verified at once. */
-  'account.registered': { accountId: string; email: string; name: string; emailVerified: boolean; via: 'registration' | 'invitation' };
+  'account.registered': { accountId: string; email: string; name: string; emailVerified: boolean; via: 'registration' | 'invitation' | 'signup_flow' };
   'account.verified': { accountId: string; email: string };
   'workspace.created': { workspaceId: string; name: string; plan: string; ownerAccountId: string };
   'workspace.initialized': { workspaceId: string };
@@ -24,6 +24,27 @@ export interface EventData {
   'onboarding.completed': { workspaceId: string; accountId: string | null };
   'workspace.closed': { workspaceId: string; reason: 'onboarding_abandoned'; afterDays: number };
   'workspace.reopened': { workspaceId: string; reason: string };
+  /** A paid plan's subscription was written by the billing saga's pivot (an upgrade or a paid sign-up). */
+  'billing.subscribed': { workspaceId: string; plan: string; subscriptionId: string; status: string; trialEnd: string | null };
+  'billing.payment_method_updated': { workspaceId: string; brand: string; last4: string };
+  /** `atPeriodEnd`: the subscription runs until the period's end. */
+  'billing.subscription_canceled': { workspaceId: string; subscriptionId: string; atPeriodEnd: boolean };
+  /** A change the gateway reported (webhook), applied in order by the gateway's own timestamps. */
+  'billing.subscription_updated': { workspaceId: string; subscriptionId: string; status: string; cancelAtPeriodEnd: boolean; trialEnd: string | null; currentPeriodEnd: string | null };
+  'billing.payment_failed': { workspaceId: string; subscriptionId: string };
+  /** A staged sign-up abandoned with marketing consent, exported once as a lead (no workspace). */
+  'signup.abandoned': {
+    leadId: string;
+    email: string;
+    emailVerified: boolean;
+    firstName: string | null;
+    lastName: string | null;
+    companyName: string | null;
+    lastStep: string | null;
+    startedAt: string;
+    abandonedAt: string;
+    consentTextVersion: string | null;
+  };
   /** Sent only to the endpoint being tested (POST /v1/admin/webhooks/:id/test). */
   'webhook.test': { endpointId: string; message: string };
 }
@@ -48,6 +69,12 @@ export const EVENT_TYPES = [
   'onboarding.completed',
   'workspace.closed',
   'workspace.reopened',
+  'signup.abandoned',
+  'billing.subscribed',
+  'billing.payment_method_updated',
+  'billing.subscription_canceled',
+  'billing.subscription_updated',
+  'billing.payment_failed',
   'webhook.test',
 ] as const satisfies readonly EventType[];
 

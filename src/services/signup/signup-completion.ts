@@ -10,6 +10,7 @@ import type { FlowRow, SignupFlowRepository } from '../../repositories/signup/si
 import type { WorkspaceRepository } from '../../repositories/workspace-repository.js';
 import { toAccountView, toWorkspaceView, type AccountView, type WorkspaceView } from '../views.js';
 import { flowProgress, type FlowProgress } from './signup-fields.js';
+import type { EventRecorder } from '../events/event-recorder.js';
 
 /** What a completed flow became. */
 export interface CompletedSignup {
@@ -40,6 +41,7 @@ export class SignupCompletion {
       profiles: ProfileRepository;
       flows: SignupFlowRepository;
       audit: AuditRepository;
+      events: EventRecorder;
       plans: readonly Plan[];
     },
   ) {}
@@ -81,6 +83,12 @@ export class SignupCompletion {
       ...started.map((ws) => ({ actor, action: 'trial.started', workspaceId: ws.id, accountId, data: { trialEndsAt: ws.trialEndsAt, plan: plan.id } })),
     );
     await enqueueJob(trx, 'initialize_workspace', { workspaceId: created.id });
+    await this.deps.events.record(
+      trx,
+      { type: 'account.registered', workspaceId: created.id, data: { accountId, email: accountRow.email, name: accountRow.name, emailVerified: true, via: 'signup_flow' } },
+      { type: 'workspace.created', workspaceId: created.id, data: { workspaceId: created.id, name: created.name, plan: plan.id, ownerAccountId: accountId } },
+      ...started.map((ws) => ({ type: 'trial.started' as const, workspaceId: ws.id, data: { workspaceId: ws.id, trialEndsAt: new Date(ws.trialEndsAt!).toISOString() } })),
+    );
     await this.deps.flows.withTx(trx).markCompleted(flow.id, { accountId, workspaceId: created.id }, options.completingTokenHash ?? null);
     const workspace = (await workspaces.findById(created.id))!;
     return { account: toAccountView(accountRow), workspace: toWorkspaceView(workspace) };

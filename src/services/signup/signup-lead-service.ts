@@ -11,6 +11,8 @@ import { drain } from '../session-service.js';
 import type { TokenDeriver } from '../token-deriver.js';
 import { FUNNEL_STAGES, STEP_RANK } from './signup-fields.js';
 import { signupCode } from './signup-flow-service.js';
+import type { EventRecorder } from '../events/event-recorder.js';
+import type { NewEvent } from '../events/catalogue.js';
 
 const BATCH = 500;
 
@@ -34,6 +36,7 @@ export class SignupLeadService {
       audit: AuditRepository;
       mailer: Mailer;
       tokens: TokenDeriver;
+      events: EventRecorder;
       retentionDays: number;
     },
   ) {}
@@ -67,11 +70,15 @@ export class SignupLeadService {
   }
 
   /**
-   * The one place leads are exported: a batch of leads and their flows' marks commit together.
-   * The `signup.abandoned` event, once the outbox exists, is written here in the same transaction.
+   * The one place leads are exported: a batch of leads, their flows' marks and a `signup.abandoned`
+   * event for each commit together, so a lead is exported, and announced, exactly once.
    */
   async exportLeads(limit: number): Promise<LeadRow[]> {
-    return this.deps.db.transaction().execute((trx) => this.deps.leads.withTx(trx).exportDue(STEP_RANK, limit));
+    return this.deps.db.transaction().execute(async (trx) => {
+      const leads = await this.deps.leads.withTx(trx).exportDue(STEP_RANK, limit);
+      if (leads.length > 0) await this.deps.events.record(trx, ...leads.map(abandonedEvent));
+      return leads;
+    });
   }
 
   /** One page of leads, most recently abandoned first. */
@@ -109,4 +116,24 @@ export class SignupLeadService {
     const { from, to } = reportRange(range);
     return { from, to, ...(await this.deps.leads.funnel(from, to, FUNNEL_STAGES)) };
   }
+}
+
+/** The outbox event of an exported lead: who, how far they got, and the consent that allows contact. */
+function abandonedEvent(lead: LeadRow): NewEvent {
+  return {
+    type: 'signup.abandoned',
+    workspaceId: null,
+    data: {
+      leadId: lead.id,
+      email: lead.email,
+      emailVerified: lead.emailVerified,
+      firstName: lead.firstName,
+      lastName: lead.lastName,
+      companyName: lead.companyName,
+      lastStep: lead.lastStep,
+      startedAt: lead.startedAt.toISOString(),
+      abandonedAt: lead.abandonedAt.toISOString(),
+      consentTextVersion: lead.consentTextVersion,
+    },
+  };
 }
