@@ -355,6 +355,38 @@ t.test('rate limits: starts per IP, code checks per IP and per address', async (
   t.same(perIp, [202, 202, 202, 429], 'per IP, whatever the address');
 });
 
+t.test('code checks are rate-limited per IP and per address: email verify and resume verify', async (t) => {
+  const ctx = await testContext(t, { env: { RATE_LIMIT_SIGNUP_CODES_PER_MINUTE: '3' } });
+  const api = flowApi(ctx);
+  const verifyFrom = (flow: { cookie: string }, remoteAddress: string) =>
+    ctx.app.inject({ method: 'POST', url: '/v1/signup-flows/current/email/verify', headers: { cookie: flow.cookie }, payload: { code: '000000' }, remoteAddress });
+  const flow = await startFlow(ctx);
+  await api.setEmail(flow, { email: uniqueEmail('guessed') });
+  const perAddress = [];
+  for (let i = 0; i < 4; i++) perAddress.push((await verifyFrom(flow, `10.1.0.${i + 1}`)).statusCode);
+  t.same(perAddress, [400, 400, 400, 429], 'email verification per address, whatever the IP');
+
+  const perIp = [];
+  for (let i = 0; i < 4; i++) {
+    const other = await startFlow(ctx);
+    await api.setEmail(other, { email: uniqueEmail('ip') });
+    perIp.push((await verifyFrom(other, '10.2.0.1')).statusCode);
+  }
+  t.same(perIp, [400, 400, 400, 429], 'email verification per IP, whatever the address');
+
+  const resumed = uniqueEmail('resumed');
+  const resumeVerify = [];
+  for (let i = 0; i < 4; i++) {
+    resumeVerify.push((await ctx.app.inject({ method: 'POST', url: '/v1/signup-flows/resume/verify', payload: { email: resumed, code: '000000' }, remoteAddress: `10.3.0.${i + 1}` })).statusCode);
+  }
+  t.same(resumeVerify, [400, 400, 400, 429], 'resume verification per address, whatever the IP');
+  const resumeIp = [];
+  for (let i = 0; i < 4; i++) {
+    resumeIp.push((await ctx.app.inject({ method: 'POST', url: '/v1/signup-flows/resume/verify', payload: { email: uniqueEmail('r'), code: '000000' }, remoteAddress: '10.4.0.1' })).statusCode);
+  }
+  t.same(resumeIp, [400, 400, 400, 429], 'resume verification per IP, whatever the address');
+});
+
 t.test('saves are rate-limited per flow', async (t) => {
   const ctx = await testContext(t, { env: { SIGNUP_SAVES_PER_MINUTE: '2' } });
   const [first, second] = [await startFlow(ctx), await startFlow(ctx)];
