@@ -122,7 +122,7 @@ export async function signupAdminRoutes(app: App, { services, guards }: RouteDep
         tags,
         operationId: 'getSignupFunnel',
         summary: 'Staged sign-up funnel for flows started in [from, to) (default: last 30 days)',
-        description: 'Flows started, how many reached each step (and completed), the conversion from the stage before, and how many were abandoned (expired or discarded) or are in progress. Computed in SQL.',
+        description: 'Flows started, how many reached each step (and completed), the conversion from the stage before, and how many were abandoned (expired or discarded) or are in progress. A flow counts at every step up to the furthest one it reached. `paymentMethod` is the step only paid plans have: it and `completed` convert from `plan`. Computed in SQL.',
         security,
         querystring: Type.Object({ from: Type.Optional(DateTime), to: Type.Optional(DateTime) }),
         response: {
@@ -144,6 +144,7 @@ export async function signupAdminRoutes(app: App, { services, guards }: RouteDep
                 { step: 'company', reached: 96, conversion: 0.8727 },
                 { step: 'address', reached: 80, conversion: 0.8333 },
                 { step: 'plan', reached: 72, conversion: 0.9 },
+                { step: 'paymentMethod', reached: 20, conversion: 0.2778 },
                 { step: 'completed', reached: 61, conversion: 0.8472 },
               ],
             }],
