@@ -1,9 +1,9 @@
 import { Type } from 'typebox';
-import type { LeadRow } from '../../repositories/signup/signup-lead-repository.js';
+import type { LeadFilter, LeadRow } from '../../repositories/signup/signup-lead-repository.js';
 import { iso } from '../presenters.js';
 import { DateTime, NullableDateTime, problems, Uuid } from '../schemas/common.js';
 import type { App, RouteDeps } from '../types.js';
-import { adminActor, Cursor, Limit, sendCsv, toDate, wantsCsv } from './admin.js';
+import { adminActor, Cursor, keysetList, Limit, toDate, type KeysetListSource } from './admin.js';
 
 const tags = ['admin'];
 const security = [{ adminToken: [] }];
@@ -64,6 +64,12 @@ const LEAD_CSV_COLUMNS: [string, (lead: LeadRow) => unknown][] = [
 /** Leads from abandoned sign-ups and the sign-up funnel, behind the admin bearer token. */
 export async function signupAdminRoutes(app: App, { services, guards }: RouteDeps): Promise<void> {
   app.addHook('preHandler', guards.requireAdmin);
+  const leadList: KeysetListSource<LeadFilter, LeadRow, ReturnType<typeof leadJson>> = {
+    page: (filter, page) => services.signupLeads.list(filter, page),
+    all: (filter) => services.signupLeads.all(filter),
+    json: leadJson,
+    csv: { filename: 'leads.csv', columns: LEAD_CSV_COLUMNS },
+  };
 
   app.get(
     '/v1/admin/leads',
@@ -88,11 +94,8 @@ export async function signupAdminRoutes(app: App, { services, guards }: RouteDep
       },
     },
     async (request, reply) => {
-      const { limit = 25, cursor, from, to, verified } = request.query;
-      const filter = { from: toDate(from), to: toDate(to), verified };
-      if (wantsCsv(request)) return sendCsv(reply, 'leads.csv', LEAD_CSV_COLUMNS, services.signupLeads.all(filter));
-      const page = await services.signupLeads.list(filter, { limit, cursor });
-      return { items: page.items.map(leadJson), nextCursor: page.nextCursor };
+      const { from, to, verified } = request.query;
+      return keysetList(request, reply, { from: toDate(from), to: toDate(to), verified }, leadList);
     },
   );
 
