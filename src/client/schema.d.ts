@@ -813,7 +813,7 @@ export interface paths {
         };
         /**
          * Staged sign-up funnel for flows started in [from, to) (default: last 30 days)
-         * @description Flows started, how many reached each step (and completed), the conversion from the stage before, and how many were abandoned (expired or discarded) or are in progress. Computed in SQL.
+         * @description Flows started, how many reached each step (and completed), the conversion from the stage before, and how many were abandoned (expired or discarded) or are in progress. A flow counts at every step up to the furthest one it reached. `paymentMethod` is the step only paid plans have: it and `completed` convert from `plan`. Computed in SQL.
          */
         get: operations["getSignupFunnel"];
         put?: never;
@@ -10259,6 +10259,11 @@ export interface operations {
                      *           "step": "plan",
                      *           "reached": 72,
                      *           "conversion": 0.9
+                     *         },
+                     *         {
+                     *           "step": "paymentMethod",
+                     *           "reached": 20,
+                     *           "conversion": 0.2778
                      *         },
                      *         {
                      *           "step": "completed",

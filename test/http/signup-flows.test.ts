@@ -156,6 +156,14 @@ t.test('codes: cooldown, wrong code with attemptsLeft, 5 attempts, expiry, repla
   t.match((await api.setEmail(flow, { email: other })).json(), { email: other, emailVerified: false, unverifiedFields: ['email'] }, 'a new address clears verification');
 });
 
+t.test('a code works SIGNUP_CODE_TTL_SECONDS after it is sent', async (t) => {
+  const ctx = await testContext(t, { env: { SIGNUP_CODE_TTL_SECONDS: '120' } });
+  const flow = await startFlow(ctx);
+  t.equal((await flowApi(ctx).setEmail(flow, { email: uniqueEmail('ttl') })).statusCode, 202);
+  const { rows } = await sql<{ ttl: number }>`select extract(epoch from code_expires_at - code_sent_at)::float8 as ttl from signup_flows`.execute(ctx.runtime.db);
+  t.ok(Math.abs(rows[0]!.ttl - 120) < 1, `the code expires 120 s after it is sent (${rows[0]!.ttl} s)`);
+});
+
 t.test('a retried code job sends the same code', async (t) => {
   const ctx = await testContext(t);
   const flow = await startFlow(ctx);
@@ -191,6 +199,8 @@ t.test('saves: every bad field listed, ISO countries, regions for US and CA, pla
   const region = await api.patch(flow, { version: 0, address: { line1: 'a', city: 'Toronto', postalCode: 'M5V 3L9', country: 'CA' }, plan: { id: 'platinum' } });
   t.same(region.json().errors.map((e: { field: string }) => e.field).sort(), ['address.region', 'plan.id']);
   t.same((await api.patch(flow, { version: 0, address: { ...US_ADDRESS, region: 'ZZ', postalCode: '1' } })).json().errors.map((e: { field: string }) => e.field).sort(), ['address.postalCode', 'address.region']);
+  const huge = await api.patch(flow, { version: 0, company: { name: 'a'.repeat(5000) } });
+  t.same(huge.json().errors, [{ field: 'company.name', message: 'must be 1 to 100 characters long, not counting spaces at either end' }], 'one entry per bad field, saying what is allowed');
   t.equal((await api.patch(flow, { version: 0, address: { line1: 'Quai 1', city: 'Genève', postalCode: '1201', country: 'CH' } })).statusCode, 200, 'no region needed in CH');
   t.equal((await api.patch(flow, { version: 1, address: { line1: 'a', city: 'Québec', region: 'QC', postalCode: 'G1R 4P5', country: 'CA' } })).statusCode, 200);
   t.equal((await api.patch(flow, { version: 2, address: { ...US_ADDRESS, country: 'us' } })).statusCode, 400, 'upper case codes only');
@@ -353,6 +363,38 @@ t.test('rate limits: starts per IP, code checks per IP and per address', async (
   const perIp = [];
   for (let i = 0; i < 4; i++) perIp.push((await api.resume(uniqueEmail())).statusCode);
   t.same(perIp, [202, 202, 202, 429], 'per IP, whatever the address');
+});
+
+t.test('code checks are rate-limited per IP and per address: email verify and resume verify', async (t) => {
+  const ctx = await testContext(t, { env: { RATE_LIMIT_SIGNUP_CODES_PER_MINUTE: '3' } });
+  const api = flowApi(ctx);
+  const verifyFrom = (flow: { cookie: string }, remoteAddress: string) =>
+    ctx.app.inject({ method: 'POST', url: '/v1/signup-flows/current/email/verify', headers: { cookie: flow.cookie }, payload: { code: '000000' }, remoteAddress });
+  const flow = await startFlow(ctx);
+  await api.setEmail(flow, { email: uniqueEmail('guessed') });
+  const perAddress = [];
+  for (let i = 0; i < 4; i++) perAddress.push((await verifyFrom(flow, `10.1.0.${i + 1}`)).statusCode);
+  t.same(perAddress, [400, 400, 400, 429], 'email verification per address, whatever the IP');
+
+  const perIp = [];
+  for (let i = 0; i < 4; i++) {
+    const other = await startFlow(ctx);
+    await api.setEmail(other, { email: uniqueEmail('ip') });
+    perIp.push((await verifyFrom(other, '10.2.0.1')).statusCode);
+  }
+  t.same(perIp, [400, 400, 400, 429], 'email verification per IP, whatever the address');
+
+  const resumed = uniqueEmail('resumed');
+  const resumeVerify = [];
+  for (let i = 0; i < 4; i++) {
+    resumeVerify.push((await ctx.app.inject({ method: 'POST', url: '/v1/signup-flows/resume/verify', payload: { email: resumed, code: '000000' }, remoteAddress: `10.3.0.${i + 1}` })).statusCode);
+  }
+  t.same(resumeVerify, [400, 400, 400, 429], 'resume verification per address, whatever the IP');
+  const resumeIp = [];
+  for (let i = 0; i < 4; i++) {
+    resumeIp.push((await ctx.app.inject({ method: 'POST', url: '/v1/signup-flows/resume/verify', payload: { email: uniqueEmail('r'), code: '000000' }, remoteAddress: '10.4.0.1' })).statusCode);
+  }
+  t.same(resumeIp, [400, 400, 400, 429], 'resume verification per IP, whatever the address');
 });
 
 t.test('saves are rate-limited per flow', async (t) => {

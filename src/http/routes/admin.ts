@@ -2,9 +2,9 @@ import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Actor } from '../../repositories/audit-repository.js';
-import type { AuditEventRow } from '../../repositories/admin-repository.js';
+import type { AuditEventRow, WorkspaceFilter } from '../../repositories/admin-repository.js';
 import type { BillingRow } from '../../repositories/billing/billing-repository.js';
-import type { AdminWorkspaceView } from '../../services/admin-service.js';
+import type { AdminWorkspaceView, Page } from '../../services/admin-service.js';
 import { parseTimestamp } from '../../services/opaque-input.js';
 import { invitationJson, iso, memberJson } from '../presenters.js';
 import { DateTime, Invitation, Member, NullableDateTime, problems, Uuid } from '../schemas/common.js';
@@ -144,7 +144,7 @@ async function* csvLines<T>(columns: [string, (row: T) => unknown][], rows: Asyn
 }
 
 /** Whether the client asked for CSV (`Accept: text/csv`) rather than a JSON page. */
-export function wantsCsv(request: FastifyRequest): boolean {
+function wantsCsv(request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').includes('text/csv');
 }
 
@@ -152,6 +152,29 @@ export function wantsCsv(request: FastifyRequest): boolean {
 export function sendCsv<T>(reply: FastifyReply, filename: string, columns: [string, (row: T) => unknown][], rows: AsyncIterable<T>): FastifyReply {
   reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`);
   return reply.send(Readable.from(csvLines(columns, rows)) as never);
+}
+
+/** Where a keyset-paginated admin list reads its rows: a JSON page, or every match for CSV. */
+export interface KeysetListSource<F, R, J> {
+  page(filter: F, page: { limit: number; cursor?: string }): Promise<Page<R>>;
+  all(filter: F): AsyncIterable<R>;
+  json(row: R): J;
+  csv: { filename: string; columns: [string, (row: R) => unknown][] };
+}
+
+/**
+ * The answer of every keyset-paginated admin list: a page of `limit` rows (25 unless asked) with the
+ * cursor of the next one, or with `Accept: text/csv` every match streamed as CSV.
+ */
+export async function keysetList<F, R, J>(
+  request: FastifyRequest & { query: { limit?: number; cursor?: string } },
+  reply: FastifyReply,
+  filter: F,
+  source: KeysetListSource<F, R, J>,
+): Promise<FastifyReply | Page<J>> {
+  if (wantsCsv(request)) return sendCsv(reply, source.csv.filename, source.csv.columns, source.all(filter));
+  const page = await source.page(filter, { limit: request.query.limit ?? 25, cursor: request.query.cursor });
+  return { items: page.items.map((row) => source.json(row)), nextCursor: page.nextCursor };
 }
 
 /** Who acted: admins share one token, so an `X-Admin-Actor` header (a name or email) says who, for the audit log. */
@@ -168,6 +191,12 @@ export const toDate = (value: string | undefined) => (value ? parseTimestamp(val
 /** The back office, behind the admin bearer token (a session cookie never works here). */
 export async function adminRoutes(app: App, { services, guards }: RouteDeps): Promise<void> {
   app.addHook('preHandler', guards.requireAdmin);
+  const workspaceList: KeysetListSource<WorkspaceFilter, AdminWorkspaceView, ReturnType<typeof adminWorkspaceJson>> = {
+    page: (filter, page) => services.admin.listWorkspaces(filter, page),
+    all: (filter) => services.admin.allWorkspaces(filter),
+    json: adminWorkspaceJson,
+    csv: { filename: 'workspaces.csv', columns: CSV_COLUMNS },
+  };
 
   app.get(
     '/v1/admin/workspaces',
@@ -204,11 +233,8 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
       },
     },
     async (request, reply) => {
-      const { limit = 25, cursor, createdFrom, createdTo, ...rest } = request.query;
-      const filter = { ...rest, createdFrom: toDate(createdFrom), createdTo: toDate(createdTo) };
-      if (wantsCsv(request)) return sendCsv(reply, 'workspaces.csv', CSV_COLUMNS, services.admin.allWorkspaces(filter));
-      const page = await services.admin.listWorkspaces(filter, { limit, cursor });
-      return { items: page.items.map(adminWorkspaceJson), nextCursor: page.nextCursor };
+      const { limit: _limit, cursor: _cursor, createdFrom, createdTo, ...rest } = request.query;
+      return keysetList(request, reply, { ...rest, createdFrom: toDate(createdFrom), createdTo: toDate(createdTo) }, workspaceList);
     },
   );
 

@@ -1,9 +1,9 @@
 import { Type } from 'typebox';
-import type { LeadRow } from '../../repositories/signup/signup-lead-repository.js';
+import type { LeadFilter, LeadRow } from '../../repositories/signup/signup-lead-repository.js';
 import { iso } from '../presenters.js';
 import { DateTime, NullableDateTime, problems, Uuid } from '../schemas/common.js';
 import type { App, RouteDeps } from '../types.js';
-import { adminActor, Cursor, Limit, sendCsv, toDate, wantsCsv } from './admin.js';
+import { adminActor, Cursor, keysetList, Limit, toDate, type KeysetListSource } from './admin.js';
 
 const tags = ['admin'];
 const security = [{ adminToken: [] }];
@@ -64,6 +64,12 @@ const LEAD_CSV_COLUMNS: [string, (lead: LeadRow) => unknown][] = [
 /** Leads from abandoned sign-ups and the sign-up funnel, behind the admin bearer token. */
 export async function signupAdminRoutes(app: App, { services, guards }: RouteDeps): Promise<void> {
   app.addHook('preHandler', guards.requireAdmin);
+  const leadList: KeysetListSource<LeadFilter, LeadRow, ReturnType<typeof leadJson>> = {
+    page: (filter, page) => services.signupLeads.list(filter, page),
+    all: (filter) => services.signupLeads.all(filter),
+    json: leadJson,
+    csv: { filename: 'leads.csv', columns: LEAD_CSV_COLUMNS },
+  };
 
   app.get(
     '/v1/admin/leads',
@@ -88,11 +94,8 @@ export async function signupAdminRoutes(app: App, { services, guards }: RouteDep
       },
     },
     async (request, reply) => {
-      const { limit = 25, cursor, from, to, verified } = request.query;
-      const filter = { from: toDate(from), to: toDate(to), verified };
-      if (wantsCsv(request)) return sendCsv(reply, 'leads.csv', LEAD_CSV_COLUMNS, services.signupLeads.all(filter));
-      const page = await services.signupLeads.list(filter, { limit, cursor });
-      return { items: page.items.map(leadJson), nextCursor: page.nextCursor };
+      const { from, to, verified } = request.query;
+      return keysetList(request, reply, { from: toDate(from), to: toDate(to), verified }, leadList);
     },
   );
 
@@ -122,7 +125,7 @@ export async function signupAdminRoutes(app: App, { services, guards }: RouteDep
         tags,
         operationId: 'getSignupFunnel',
         summary: 'Staged sign-up funnel for flows started in [from, to) (default: last 30 days)',
-        description: 'Flows started, how many reached each step (and completed), the conversion from the stage before, and how many were abandoned (expired or discarded) or are in progress. Computed in SQL.',
+        description: 'Flows started, how many reached each step (and completed), the conversion from the stage before, and how many were abandoned (expired or discarded) or are in progress. A flow counts at every step up to the furthest one it reached. `paymentMethod` is the step only paid plans have: it and `completed` convert from `plan`. Computed in SQL.',
         security,
         querystring: Type.Object({ from: Type.Optional(DateTime), to: Type.Optional(DateTime) }),
         response: {
@@ -144,6 +147,7 @@ export async function signupAdminRoutes(app: App, { services, guards }: RouteDep
                 { step: 'company', reached: 96, conversion: 0.8727 },
                 { step: 'address', reached: 80, conversion: 0.8333 },
                 { step: 'plan', reached: 72, conversion: 0.9 },
+                { step: 'paymentMethod', reached: 20, conversion: 0.2778 },
                 { step: 'completed', reached: 61, conversion: 0.8472 },
               ],
             }],

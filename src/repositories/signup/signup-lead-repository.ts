@@ -101,20 +101,31 @@ export class SignupLeadRepository extends Repository {
   }
 
   /**
-   * Flows started in [from, to): how many reached each step (in `stepOrder`, the last being
-   * `completed`), the conversion from the stage before (the first from those started), and how
-   * many were completed, abandoned (expired or discarded) or are still in progress.
+   * Flows started in [from, to): how many reached each stage of `stageOrder` (the last being
+   * `completed`), counting a flow at every stage up to the furthest one it reached (sections may be
+   * saved in any order), so no stage has more than the one before; the conversion from the stage
+   * before (the first from those started). `side` is a stage only some flows have (the payment step
+   * of paid plans, which implies its `after` stage): it converts from `after` and stands right after
+   * it. Also how many were completed, abandoned (expired or discarded) or are still in progress.
    */
-  async funnel(from: Date, to: Date, stepOrder: readonly string[]): Promise<SignupFunnelRow> {
+  async funnel(from: Date, to: Date, stageOrder: readonly string[], side: { step: string; after: string }): Promise<SignupFunnelRow> {
+    const order = sql.val([...stageOrder]);
     const { rows } = await sql<SignupFunnelRow>`
       with cohort as (
-        select steps_reached, completed_at, expired_at, discarded_at, expires_at
-        from signup_flows where created_at >= ${from} and created_at < ${to}
+        select f.completed_at, f.expired_at, f.discarded_at, f.expires_at, ${side.step}::text = any(f.steps_reached) as took_side,
+               (select max(s.i) from unnest(${order}::text[]) with ordinality as s(key, i)
+                where s.key = any(f.steps_reached) or (s.key = ${side.after} and ${side.step}::text = any(f.steps_reached))) as furthest
+        from signup_flows f where f.created_at >= ${from} and f.created_at < ${to}
+      ), chain as (
+        select s.key, s.i::numeric as position, (select count(*)::int from cohort c where c.furthest >= s.i) as reached
+        from unnest(${order}::text[]) with ordinality as s(key, i)
+      ), chained as (
+        select key, position, reached, coalesce(lag(reached) over (order by position), (select count(*)::int from cohort)) as before from chain
       ), stages as (
-        select s.key, s.i, (select count(*)::int from cohort c where s.key = any(c.steps_reached)) as reached
-        from unnest(${sql.val([...stepOrder])}::text[]) with ordinality as s(key, i)
-      ), ranked as (
-        select key, i, reached, coalesce(lag(reached) over (order by i), (select count(*)::int from cohort)) as before from stages
+        select key, position, reached, before from chained
+        union all
+        select ${side.step}::text, a.position + 0.5, (select count(*) filter (where took_side)::int from cohort), a.reached
+        from chained a where a.key = ${side.after}
       )
       select
         (select count(*)::int from cohort) as started,
@@ -125,8 +136,8 @@ export class SignupLeadRepository extends Repository {
         (select count(*) filter (where completed_at is null and expired_at is null and discarded_at is null and expires_at > now())::int
            from cohort) as "inProgress",
         (select coalesce(jsonb_agg(jsonb_build_object('step', key, 'reached', reached,
-                  'conversion', case when before > 0 then round(reached::numeric / before, 4) end) order by i), '[]')
-           from ranked) as steps`.execute(this.db);
+                  'conversion', case when before > 0 then round(reached::numeric / before, 4) end) order by position), '[]')
+           from stages) as steps`.execute(this.db);
     const row = rows[0]!;
     return { ...row, steps: row.steps.map((s) => ({ ...s, conversion: s.conversion === null ? null : Number(s.conversion) })) };
   }

@@ -31,11 +31,13 @@ const POSTAL_CODES: Record<string, RegExp> = {
 /** The steps of a staged sign-up, in order; `paymentMethod` only for plans that require one. */
 export const BASE_STEPS = ['email', 'profile', 'company', 'address', 'plan'] as const;
 export const PAYMENT_STEP = 'paymentMethod';
-/**
- * Every stage the funnel counts, in order: the steps every plan has, then completion. The payment
- * step joins once billing records it (only paid plans reach it, so it is not a stage of every flow).
- */
+/** The stages every flow passes in order, as the funnel counts them: the steps every plan has, then completion. */
 export const FUNNEL_STAGES: readonly string[] = [...BASE_STEPS, 'completed'];
+/**
+ * The funnel's side stage: only paid plans have the payment step, so it converts from the plan step
+ * and completion converts from the plan step too (a free plan goes straight from plan to completion).
+ */
+export const FUNNEL_SIDE_STAGE = { step: PAYMENT_STEP, after: 'plan' } as const;
 /** The order in which a lead's last step reached is ranked. */
 export const STEP_RANK: readonly string[] = [...BASE_STEPS, PAYMENT_STEP, 'completed'];
 

@@ -9,7 +9,7 @@ import type { LeadFilter, LeadRow, SignupFunnelRow, SignupLeadRepository } from 
 import { keysetPage, reportRange, type Page } from '../admin-service.js';
 import { drain } from '../session-service.js';
 import type { TokenDeriver } from '../token-deriver.js';
-import { FUNNEL_STAGES, STEP_RANK } from './signup-fields.js';
+import { FUNNEL_SIDE_STAGE, FUNNEL_STAGES, STEP_RANK } from './signup-fields.js';
 import { signupCode } from './signup-flow-service.js';
 import type { EventRecorder } from '../events/event-recorder.js';
 import type { NewEvent } from '../events/catalogue.js';
@@ -114,7 +114,7 @@ export class SignupLeadService {
   /** The sign-up funnel of flows started in [from, to); defaults to the last 30 days. */
   async funnel(range: { from?: Date; to?: Date }): Promise<SignupFunnelRow & { from: Date; to: Date }> {
     const { from, to } = reportRange(range);
-    return { from, to, ...(await this.deps.leads.funnel(from, to, FUNNEL_STAGES)) };
+    return { from, to, ...(await this.deps.leads.funnel(from, to, FUNNEL_STAGES, FUNNEL_SIDE_STAGE)) };
   }
 }
 
