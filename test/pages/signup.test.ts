@@ -182,7 +182,25 @@ t.test('the whole staged sign-up in the browser to a paid plan: auto-save, a rel
   await other.getByLabel('Company name', { exact: true }).fill('Analytical Engines Ltd');
   await saved(other);
 
-  // Back on the first device: a declined card shows the gateway's reason and nothing is created.
+  // Back on the first device, whose version is stale now: a plan change gets a 409, takes the other
+  // device's version and saves on top of it, so neither edit is lost.
+  await page.getByRole('button', { name: 'Back' }).click();
+  await heading(page, 'Choose a plan');
+  await page.getByLabel(/^Free trial/).check();
+  await saved(page);
+  t.match(await storedData(ctx, email), { plan: { id: 'trial' }, company: { name: 'Analytical Engines Ltd' } }, 'both devices\' edits are stored');
+  await page.getByLabel(/^Pro/).check();
+  await saved(page);
+  await page.getByRole('button', { name: 'Back' }).click();
+  await page.getByRole('button', { name: 'Back' }).click();
+  await heading(page, 'Your company');
+  t.equal(await page.getByLabel('Company name', { exact: true }).inputValue(), 'Analytical Engines Ltd', 'the first device shows the other device\'s edit');
+  for (const next of ['Company address', 'Choose a plan', 'Payment method']) {
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await heading(page, next);
+  }
+
+  // A declined card shows the gateway's reason and nothing is created.
   await page.getByLabel(/ending 0002/).check();
   await page.getByRole('button', { name: 'Start my subscription' }).click();
   const alert = page.locator('#wizard-alert', { hasText: 'The card was declined' });
@@ -219,10 +237,7 @@ t.test('on a phone: the free plan needs no card, and the page never scrolls side
   const browser = await launchChromium(t);
   const ctx = await liveService(t);
   const email = uniqueEmail('phone');
-  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
-  t.teardown(() => context.close());
-  const page = await context.newPage();
-  page.on('pageerror', (error) => t.fail(`page error: ${error.message}`));
+  const page = await (await newContext(t, browser, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true })).newPage();
   await emailAndCode(t, ctx, page, email);
   await profileCompanyAddress(page, 'Phone Co');
   await checkPage(t, page, 'signup-phone-address');

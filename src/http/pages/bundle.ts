@@ -11,7 +11,8 @@ export interface Bundle {
  * A browser ES module bundled from a TypeScript entry with esbuild, built on first request and kept in
  * memory: nothing generated is committed or written to disk, so `npm start` on a fresh clone serves
  * it, and the page's code always matches the source it runs from (the app itself runs from source
- * under tsx). A failed build is not remembered, so the next request tries again.
+ * under tsx). esbuild is a runtime dependency (tsx, which runs the app, needs it too). A failed build
+ * is not remembered, so the next request tries again.
  */
 export function lazyBundle(entry: URL): () => Promise<Bundle> {
   let built: Promise<Bundle> | undefined;

@@ -104,12 +104,12 @@ ${step('address', 'Company address', html`<form novalidate data-section="address
 ${field({ name: 'address.line1', label: 'Address line 1', autocomplete: 'address-line1' })}
 ${field({ name: 'address.line2', label: 'Address line 2 (optional)', autocomplete: 'address-line2', optional: true })}
 ${field({ name: 'address.city', label: 'City', autocomplete: 'address-level2' })}
-${field({ name: 'address.region', label: 'State, province or region', autocomplete: 'address-level1', optional: true, hint: 'Required in the US and Canada: the 2-letter code, such as NY or QC.' })}
-${field({ name: 'address.postalCode', label: 'Postal code', autocomplete: 'postal-code' })}
 <div class="field"><label for="field-address.country">Country</label>
 <select id="field-address.country" name="address.country" autocomplete="country" required><option value="">Choose a country</option>
 ${COUNTRY_CODES.map((code) => html`<option value="${code}">${countries.getName(code, 'en') ?? code}</option>`)}
 </select></div>
+${field({ name: 'address.region', label: 'State, province or region', autocomplete: 'address-level1', optional: true, hint: 'Required in the US and Canada: the 2-letter code, such as NY or QC.' })}
+${field({ name: 'address.postalCode', label: 'Postal code', autocomplete: 'postal-code' })}
 ${nav()}
 </form>`)}
 ${step('plan', 'Choose a plan', html`<form novalidate data-section="plan">

@@ -141,8 +141,11 @@ export class FlowSaver {
     }
     const problem = answer.error as Problem;
     if (problem.code === 'version_conflict' && problem.current && conflicts < 3) {
-      // Another device saved first: save this device's sections again on top of its version.
+      // Another device saved first: show what it saved, except this device's sections, and save those again on top.
+      const pendingAgain = sections.filter((section) => this.#edited.has(section));
+      for (const section of sections) this.#edited.add(section);
       this.options.adopt(problem.current as Flow, true);
+      for (const section of sections) if (!pendingAgain.includes(section)) this.#edited.delete(section);
       return this.#send({ ...patch, version: (problem.current as Flow).version }, sections, conflicts + 1);
     }
     if (problem.status === 401 || problem.status === 410) return this.options.lost(problem);
