@@ -106,6 +106,8 @@ export interface BillingConfig {
   readonly stripeWebhookSecret: string | undefined;
   /** Another Stripe API host (a stand-in, in tests). */
   readonly stripeApiBase: string | undefined;
+  /** Set: the /signup page collects cards with Stripe Elements (js.stripe.com); unset: it offers the local gateway's test cards. */
+  readonly stripePublishableKey: string | undefined;
   readonly gatewayTimeoutMs: number;
   /** Attempts of one gateway call on 5xx, 429, timeouts and dropped connections, with the same key. */
   readonly gatewayMaxAttempts: number;
@@ -234,6 +236,7 @@ export function loadConfig(env: Env = process.env): Config {
       stripeSecretKey: read.secret('STRIPE_SECRET_KEY', 8),
       stripeWebhookSecret: read.secret('STRIPE_WEBHOOK_SECRET', 8),
       stripeApiBase: read.url('STRIPE_API_BASE', ['http:', 'https:']),
+      stripePublishableKey: read.secret('STRIPE_PUBLISHABLE_KEY', 8),
       gatewayTimeoutMs: read.int('GATEWAY_TIMEOUT_MS', 10_000, 50, 120_000),
       gatewayMaxAttempts: read.int('GATEWAY_MAX_ATTEMPTS', 3, 1, 10),
       gatewayRetryBaseMs: read.int('GATEWAY_RETRY_BASE_MS', 250, 0, 60_000),
@@ -249,6 +252,9 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`WORKER_DEAD_AFTER_SECONDS (${config.workerDeadAfterSeconds}) must be at least twice WORKER_HEARTBEAT_SECONDS (${config.workerHeartbeatSeconds}).`);
   }
   if (directDatabaseUrl && !config.databaseUrl) problems.push('DIRECT_DATABASE_URL needs DATABASE_URL: it is the direct route beside a pooled DATABASE_URL.');
+  if (config.billing.stripePublishableKey && !config.billing.stripeSecretKey) {
+    problems.push('STRIPE_PUBLISHABLE_KEY needs STRIPE_SECRET_KEY: cards collected by Stripe Elements exist only at Stripe, and the local gateway cannot charge them.');
+  }
   if (config.billing.stripeSecretKey && !config.billing.stripeWebhookSecret) {
     problems.push('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY: without it, subscription changes made at Stripe never reach the service.');
   }

@@ -3,7 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import type { Test } from 'tap';
 import { testContext, type TestContext } from './app.js';
 
@@ -49,9 +49,9 @@ export async function liveService(t: Test, env: Record<string, string> = {}, opt
   return { ...ctx, baseUrl };
 }
 
-/** A new browser context (its own cookies) whose pages fail the test on any CSP violation or page error. */
-export async function newContext(t: Test, browser: Browser): Promise<BrowserContext> {
-  const context = await browser.newContext();
+/** A new browser context (its own cookies; `options` for a phone's screen) whose pages fail the test on any CSP violation or page error. */
+export async function newContext(t: Test, browser: Browser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
   t.teardown(() => context.close());
   context.on('page', (page) => watch(t, page));
   return context;

@@ -32,8 +32,9 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Html 
   return new Html(out);
 }
 
-/** The page frame: language, viewport, the stylesheet and the one script module, all from 'self'. */
-export function layout(page: { title: string; body: Html }): string {
+/** The page frame: language, viewport, the stylesheet and the script modules (pages.js unless the page names its own). */
+export function layout(page: { title: string; body: Html; scripts?: readonly string[] }): string {
+  const scripts = page.scripts ?? ['/assets/pages.js'];
   return `<!doctype html>${html`<html lang="en">
 <head>
 <meta charset="utf-8">
@@ -41,7 +42,8 @@ export function layout(page: { title: string; body: Html }): string {
 <meta name="referrer" content="no-referrer">
 <title>${page.title}</title>
 <link rel="stylesheet" href="/assets/pages.css">
-<script type="module" src="/assets/pages.js"></script>
+${scripts.map((src) => html`<script type="module" src="${src}"></script>
+`)}
 </head>
 <body>
 <main id="main">
@@ -55,7 +57,21 @@ ${page.body}
 export type FieldErrors = Record<string, string>;
 
 /** A labelled input; its error (if any) is announced with it and marks it invalid. */
-export function field(input: { name: string; label: string; type?: string; value?: string; autocomplete?: string; readonly?: boolean; hint?: string; errors?: FieldErrors; minlength?: number }): Html {
+export function field(input: {
+  name: string;
+  label: string;
+  type?: string;
+  value?: string;
+  autocomplete?: string;
+  readonly?: boolean;
+  hint?: string;
+  errors?: FieldErrors;
+  minlength?: number;
+  /** Not required (the label should say so). */
+  optional?: boolean;
+  /** The on-screen keyboard a phone shows (e.g. numeric for a code). */
+  inputmode?: string;
+}): Html {
   const id = `field-${input.name}`;
   const error = input.errors?.[input.name];
   const describedBy = [input.hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
@@ -63,7 +79,7 @@ export function field(input: { name: string; label: string; type?: string; value
 <label for="${id}">${input.label}</label>
 ${input.hint ? html`<p class="hint" id="${id}-hint">${input.hint}</p>` : ''}
 ${error ? html`<p class="error" id="${id}-error">${error}</p>` : ''}
-<input id="${id}" name="${input.name}" type="${input.type ?? 'text'}" value="${input.value ?? ''}"${input.autocomplete ? html` autocomplete="${input.autocomplete}"` : ''}${input.minlength ? html` minlength="${input.minlength}"` : ''}${input.readonly ? html` readonly` : ''} required${describedBy ? html` aria-describedby="${describedBy}"` : ''}${error ? html` aria-invalid="true"` : ''}>
+<input id="${id}" name="${input.name}" type="${input.type ?? 'text'}" value="${input.value ?? ''}"${input.autocomplete ? html` autocomplete="${input.autocomplete}"` : ''}${input.minlength ? html` minlength="${input.minlength}"` : ''}${input.readonly ? html` readonly` : ''}${input.inputmode ? html` inputmode="${input.inputmode}"` : ''}${input.optional ? '' : html` required`}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${error ? html` aria-invalid="true"` : ''}>
 </div>`;
 }
 

@@ -22,6 +22,9 @@ const REGIONS: Record<string, ReadonlySet<string>> = {
   CA: new Set('AB BC MB NB NL NS NT NU ON PE QC SK YT'.split(' ')),
 };
 
+/** The countries whose addresses need a region (state or province). */
+export const COUNTRIES_WITH_REGIONS: readonly string[] = Object.keys(REGIONS);
+
 /** Postal code shapes where a wrong one is certain to bounce. */
 const POSTAL_CODES: Record<string, RegExp> = {
   US: /^\d{5}(-\d{4})?$/,
