@@ -50,6 +50,10 @@ t.test('a declined card leaves the flow at its payment step with nothing created
   t.same(stripe.liveCustomers(), []);
   const state = (await api.get(flow)).json();
   t.equal(state.status, 'in_progress');
+  t.equal(state.currentStep, 'paymentMethod', 'back at the payment step');
+  t.same(state.missingFields, ['paymentMethod']);
+  t.equal(state.data.paymentMethod, null, 'the declined card is no longer on file');
+  t.equal((await api.complete(flow)).statusCode, 422, 'completing again asks for another card');
   await setCard(ctx, flow, 'pm_card_mastercard');
   const done = await api.complete(flow);
   t.equal(done.statusCode, 201, done.body);
