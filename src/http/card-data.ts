@@ -7,7 +7,7 @@ import { AppError } from '../errors.js';
  * refused before validation, handlers and logging (https://docs.stripe.com/security/guide#validating-pci-compliance).
  */
 
-/** Field names of a card number or a security code, compared without case, `_` or `-`. */
+/** Field names of a card number or a security code, whole (`number` alone is one, `phoneNumber` is not). */
 const CARD_FIELDS = new Set([
   'number',
   'cardnumber',
@@ -32,6 +32,21 @@ const CARD_FIELDS = new Set([
   'cardverificationcode',
   'cardverificationvalue',
 ]);
+
+/** Parts of a name that make it a card number or a security code wherever they stand (`billingCardNumber`, `cvc_code`). */
+const CARD_NAME_PARTS = ['cardnumber', 'cvc', 'cvv', 'securitycode', 'cardcode', 'cardverification'];
+
+/**
+ * Whether a field name names a card number or a security code: compared without case, `_` or `-`,
+ * and each part of a bracketed form name (`card[number]`, `card[cvc]`) on its own.
+ */
+export function isCardFieldName(name: string): boolean {
+  return name
+    .toLowerCase()
+    .split(/[[\].]+/)
+    .map((part) => part.replace(/[_\s-]/g, ''))
+    .some((part) => CARD_FIELDS.has(part) || CARD_NAME_PARTS.some((word) => part.includes(word)));
+}
 
 /** 13 to 19 digits, optionally grouped by spaces or dashes: the shape of a card number. */
 const CARD_NUMBER_SHAPE = /^\d(?:[ -]?\d){12,18}$/;
@@ -70,7 +85,7 @@ export function findCardData(value: unknown, path = 'body', depth = 0): string |
   }
   if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
     for (const [key, item] of Object.entries(value)) {
-      if (CARD_FIELDS.has(key.toLowerCase().replace(/[_-]/g, '')) && item !== null && item !== undefined && item !== '') return `${path}.${key}`;
+      if (isCardFieldName(key) && item !== null && item !== undefined && item !== '') return `${path}.${key}`;
       const found = findCardData(item, `${path}.${key}`, depth + 1);
       if (found) return found;
     }

@@ -50,6 +50,10 @@ t.test('a declined card leaves the flow at its payment step with nothing created
   t.same(stripe.liveCustomers(), []);
   const state = (await api.get(flow)).json();
   t.equal(state.status, 'in_progress');
+  t.equal(state.currentStep, 'paymentMethod', 'back at the payment step');
+  t.same(state.missingFields, ['paymentMethod']);
+  t.equal(state.data.paymentMethod, null, 'the declined card is no longer on file');
+  t.equal((await api.complete(flow)).statusCode, 422, 'completing again asks for another card');
   await setCard(ctx, flow, 'pm_card_mastercard');
   const done = await api.complete(flow);
   t.equal(done.statusCode, 201, done.body);
@@ -81,5 +85,33 @@ t.test('five simultaneous completes of one paid flow: one customer, one subscrip
   for (const body of bodies) t.same(body, bodies[0]);
   t.equal(stripe.liveCustomers().length, 1);
   t.equal(stripe.subscriptions.size, 1);
+  t.equal((await ctx.runtime.db.selectFrom('accounts').select('id').where('email', '=', flow.email).execute()).length, 1);
+});
+
+t.test('stopped between creating the gateway customer and recording it, the same sign-up again replays the key: one customer, one account', async (t) => {
+  const { ctx, stripe } = await stripeContext(t);
+  const api = flowApi(ctx);
+  const flow = await readyFlow(ctx, { plan: 'pro' });
+  await setCard(ctx, flow, 'pm_card_visa');
+  const runner = ctx.runtime.services.sagaRunner;
+  runner.crashAfter = 'customer';
+  await api.complete(flow);
+  runner.crashAfter = undefined;
+  // As if the process died after Stripe made the customer but before the journal got its id.
+  const saga = await ctx.runtime.db.selectFrom('billing_sagas').select('id').where('subject_id', '=', flow.id).executeTakeFirstOrThrow();
+  await ctx.runtime.db.updateTable('billing_saga_steps').set({ status: 'started', gateway_object_id: null, finished_at: null }).where('saga_id', '=', saga.id).where('step', '=', 'customer').execute();
+  t.equal(stripe.liveCustomers().length, 1, 'the gateway has the customer our journal does not know');
+
+  const before = stripe.requests.length;
+  const done = await api.complete(flow);
+  t.equal(done.statusCode, 201, done.body);
+  const calls = stripe.requests.slice(before);
+  t.same(calls.map((r) => r.path), ['/v1/customers', '/v1/setup_intents', `/v1/customers/${stripe.liveCustomers()[0]!.id}`, '/v1/subscriptions']);
+  t.ok(calls[0]!.replayed, 'the customer create was replayed with the same key, not made twice');
+  t.equal(calls[0]!.idempotencyKey, `saga_${saga.id}_customer_run`);
+  t.equal(stripe.liveCustomers().length, 1);
+  t.equal(stripe.subscriptions.size, 1);
+  const rows = await ctx.runtime.db.selectFrom('billing_customers').select(['workspace_id', 'customer_id']).execute();
+  t.same(rows, [{ workspace_id: done.json().workspace.id, customer_id: stripe.liveCustomers()[0]!.id }], 'our row points at the one customer');
   t.equal((await ctx.runtime.db.selectFrom('accounts').select('id').where('email', '=', flow.email).execute()).length, 1);
 });

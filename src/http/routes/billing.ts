@@ -3,6 +3,7 @@ import type { BillingView } from '../../services/billing/billing-service.js';
 import { iso } from '../presenters.js';
 import { memberRouteProblems, NullableDateTime, problems, WorkspaceParams } from '../schemas/common.js';
 import type { App, RouteDeps } from '../types.js';
+import { workspaceReadRoute } from './workspace-read.js';
 
 const security = [{ sessionCookie: [] }];
 
@@ -58,21 +59,18 @@ const paymentProblems = {
 
 /** The billing of an existing workspace, for its owners (other members 403, non-members 404). */
 export async function billingRoutes(app: App, { services, guards }: RouteDeps): Promise<void> {
-  app.get(
+  workspaceReadRoute(
+    app,
+    guards,
     '/v1/workspaces/:id/billing',
     {
-      preHandler: guards.requireAccount,
-      schema: {
-        tags: ['billing'],
-        operationId: 'getWorkspaceBilling',
-        summary: "The workspace's plan, subscription status, trial end and default card",
-        description: 'Owners only. The card is shown as brand, last 4 digits and expiry: the service never holds a card number.',
-        security,
-        params: WorkspaceParams,
-        response: { 200: Billing, ...memberRouteProblems },
-      },
+      tags: ['billing'],
+      operationId: 'getWorkspaceBilling',
+      summary: "The workspace's plan, subscription status, trial end and default card",
+      description: 'Owners only. The card is shown as brand, last 4 digits and expiry: the service never holds a card number.',
     },
-    async (request) => billingJson(await services.billing.view(request.params.id, request.accountId!)),
+    Billing,
+    async (workspaceId, accountId) => billingJson(await services.billing.view(workspaceId, accountId)),
   );
 
   app.post(

@@ -4,6 +4,7 @@ import { DateTime, memberRouteProblems, NullableDateTime, problems, Uuid, Worksp
 import type { OnboardingView } from '../../services/onboarding-service.js';
 import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
+import { workspaceReadRoute } from './workspace-read.js';
 
 const OnboardingStatus = Type.Enum(['in_progress', 'completed', 'closed'], { title: 'OnboardingStatus' });
 const Onboarding = Type.Object(
@@ -32,21 +33,18 @@ function onboardingJson(view: OnboardingView) {
 
 /** The setup wizard: resume, steps, auto-saved drafts, completion, and the cheap status check. */
 export async function onboardingRoutes(app: App, { services, config, guards }: RouteDeps): Promise<void> {
-  app.get(
+  workspaceReadRoute(
+    app,
+    guards,
     '/v1/workspaces/:id/onboarding',
     {
-      preHandler: guards.requireAccount,
-      schema: {
-        operationId: 'getOnboarding',
-        tags: ['onboarding'],
-        summary: 'Where onboarding stands: the resume call',
-        description: 'Steps done, the current step, the auto-saved draft and its version: what a wizard needs to resume on any device.',
-        security,
-        params: WorkspaceParams,
-        response: { 200: Onboarding, ...memberRouteProblems },
-      },
+      operationId: 'getOnboarding',
+      tags: ['onboarding'],
+      summary: 'Where onboarding stands: the resume call',
+      description: 'Steps done, the current step, the auto-saved draft and its version: what a wizard needs to resume on any device.',
     },
-    async (request) => onboardingJson(await services.onboarding.get(request.params.id, request.accountId!)),
+    Onboarding,
+    async (workspaceId, accountId) => onboardingJson(await services.onboarding.get(workspaceId, accountId)),
   );
 
   app.put(

@@ -244,6 +244,16 @@ export class SignupFlowRepository extends Repository {
     return rows[0];
   }
 
+  /**
+   * Takes the card off the flow when it is still the one given (a decline: the flow is back at its
+   * payment step); a card put on file meanwhile, from another tab, stays.
+   */
+  async removeCard(flowId: string, paymentMethodId: string): Promise<void> {
+    await sql`
+      update signup_flows f set data = f.data - 'paymentMethod', version = f.version + 1, updated_at = now()
+      where f.id = ${flowId} and ${OPEN} and f.data -> 'paymentMethod' ->> 'id' = ${paymentMethodId}`.execute(this.db);
+  }
+
   /** Binds another device's cookie to the flow. */
   async insertToken(flowId: string, tokenHash: Buffer): Promise<void> {
     await this.db.insertInto('signup_flow_tokens').values({ token_hash: tokenHash, flow_id: flowId }).execute();

@@ -299,7 +299,7 @@ export class SignupFlowService {
   /**
    * Completes a paid plan's flow through the billing saga (gateway customer, card, subscription,
    * then this sign-up's completion as its pivot, in one transaction) and opens a session. A declined
-   * card answers 402 and leaves the flow at its payment step; 3-D Secure answers 409 with the client
+   * card answers 402 and is taken off the flow, which is back at its payment step; 3-D Secure answers 409 with the client
    * secret, and completing again continues the same saga.
    */
   private async completePaid(tokenHash: Buffer, flow: TokenFlowRow, planId: string): Promise<CompletedSignup & { session: IssuedSession; replayed: boolean }> {
@@ -311,6 +311,10 @@ export class SignupFlowService {
       email: flow.email!,
       name: flow.data.company!.name,
       context: { completingTokenHash: tokenHash.toString('hex') },
+    }).catch(async (error: unknown) => {
+      // A refused card is of no more use: the flow goes back to its payment step for another one.
+      if (error instanceof AppError && error.code === 'card_declined') await this.deps.flows.removeCard(flow.id, card.id);
+      throw error;
     });
     return this.deps.db.transaction().execute(async (trx) => {
       const completed = await this.deps.flows.withTx(trx).findById(flow.id);

@@ -3,16 +3,8 @@ import type { Db, Tx } from '../../../db/database.js';
 import type { GatewayEventRepository } from '../../../repositories/billing/gateway-event-repository.js';
 import type { LocalGatewayRepository, LocalObject } from '../../../repositories/billing/local-gateway-repository.js';
 import { eventPayload } from '../gateway-events.js';
-import {
-  CardDeclinedError,
-  GatewayRejectedError,
-  type CardDetails,
-  type GatewayEvent,
-  type PaymentGateway,
-  type SetupIntentResult,
-  type SubscriptionState,
-  type WriteOptions,
-} from '../payment-gateway.js';
+import { CardDeclinedError, GatewayRejectedError } from '../payment-gateway.js';
+import type * as Port from '../payment-gateway.js';
 
 /**
  * Stripe's test payment methods (https://docs.stripe.com/testing#cards), which the local gateway
@@ -48,7 +40,7 @@ interface Intent {
 interface Sub {
   customerId: string;
   priceId: string;
-  status: SubscriptionState['status'];
+  status: Port.SubscriptionState['status'];
   trialEnd: string | null;
   currentPeriodEnd: string;
   cancelAtPeriodEnd: boolean;
@@ -71,7 +63,7 @@ class Refusal extends Error {
  * (and refuses the key with other parameters, as Stripe does), and records the events Stripe would
  * send by webhook in the same transaction as the change, so they are processed by the same code.
  */
-export class LocalGateway implements PaymentGateway {
+export class LocalGateway implements Port.PaymentGateway {
   readonly name = 'local' as const;
 
   constructor(
@@ -80,7 +72,7 @@ export class LocalGateway implements PaymentGateway {
     private readonly events: GatewayEventRepository,
   ) {}
 
-  createCustomer(input: { email: string; name: string; metadata: Record<string, string> }, options: WriteOptions) {
+  createCustomer(input: { email: string; name: string; metadata: Record<string, string> }, options: Port.WriteOptions) {
     return this.idempotent(options, ['customers.create', input], async (repo) => {
       const id = newId('cus');
       await repo.insert(id, 'customer', { ...input, defaultPaymentMethodId: null });
@@ -94,7 +86,7 @@ export class LocalGateway implements PaymentGateway {
     return { id: customer.id, metadata: (customer.data.metadata ?? {}) as Record<string, string> };
   }
 
-  async deleteCustomer(customerId: string, options: WriteOptions) {
+  async deleteCustomer(customerId: string, options: Port.WriteOptions) {
     await this.idempotent(options, ['customers.del', customerId], async (repo, emit) => {
       const customer = await repo.find(customerId, { lock: true });
       if (!customer || customer.deleted) return {};
@@ -112,14 +104,14 @@ export class LocalGateway implements PaymentGateway {
     });
   }
 
-  async retrievePaymentMethod(paymentMethodId: string): Promise<CardDetails | undefined> {
+  async retrievePaymentMethod(paymentMethodId: string): Promise<Port.CardDetails | undefined> {
     const test = LOCAL_TEST_CARDS[paymentMethodId];
     if (test) return { paymentMethodId, brand: test.brand, last4: test.last4, expMonth: 12, expYear: new Date().getUTCFullYear() + 3 };
     const card = await this.objects.find(paymentMethodId);
     return card && card.type === 'payment_method' ? cardDetails(card) : undefined;
   }
 
-  async confirmSetupIntent(input: { customerId: string; paymentMethodId: string; metadata: Record<string, string> }, options: WriteOptions) {
+  async confirmSetupIntent(input: { customerId: string; paymentMethodId: string; metadata: Record<string, string> }, options: Port.WriteOptions) {
     return this.idempotent(options, ['setup_intents.create', input], async (repo, emit) => {
       const customer = await repo.find(input.customerId);
       if (!customer || customer.deleted) throw missing(input.customerId);
@@ -157,7 +149,7 @@ export class LocalGateway implements PaymentGateway {
   }
 
   /** What the browser does with Stripe.js after the 3-D Secure challenge: succeeds or fails it. */
-  async finishChallenge(setupIntentId: string, succeeded: boolean): Promise<SetupIntentResult> {
+  async finishChallenge(setupIntentId: string, succeeded: boolean): Promise<Port.SetupIntentResult> {
     const events: PendingEvent[] = [];
     await this.db.transaction().execute(async (trx) => {
       const repo = this.objects.withTx(trx);
@@ -179,7 +171,7 @@ export class LocalGateway implements PaymentGateway {
     return this.retrieveSetupIntent(setupIntentId);
   }
 
-  async cancelSetupIntent(setupIntentId: string, options: WriteOptions) {
+  async cancelSetupIntent(setupIntentId: string, options: Port.WriteOptions) {
     await this.idempotent(options, ['setup_intents.cancel', setupIntentId], async (repo) => {
       const intent = await repo.find(setupIntentId, { lock: true });
       if (!intent) return {};
@@ -189,7 +181,7 @@ export class LocalGateway implements PaymentGateway {
     });
   }
 
-  async detachPaymentMethod(paymentMethodId: string, options: WriteOptions) {
+  async detachPaymentMethod(paymentMethodId: string, options: Port.WriteOptions) {
     await this.idempotent(options, ['payment_methods.detach', paymentMethodId], async (repo) => {
       const card = await repo.find(paymentMethodId, { lock: true });
       if (card && card.data.customerId) await repo.update(paymentMethodId, { ...card.data, customerId: null });
@@ -197,7 +189,7 @@ export class LocalGateway implements PaymentGateway {
     });
   }
 
-  async setDefaultPaymentMethod(customerId: string, paymentMethodId: string, options: WriteOptions) {
+  async setDefaultPaymentMethod(customerId: string, paymentMethodId: string, options: Port.WriteOptions) {
     await this.idempotent(options, ['customers.update', customerId, paymentMethodId], async (repo) => {
       const customer = await repo.find(customerId, { lock: true });
       if (!customer || customer.deleted) throw missing(customerId);
@@ -210,7 +202,7 @@ export class LocalGateway implements PaymentGateway {
 
   createSubscription(
     input: { customerId: string; priceId: string; trialEnd: Date | null; paymentMethodId: string; metadata: Record<string, string> },
-    options: WriteOptions,
+    options: Port.WriteOptions,
   ) {
     return this.idempotent(options, ['subscriptions.create', input], async (repo, emit) => {
       const customer = await repo.find(input.customerId);
@@ -241,11 +233,11 @@ export class LocalGateway implements PaymentGateway {
     return sub && sub.type === 'subscription' ? subscriptionState(sub.id, sub.data as unknown as Sub) : undefined;
   }
 
-  setSubscriptionPaymentMethod(subscriptionId: string, paymentMethodId: string, options: WriteOptions) {
+  setSubscriptionPaymentMethod(subscriptionId: string, paymentMethodId: string, options: Port.WriteOptions) {
     return this.updateSubscription(options, ['subscriptions.update', subscriptionId, paymentMethodId], subscriptionId, (sub) => ({ ...sub, paymentMethodId }));
   }
 
-  async cancelSubscription(subscriptionId: string, mode: 'now' | 'at_period_end', options: WriteOptions) {
+  async cancelSubscription(subscriptionId: string, mode: 'now' | 'at_period_end', options: Port.WriteOptions) {
     const current = await this.objects.find(subscriptionId);
     if (!current || (current.data as unknown as Sub).status === 'canceled') {
       if (mode === 'now') return current ? subscriptionState(current.id, current.data as unknown as Sub) : undefined;
@@ -255,7 +247,7 @@ export class LocalGateway implements PaymentGateway {
     );
   }
 
-  private updateSubscription(options: WriteOptions, params: unknown[], subscriptionId: string, change: (sub: Sub) => Sub): Promise<SubscriptionState> {
+  private updateSubscription(options: Port.WriteOptions, params: unknown[], subscriptionId: string, change: (sub: Sub) => Sub): Promise<Port.SubscriptionState> {
     return this.idempotent(options, params, async (repo, emit) => {
       const object = await repo.find(subscriptionId, { lock: true });
       if (!object || object.type !== 'subscription') throw missing(subscriptionId);
@@ -273,7 +265,7 @@ export class LocalGateway implements PaymentGateway {
    * Runs a write once per idempotency key: the key's first answer (success or refusal) is stored in
    * the same transaction as the change and its events, and replayed for the same parameters.
    */
-  private async idempotent<T>(options: WriteOptions, params: unknown, run: (repo: LocalGatewayRepository, emit: (type: string, objectId: string, extra: Partial<GatewayEvent>) => void) => Promise<T>): Promise<T> {
+  private async idempotent<T>(options: Port.WriteOptions, params: unknown, run: (repo: LocalGatewayRepository, emit: (type: string, objectId: string, extra: Partial<Port.GatewayEvent>) => void) => Promise<T>): Promise<T> {
     const requestHash = createHash('sha256').update(JSON.stringify(params)).digest('hex');
     const response = await this.db.transaction().execute(async (trx) => {
       const repo = this.objects.withTx(trx);
@@ -305,7 +297,7 @@ export class LocalGateway implements PaymentGateway {
 
   private async record(trx: Tx, events: PendingEvent[]): Promise<void> {
     for (const pending of events) {
-      const event: GatewayEvent = { id: newId('evt'), type: pending.type, createdAt: new Date(), objectId: pending.objectId, ...pending.extra };
+      const event: Port.GatewayEvent = { id: newId('evt'), type: pending.type, createdAt: new Date(), objectId: pending.objectId, ...pending.extra };
       await this.events.record(trx, 'local', { id: event.id, type: event.type, objectId: event.objectId, createdAt: event.createdAt, payload: eventPayload(event) });
     }
   }
@@ -314,19 +306,19 @@ export class LocalGateway implements PaymentGateway {
 interface PendingEvent {
   type: string;
   objectId: string;
-  extra: Partial<GatewayEvent>;
+  extra: Partial<Port.GatewayEvent>;
 }
 
 function missing(id: string): Refusal {
   return new Refusal(404, { message: `No such object: '${id}'`, code: 'resource_missing' });
 }
 
-function cardDetails(object: LocalObject): CardDetails {
+function cardDetails(object: LocalObject): Port.CardDetails {
   const card = object.data as unknown as Card;
   return { paymentMethodId: object.id, brand: card.brand, last4: card.last4, expMonth: card.expMonth, expYear: card.expYear };
 }
 
-function intentResult(id: string, intent: Intent, card: Card | undefined, cardId: string | null): SetupIntentResult {
+function intentResult(id: string, intent: Intent, card: Card | undefined, cardId: string | null): Port.SetupIntentResult {
   if (intent.status === 'succeeded' && card && cardId) {
     return { status: 'succeeded', setupIntentId: id, card: { paymentMethodId: cardId, brand: card.brand, last4: card.last4, expMonth: card.expMonth, expYear: card.expYear } };
   }
@@ -338,7 +330,7 @@ function setupIntentEvent(id: string, intent: Intent) {
   return { id, customerId: intent.customerId, status: intent.status, metadata: intent.metadata };
 }
 
-function subscriptionState(id: string, sub: Sub): SubscriptionState {
+function subscriptionState(id: string, sub: Sub): Port.SubscriptionState {
   return {
     id,
     customerId: sub.customerId,

@@ -1,15 +1,6 @@
 import Stripe from 'stripe';
-import {
-  CardDeclinedError,
-  GatewayRejectedError,
-  GatewayUnavailableError,
-  type CardDetails,
-  type GatewayEvent,
-  type PaymentGateway,
-  type SetupIntentResult,
-  type SubscriptionState,
-  type WriteOptions,
-} from '../payment-gateway.js';
+import { CardDeclinedError, GatewayRejectedError, GatewayUnavailableError } from '../payment-gateway.js';
+import type * as Port from '../payment-gateway.js';
 
 /** The parts of a Stripe object we read; loose on purpose, since API versions move fields around. */
 type Loose = Record<string, unknown> & { id: string };
@@ -35,12 +26,12 @@ export function createStripeClient(secretKey: string, options: { apiBase?: strin
 }
 
 /** The PaymentGateway port on the official Stripe SDK. */
-export class StripeGateway implements PaymentGateway {
+export class StripeGateway implements Port.PaymentGateway {
   readonly name = 'stripe' as const;
 
   constructor(private readonly stripe: Stripe) {}
 
-  async createCustomer(input: { email: string; name: string; metadata: Record<string, string> }, options: WriteOptions) {
+  async createCustomer(input: { email: string; name: string; metadata: Record<string, string> }, options: Port.WriteOptions) {
     const customer = await call(() => this.stripe.customers.create(input, { idempotencyKey: options.idempotencyKey }));
     return { id: customer.id };
   }
@@ -51,16 +42,16 @@ export class StripeGateway implements PaymentGateway {
     return { id: customer.id, metadata: ((customer as unknown as Loose).metadata ?? {}) as Record<string, string> };
   }
 
-  async deleteCustomer(customerId: string, options: WriteOptions) {
+  async deleteCustomer(customerId: string, options: Port.WriteOptions) {
     await orMissing(() => call(() => this.stripe.customers.del(customerId, {}, { idempotencyKey: options.idempotencyKey })));
   }
 
-  async retrievePaymentMethod(paymentMethodId: string): Promise<CardDetails | undefined> {
+  async retrievePaymentMethod(paymentMethodId: string): Promise<Port.CardDetails | undefined> {
     const method = await orMissing(() => call(() => this.stripe.paymentMethods.retrieve(paymentMethodId)));
     return method ? cardOf(method as unknown as Loose) : undefined;
   }
 
-  async confirmSetupIntent(input: { customerId: string; paymentMethodId: string; metadata: Record<string, string> }, options: WriteOptions) {
+  async confirmSetupIntent(input: { customerId: string; paymentMethodId: string; metadata: Record<string, string> }, options: Port.WriteOptions) {
     const intent = await call(() =>
       this.stripe.setupIntents.create(
         {
@@ -82,7 +73,7 @@ export class StripeGateway implements PaymentGateway {
     return setupIntentResult(intent as unknown as Loose);
   }
 
-  async cancelSetupIntent(setupIntentId: string, options: WriteOptions) {
+  async cancelSetupIntent(setupIntentId: string, options: Port.WriteOptions) {
     try {
       await call(() => this.stripe.setupIntents.cancel(setupIntentId, {}, { idempotencyKey: options.idempotencyKey }));
     } catch (error) {
@@ -92,7 +83,7 @@ export class StripeGateway implements PaymentGateway {
     }
   }
 
-  async detachPaymentMethod(paymentMethodId: string, options: WriteOptions) {
+  async detachPaymentMethod(paymentMethodId: string, options: Port.WriteOptions) {
     try {
       await call(() => this.stripe.paymentMethods.detach(paymentMethodId, {}, { idempotencyKey: options.idempotencyKey }));
     } catch (error) {
@@ -102,7 +93,7 @@ export class StripeGateway implements PaymentGateway {
     }
   }
 
-  async setDefaultPaymentMethod(customerId: string, paymentMethodId: string, options: WriteOptions) {
+  async setDefaultPaymentMethod(customerId: string, paymentMethodId: string, options: Port.WriteOptions) {
     await call(() =>
       this.stripe.customers.update(customerId, { invoice_settings: { default_payment_method: paymentMethodId } }, { idempotencyKey: options.idempotencyKey }),
     );
@@ -110,7 +101,7 @@ export class StripeGateway implements PaymentGateway {
 
   async createSubscription(
     input: { customerId: string; priceId: string; trialEnd: Date | null; paymentMethodId: string; metadata: Record<string, string> },
-    options: WriteOptions,
+    options: Port.WriteOptions,
   ) {
     const subscription = await call(() =>
       this.stripe.subscriptions.create(
@@ -132,14 +123,14 @@ export class StripeGateway implements PaymentGateway {
     return subscription ? subscriptionState(subscription as unknown as Loose) : undefined;
   }
 
-  async setSubscriptionPaymentMethod(subscriptionId: string, paymentMethodId: string, options: WriteOptions) {
+  async setSubscriptionPaymentMethod(subscriptionId: string, paymentMethodId: string, options: Port.WriteOptions) {
     const subscription = await call(() =>
       this.stripe.subscriptions.update(subscriptionId, { default_payment_method: paymentMethodId }, { idempotencyKey: options.idempotencyKey }),
     );
     return subscriptionState(subscription as unknown as Loose);
   }
 
-  async cancelSubscription(subscriptionId: string, mode: 'now' | 'at_period_end', options: WriteOptions) {
+  async cancelSubscription(subscriptionId: string, mode: 'now' | 'at_period_end', options: Port.WriteOptions) {
     const request = { idempotencyKey: options.idempotencyKey };
     try {
       const subscription = await call(() =>
@@ -160,13 +151,13 @@ export class StripeGateway implements PaymentGateway {
  * A verified Stripe webhook as a GatewayEvent. `constructEvent` checks the Stripe-Signature header
  * against the endpoint secret and the timestamp tolerance (https://docs.stripe.com/webhooks#verify-official-libraries).
  */
-export function parseStripeWebhook(stripe: Stripe, rawBody: Buffer, signature: string, secret: string): GatewayEvent {
+export function parseStripeWebhook(stripe: Stripe, rawBody: Buffer, signature: string, secret: string): Port.GatewayEvent {
   const event = stripe.webhooks.constructEvent(rawBody, signature, secret) as unknown as { id: string; type: string; created: number; data: { object: Loose } };
   return toGatewayEvent(event);
 }
 
 /** A Stripe event object (from a webhook or the stand-in) as a GatewayEvent. */
-export function toGatewayEvent(event: { id: string; type: string; created: number; data: { object: Loose } }): GatewayEvent {
+export function toGatewayEvent(event: { id: string; type: string; created: number; data: { object: Loose } }): Port.GatewayEvent {
   const object = event.data.object;
   const base = { id: event.id, type: event.type, createdAt: new Date(event.created * 1000) };
   if (object.object === 'subscription') return { ...base, objectId: object.id, subscription: subscriptionState(object) };
@@ -184,13 +175,13 @@ export function toGatewayEvent(event: { id: string; type: string; created: numbe
   return { ...base, objectId: object.id ?? null };
 }
 
-function cardOf(method: Loose): CardDetails | undefined {
+function cardOf(method: Loose): Port.CardDetails | undefined {
   const card = method.card as { brand?: string; last4?: string; exp_month?: number; exp_year?: number } | undefined;
   if (method.type !== 'card' || !card?.last4) return undefined;
   return { paymentMethodId: method.id, brand: card.brand ?? 'unknown', last4: card.last4, expMonth: card.exp_month ?? 1, expYear: card.exp_year ?? 1970 };
 }
 
-function setupIntentResult(intent: Loose): SetupIntentResult {
+function setupIntentResult(intent: Loose): Port.SetupIntentResult {
   if (intent.status === 'succeeded') {
     const method = intent.payment_method as Loose;
     const card = typeof method === 'object' && method ? cardOf(method) : undefined;
@@ -211,12 +202,12 @@ function setupIntentResult(intent: Loose): SetupIntentResult {
   throw new GatewayUnavailableError(`The SetupIntent is ${String(intent.status)}; try again shortly.`);
 }
 
-function subscriptionState(subscription: Loose): SubscriptionState {
+function subscriptionState(subscription: Loose): Port.SubscriptionState {
   const items = (subscription.items as { data?: { current_period_end?: number; price?: { id?: string } }[] } | undefined)?.data ?? [];
   return {
     id: subscription.id,
     customerId: idOf(subscription.customer) ?? '',
-    status: subscription.status as SubscriptionState['status'],
+    status: subscription.status as Port.SubscriptionState['status'],
     priceId: items[0]?.price?.id ?? null,
     trialEnd: seconds(subscription.trial_end),
     currentPeriodEnd: seconds(items[0]?.current_period_end ?? subscription.current_period_end),
