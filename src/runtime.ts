@@ -72,8 +72,6 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
   const metrics = new Metrics();
   metrics.trackPool('main', pool);
   if (pooled) metrics.trackPool('direct', directPool);
-  const queueStats = new QueueStatsRepository(db);
-  metrics.trackQueue(() => queueStats.snapshot());
   const mailer = countedMailer(
     config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : createDevMailbox(path.join(config.dataDir, 'mail'), config.mailFrom, log),
     metrics,
@@ -82,6 +80,8 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
   const statusCache = new StatusCache(config.onboardingStatusCacheSeconds);
   const tokens = new TokenDeriver(await resolveTokenSecret(config.tokenSecret, config.dataDir));
   const services = createServices({ db, pool, config, mailer, statusCache, tokens, billing: { ...billingPorts(config, db), sessionPool: directPool } });
+  const queueStats = new QueueStatsRepository(db);
+  metrics.trackQueue(async () => ({ byTask: await queueStats.snapshot(), liveWorkers: await services.workers.countLive() }));
   log.info({ gateway: services.billing.gatewayName }, services.billing.gatewayName === 'stripe' ? 'payment gateway: Stripe' : 'payment gateway: local (STRIPE_SECRET_KEY is unset)');
   // One connection hears what other instances changed, so in-process caches never outlive it.
   const listener = listen(

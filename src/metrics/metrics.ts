@@ -14,6 +14,8 @@ export interface QueueSnapshot {
     /** Seconds the oldest job that is due, and not running, has waited; 0 when none waits. */
     oldestReadyAgeSeconds: number;
   }[];
+  /** Workers whose heartbeat is younger than WORKER_DEAD_AFTER_SECONDS: 0 means nothing runs jobs. */
+  liveWorkers: number;
 }
 
 const QUEUE_STATES = ['ready', 'running', 'scheduled', 'failed'] as const;
@@ -119,6 +121,14 @@ export class Metrics {
         this.reset();
         const queue = await snapshot();
         for (const row of queue?.byTask ?? []) this.set({ task: row.task }, row.oldestReadyAgeSeconds);
+      },
+    });
+    new Gauge({
+      name: 'worker_live_workers',
+      help: 'Job workers alive now, across every host: heartbeats younger than WORKER_DEAD_AFTER_SECONDS (0: no job runs, or the database did not answer).',
+      registers,
+      async collect() {
+        this.set((await snapshot())?.liveWorkers ?? 0);
       },
     });
     this.jobEvents = this.timeJobs();

@@ -18,6 +18,16 @@ export class WorkerHeartbeatRepository extends Repository {
       .execute();
   }
 
+  /** How many workers recorded a heartbeat within the last `deadAfterSeconds` (the ones a sweep spares). */
+  async countLive(deadAfterSeconds: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('worker_heartbeats')
+      .select((eb) => eb.fn.countAll<string>().as('live'))
+      .where('last_seen_at', '>=', sql<Date>`now() - make_interval(secs => ${deadAfterSeconds})`)
+      .executeTakeFirstOrThrow();
+    return Number(row.live);
+  }
+
   /** Forgets a worker that stopped cleanly (its jobs are finished or given back). */
   async delete(workerId: string): Promise<void> {
     await this.db.deleteFrom('worker_heartbeats').where('worker_id', '=', workerId).execute();

@@ -92,11 +92,19 @@ export class EmailService {
     return true;
   }
 
-  /** Sends `message` with the Message-ID of `key` unless an earlier attempt was accepted; records it. */
-  private async sendOnce(key: string, message: MailMessage): Promise<boolean> {
-    if (await this.deps.deliveries.wasSent(key)) return false;
-    await this.deps.mailer.send({ ...message, messageId: key });
-    await this.deps.deliveries.insert(key);
-    return true;
+  private sendOnce(key: string, message: MailMessage): Promise<boolean> {
+    return sendOnce(this.deps, key, message);
   }
+}
+
+/**
+ * Sends `message` with the Message-ID of `key` unless an earlier attempt was accepted, then records
+ * it: a retry whose first attempt's outcome is unknown sends the identical message, and one after a
+ * recorded send sends nothing. Every email job without a sent mark of its own goes through here.
+ */
+export async function sendOnce(deps: { mailer: Mailer; deliveries: EmailDeliveryRepository }, key: string, message: MailMessage): Promise<boolean> {
+  if (await deps.deliveries.wasSent(key)) return false;
+  await deps.mailer.send({ ...message, messageId: key });
+  await deps.deliveries.insert(key);
+  return true;
 }

@@ -240,6 +240,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       leads: new SignupLeadRepository(db),
       audit,
       mailer,
+      deliveries: emailDeliveries,
       tokens: deps.tokens,
       events,
       retentionDays: config.signup.retentionDays,

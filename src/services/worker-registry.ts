@@ -22,6 +22,11 @@ export class WorkerRegistry {
     return this.heartbeats.releaseDead(this.deadAfterSeconds);
   }
 
+  /** How many workers are alive now: their heartbeat is younger than WORKER_DEAD_AFTER_SECONDS. */
+  async countLive(): Promise<number> {
+    return this.heartbeats.countLive(this.deadAfterSeconds);
+  }
+
   /** Forgets a worker that stopped cleanly. */
   async retire(workerId: string): Promise<void> {
     await this.heartbeats.delete(workerId);

@@ -184,3 +184,24 @@ t.test('verification resends per IP across accounts', async (t) => {
   t.match(limited.json(), { code: 'rate_limited' });
   t.equal((await resend(owners[2]!.cookie, freshIp())).statusCode, 202, 'another IP has its own budget');
 });
+
+t.test('sign-up codes per IP across flows: one client cannot mail a code to address after address', async (t) => {
+  const ctx = await testContext(t, { env: { RATE_LIMIT_SIGNUP_CODES_PER_MINUTE: '2' } });
+  const startFlow = async () => {
+    const started = await ctx.app.inject({ method: 'POST', url: '/v1/signup-flows', payload: {} });
+    t.equal(started.statusCode, 201);
+    return started.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+  };
+  const setEmail = async (cookie: string, remoteAddress = '127.0.0.1') =>
+    ctx.app.inject({ method: 'PUT', url: '/v1/signup-flows/current/email', remoteAddress, headers: { cookie }, payload: { email: uniqueEmail() } });
+  const flows = [await startFlow(), await startFlow(), await startFlow()];
+  t.equal((await setEmail(flows[0]!)).statusCode, 202);
+  t.equal((await setEmail(flows[1]!)).statusCode, 202);
+  const limited = await setEmail(flows[2]!);
+  t.equal(limited.statusCode, 429, 'a third address from the same IP within the minute');
+  t.match(limited.json(), { code: 'rate_limited' });
+  t.ok(Number(limited.headers['retry-after']) > 0);
+  t.equal((await setEmail(flows[2]!, freshIp())).statusCode, 202, 'another IP has its own budget');
+  await ctx.runJobs();
+  t.equal(ctx.smtp.messages.length, 3, 'the refused request mailed nothing');
+});

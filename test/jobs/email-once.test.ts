@@ -3,7 +3,8 @@ import t from 'tap';
 import type { Db } from '../../src/db/database.js';
 import { hashToken } from '../../src/services/tokens.js';
 import { testContext, type TestContext } from '../helpers/app.js';
-import { invite, signUp, signUpVerified } from '../helpers/factories.js';
+import { invite, signUp, signUpVerified, uniqueEmail } from '../helpers/factories.js';
+import { flowApi, startFlow } from '../helpers/signup.js';
 import { tokenFrom, type ReceivedMail } from '../helpers/smtp.js';
 
 /**
@@ -151,4 +152,23 @@ t.test('a verification written before links were derived (a random hash) still g
   await ctx.runJobs();
   const [mail] = ctx.smtp.to(owner.email);
   t.equal((await confirm(ctx, tokenFrom(mail!))).statusCode, 200);
+});
+
+t.test('sign-up code: a retry after an unknown outcome sends the same message; once recorded, nothing more', async (t) => {
+  const ctx = await testContext(t);
+  const flow = await startFlow(ctx);
+  const email = uniqueEmail('code');
+  t.equal((await flowApi(ctx).setEmail(flow, { email })).statusCode, 202);
+  await failOnce(ctx.runtime.db, 'email_deliveries', 'insert');
+
+  await runJobsAndRetry(ctx);
+  const [first, second] = ctx.smtp.to(email);
+  t.ok(second, 'recording the accepted send failed, so the retry sent again');
+  t.same({ messageId: first!.messageId === second!.messageId, text: first!.text === second!.text }, { messageId: true, text: true }, 'the same Message-ID and code');
+  t.equal(first!.messageId, `<signup-code.${flow.id}.1@localhost>`);
+
+  const row = await ctx.runtime.db.selectFrom('signup_flows').select(['id', 'code_number']).executeTakeFirstOrThrow();
+  t.equal(await ctx.runtime.services.signupLeads.sendCode(row.id, row.code_number), false, 'a recorded send is never repeated');
+  await runJobsAndRetry(ctx);
+  t.equal(ctx.smtp.to(email).length, 2);
 });

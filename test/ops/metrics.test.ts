@@ -114,16 +114,34 @@ t.test('the queue is read once per scrape, and a scrape without the database sti
   metrics.trackQueue(async () => {
     reads++;
     if (!up) throw new Error('The database is out of reach.');
-    return { byTask: [{ task: 'send_verification_email', ready: 2, running: 1, scheduled: 0, failed: 0, oldestReadyAgeSeconds: 7 }] };
+    return { byTask: [{ task: 'send_verification_email', ready: 2, running: 1, scheduled: 0, failed: 0, oldestReadyAgeSeconds: 7 }], liveWorkers: 2 };
   });
   const first = (await metrics.scrape()).body;
   t.equal(reads, 1, 'both queue gauges share one read');
   t.equal(sample(first, 'worker_queue_jobs', { task: 'send_verification_email', state: 'ready' }), 2);
   t.equal(sample(first, 'worker_queue_oldest_ready_job_age_seconds', { task: 'send_verification_email' }), 7);
+  t.equal(sample(first, 'worker_live_workers'), 2, 'the live workers come from the same read');
   up = false;
   const second = (await metrics.scrape()).body;
   t.equal(reads, 2, 'read again at the next scrape');
   t.equal(sample(second, 'worker_queue_jobs', { task: 'send_verification_email', state: 'ready' }), undefined, 'absent rather than stale');
   t.equal(sample(second, 'worker_queue_oldest_ready_job_age_seconds'), undefined);
+  t.equal(sample(second, 'worker_live_workers'), 0, 'no live worker can be vouched for: none runs a job without the database either');
   t.ok(sample(second, 'process_cpu_user_seconds_total') !== undefined, 'everything else is still served');
+});
+
+t.test('worker_live_workers counts the workers whose heartbeat is younger than WORKER_DEAD_AFTER_SECONDS, on every host', async (t) => {
+  const ctx = await testContext(t, { env: { METRICS_TOKEN, WORKER_DEAD_AFTER_SECONDS: '20', WORKER_HEARTBEAT_SECONDS: '5' } });
+  t.equal(sample(await scrape(ctx), 'worker_live_workers'), 0, 'no worker at all: 0, the value to alert on');
+  const beat = (workerId: string, ageSeconds: number) =>
+    ctx.runtime.db
+      .insertInto('worker_heartbeats')
+      .values({ worker_id: workerId, hostname: `host-of-${workerId}`, pid: 1, last_seen_at: sql`now() - make_interval(secs => ${ageSeconds})` })
+      .execute();
+  await beat('pool-fresh', 0);
+  await beat('pool-late', 15);
+  await beat('pool-silent', 25);
+  t.equal(sample(await scrape(ctx), 'worker_live_workers'), 2, 'silent for 25 s of the 20 allowed: not counted');
+  await ctx.runtime.services.workers.beat('pool-silent');
+  t.equal(sample(await scrape(ctx), 'worker_live_workers'), 3, 'a heartbeat brings it back');
 });

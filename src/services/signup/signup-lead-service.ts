@@ -1,12 +1,14 @@
 import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import type { Mailer } from '../../mail/mailer.js';
+import type { EmailDeliveryRepository } from '../../repositories/email-delivery-repository.js';
 import { signupCodeEmail } from '../../mail/signup-templates.js';
 import type { Keyset } from '../../repositories/admin-repository.js';
 import type { Actor, AuditRepository } from '../../repositories/audit-repository.js';
 import type { SignupFlowRepository } from '../../repositories/signup/signup-flow-repository.js';
 import type { LeadFilter, LeadRow, SignupFunnelRow, SignupLeadRepository } from '../../repositories/signup/signup-lead-repository.js';
 import { keysetPage, reportRange, type Page } from '../admin-service.js';
+import { sendOnce } from '../email-service.js';
 import { drain } from '../session-service.js';
 import type { TokenDeriver } from '../token-deriver.js';
 import { FUNNEL_SIDE_STAGE, FUNNEL_STAGES, STEP_RANK } from './signup-fields.js';
@@ -35,6 +37,7 @@ export class SignupLeadService {
       leads: SignupLeadRepository;
       audit: AuditRepository;
       mailer: Mailer;
+      deliveries: EmailDeliveryRepository;
       tokens: TokenDeriver;
       events: EventRecorder;
       retentionDays: number;
@@ -43,7 +46,8 @@ export class SignupLeadService {
 
   /**
    * Emails code number `codeNumber` of a flow, derived again from the server secret, so a retried
-   * job sends the same code. A code replaced, used or expired meanwhile is not sent.
+   * job sends the same code; once the mail server accepted it, never again. A code replaced, used or
+   * expired meanwhile is not sent.
    */
   async sendCode(flowId: string, codeNumber: number): Promise<boolean> {
     const flow = await this.deps.flows.findById(flowId);
@@ -51,10 +55,9 @@ export class SignupLeadService {
     if (flow.codeExpiresAt.getTime() <= Date.now() || flow.completedAt || flow.purgedAt) return false;
     const { code, hash } = signupCode(this.deps.tokens, flowId, codeNumber);
     if (!hash.equals(flow.codeHash)) return false;
-    // A stable Message-ID per code: a retried job's resend is recognisably the same message.
+    // A stable Message-ID per code: a retried job's resend is the same message, and none follows a recorded one.
     const message = signupCodeEmail({ to: flow.email, code, kind: flow.codeKind, expiresAt: flow.codeExpiresAt });
-    await this.deps.mailer.send({ ...message, messageId: `signup-code.${flowId}.${codeNumber}` });
-    return true;
+    return sendOnce(this.deps, `signup-code.${flowId}.${codeNumber}`, message);
   }
 
   /**
