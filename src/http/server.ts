@@ -11,6 +11,7 @@ import type { Services } from '../services/index.js';
 import { guards as makeGuards, sessionCookies } from './auth.js';
 import { sendProblem } from './error-handler.js';
 import { httpMetrics } from './metrics.js';
+import { drainInFlightOnClose } from './in-flight.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { postgresRateLimitStore, rateLimited } from './rate-limit-store.js';
 import { trustProxyOption } from './trust-proxy.js';
@@ -85,6 +86,7 @@ export async function buildServer(deps: { config: Config; services: Services; lo
 
   app.setValidatorCompiler(validatorCompiler());
   drainOnClose(app);
+  drainInFlightOnClose(app);
   // Only JSON bodies: anything else is answered 415.
   app.removeContentTypeParser('text/plain');
   app.addSchema(Problem);

@@ -1,4 +1,5 @@
 import type { ErrorObject } from 'ajv';
+import { trimmedLengthMessage } from './ajv-keywords.js';
 
 /** What each string format expects, in words a person can act on. */
 const FORMATS: Record<string, string> = {
@@ -44,6 +45,8 @@ function describe(error: ErrorObject): string {
     }
     case 'minLength':
     case 'maxLength':
+      // A trimmed string's raw cap is only a guard: its real bounds are the trimmed ones.
+      if (parent['x-trim']) return trimmedLengthMessage(parent['x-trim'] as { min: number; max: number });
       return `must be ${bounds(parent.minLength, parent.maxLength)} characters long`;
     case 'minimum':
     case 'maximum':

@@ -12,6 +12,14 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
   }
 }
 
+/**
+ * Waits until `output()` holds `line`: a child process starting node, tsx and the service takes
+ * seconds on a quiet machine and far longer on a loaded one, so this wait allows two minutes.
+ */
+export function logged(output: () => string, line: string): Promise<true> {
+  return eventually(() => (output().includes(line) ? true : undefined), 120_000);
+}
+
 /** Starts one of our entry points as a child process, collecting what it prints; killed after the test. */
 export function startProcess(t: Test, script: string, env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, ['--import', 'tsx', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });

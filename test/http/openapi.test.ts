@@ -122,7 +122,7 @@ t.test('the served OpenAPI document', async (t) => {
     t.same(problems, [], 'operations lacking something: each line names the route and what it lacks');
   });
 
-  t.test('rate-limited routes document 429, and cookie-setting routes document Set-Cookie', async (t) => {
+  t.test('rate-limited routes document 429; Set-Cookie, Location and ETag are documented where sent', async (t) => {
     const paths = document.paths as Json;
     for (const [pathName, method] of [['/v1/registrations', 'post'], ['/v1/sessions', 'post'], ['/v1/email-verifications/confirm', 'post'], ['/v1/invitations/accept', 'post'], ['/v1/workspaces/{id}/onboarding/draft', 'patch']]) {
       t.ok(paths[pathName!][method!].responses['429'], `${method} ${pathName} documents 429`);
@@ -132,6 +132,11 @@ t.test('the served OpenAPI document', async (t) => {
     t.ok(paths['/v1/sessions/current'].delete.responses['204'].headers['Set-Cookie'], 'sign-out clears the cookie');
     t.ok(paths['/v1/invitations/accept'].post.responses['201'].headers['Set-Cookie'], 'a newcomer is signed in');
     t.notOk(paths['/v1/admin/stats'].get.responses['200'].headers?.['Set-Cookie'], 'admin routes never set it');
+    t.same(paths['/v1/workspaces'].post.responses['201'].headers?.Location, { $ref: '#/components/headers/Location' }, 'a new workspace answers with its Location');
+    for (const status of ['200', '304']) {
+      t.same(paths['/v1/me/onboarding-status'].get.responses[status].headers?.ETag, { $ref: '#/components/headers/ETag' }, `the onboarding status's ${status} carries its ETag`);
+    }
+    t.ok(document.components.headers.ETag && document.components.headers.Location);
     t.same(paths['/v1/admin/stats'].get.security, [{ adminToken: [] }]);
     t.same(paths['/v1/sessions'].post.security, [], 'sign-in is public');
     t.ok(document.components.headers.RetryAfter && document.components.headers.SetCookie);

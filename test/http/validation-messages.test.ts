@@ -45,6 +45,8 @@ t.test('lengths give their bounds, formats say what they expect, ranges give bot
   );
   const badId = await ctx.app.inject({ url: '/v1/admin/workspaces/42', headers: ADMIN });
   t.same(badId.json().errors, [{ field: 'params.id', message: 'must be a UUID' }]);
+  const huge = await register(ctx.app, { email: 'huge@example.com', password: 'long enough password', name: 'x'.repeat(5000) });
+  t.same(huge.json().errors, [{ field: 'name', message: 'must be 1 to 100 characters long, not counting spaces at either end' }], 'a huge name gets its real bounds, once');
   const badType = await ctx.app.inject({ method: 'POST', url: '/v1/sessions', payload: { email: 'a@example.com', password: 42 } });
   t.same(badType.json().errors, [{ field: 'password', message: 'must be a string' }]);
 });

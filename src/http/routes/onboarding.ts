@@ -139,6 +139,7 @@ export async function onboardingRoutes(app: App, { services, config, guards }: R
     '/v1/me/onboarding-status',
     {
       preHandler: guards.requireAccount,
+      config: { responseHeaders: { 200: ['ETag'], 304: ['ETag'] } },
       schema: {
         operationId: 'getOnboardingStatuses',
         tags: ['onboarding'],

@@ -9,6 +9,7 @@ export async function workspaceRoutes(app: App, { services, guards }: RouteDeps)
     '/v1/workspaces',
     {
       preHandler: guards.requireAccount,
+      config: { responseHeaders: { 201: ['Location'] } },
       schema: {
         operationId: 'createWorkspace',
         tags: ['workspaces'],
