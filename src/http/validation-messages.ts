@@ -74,14 +74,13 @@ export function explainErrors(errors: ErrorObject[]): ErrorObject[] {
   const unions = errors.filter((error) => error.keyword === 'anyOf');
   const insideUnion = (error: ErrorObject) =>
     unions.some((union) => union !== error && union.instancePath === error.instancePath && error.schemaPath.startsWith(`${union.schemaPath}/`));
-  // A trimmed string's maxLength is only a guard (ten times its x-trim bound): its x-trim rule says what is allowed.
-  const trimmed = new Set(errors.filter((error) => error.keyword === 'x-trim').map((error) => error.instancePath));
   const seen = new Set<string>();
   return errors
-    .filter((error) => !insideUnion(error) && !(error.keyword === 'maxLength' && trimmed.has(error.instancePath)))
+    .filter((error) => !insideUnion(error))
     .map((error) => ({ ...error, message: describe(error) }))
     .filter((error) => {
-      // minLength and maxLength of one field say the same thing once explained.
+      // minLength and maxLength of one field, or a trimmed string's guard and its x-trim rule, say the
+      // same thing once explained.
       const key = `${error.instancePath}|${error.message}`;
       if (seen.has(key)) return false;
       seen.add(key);
