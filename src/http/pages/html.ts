@@ -32,8 +32,8 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Html 
   return new Html(out);
 }
 
-/** The page frame: language, viewport, the stylesheet and the one script module, all from 'self'. */
-export function layout(page: { title: string; body: Html }): string {
+/** The page frame: language, viewport, the stylesheet and the script modules (pages.js, plus a page's own `scripts`), all from 'self'. */
+export function layout(page: { title: string; body: Html; scripts?: readonly string[] }): string {
   return `<!doctype html>${html`<html lang="en">
 <head>
 <meta charset="utf-8">
@@ -42,7 +42,8 @@ export function layout(page: { title: string; body: Html }): string {
 <title>${page.title}</title>
 <link rel="stylesheet" href="/assets/pages.css">
 <script type="module" src="/assets/pages.js"></script>
-</head>
+${(page.scripts ?? []).map((src) => html`<script type="module" src="${src}"></script>
+`)}</head>
 <body>
 <main id="main">
 ${page.body}

@@ -10,6 +10,7 @@ import type { App, RouteDeps } from '../types.js';
 import { html, layout } from './html.js';
 import { adminPages } from './admin.js';
 import { invitationPages } from './invitations.js';
+import { onboardingPages } from './onboarding.js';
 import { verifyEmailPages } from './verify-email.js';
 
 /** What every page module gets: the route dependencies, plus a way to render a CSRF-bound form. */
@@ -79,4 +80,5 @@ export async function pageRoutes(app: App, deps: RouteDeps): Promise<void> {
   await verifyEmailPages(app, pageDeps);
   await invitationPages(app, pageDeps);
   await adminPages(app, pageDeps);
+  await onboardingPages(app, pageDeps);
 }
