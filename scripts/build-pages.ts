@@ -37,12 +37,15 @@ export async function bundlePages(): Promise<Map<string, string>> {
   return out;
 }
 
+/** Copies what tsc leaves out of its output `distRoot` and the compiled service reads at run time: the page assets and the migrations. */
+export async function copyRuntimeFiles(distRoot: string): Promise<void> {
+  await cp(path.join(ROOT, ASSETS), path.join(distRoot, ASSETS), { recursive: true });
+  await cp(path.join(ROOT, 'migrations'), path.join(distRoot, 'migrations'), { recursive: true });
+}
+
 async function main(): Promise<void> {
   for (const [asset, text] of await bundlePages()) await writeFile(path.join(ROOT, asset), text);
-  if (process.argv.includes('--dist')) {
-    await cp(path.join(ROOT, ASSETS), path.join(ROOT, 'dist', ASSETS), { recursive: true });
-    await cp(path.join(ROOT, 'migrations'), path.join(ROOT, 'dist', 'migrations'), { recursive: true });
-  }
+  if (process.argv.includes('--dist')) await copyRuntimeFiles(path.join(ROOT, 'dist'));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) await main();
