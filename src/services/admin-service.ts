@@ -3,6 +3,7 @@ import { AppError } from '../errors.js';
 import type { AdminRepository, AdminWorkspaceRow, AuditEventRow, AuditFilter, Keyset, StatsRow, WorkspaceFilter } from '../repositories/admin-repository.js';
 import type { Actor, AuditRepository } from '../repositories/audit-repository.js';
 import type { BillingRepository, BillingRow } from '../repositories/billing/billing-repository.js';
+import type { SagaRepository, SagaRow } from '../repositories/billing/saga-repository.js';
 import type { InvitationRepository } from '../repositories/invitation-repository.js';
 import type { FunnelRow, ReportRepository } from '../repositories/report-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
@@ -55,6 +56,7 @@ export class AdminService {
       events: EventRecorder;
       onboarding: OnboardingService;
       billing: BillingRepository;
+      sagas: SagaRepository;
       steps: readonly string[];
       endingSoonDays: number;
     },
@@ -86,6 +88,8 @@ export class AdminService {
     onboarding: Awaited<ReturnType<OnboardingService['progress']>>;
     auditEvents: AuditEventRow[];
     billing: BillingRow;
+    /** Its billing sagas (subscribe, card change, paid sign-up), newest first. */
+    billingSagas: SagaRow[];
   }> {
     const [row] = await this.deps.admin.listWorkspaces({ id: workspaceId }, this.deps.endingSoonDays, undefined, 1);
     if (!row) throw new AppError('not_found', 'No workspace with this id exists.');
@@ -97,6 +101,7 @@ export class AdminService {
       onboarding: await this.deps.onboarding.progress(workspaceId),
       auditEvents: await this.deps.admin.listAuditEvents({ workspaceId }, undefined, 200),
       billing: await this.deps.billing.findByWorkspace(workspaceId),
+      billingSagas: await this.deps.sagas.listForWorkspace(workspaceId, 20),
     };
   }
 

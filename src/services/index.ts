@@ -214,6 +214,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       events,
       onboarding: onboardingService,
       billing: billingRows,
+      sagas,
       steps: config.onboardingSteps,
       endingSoonDays: config.trialEndingSoonDays,
     }),

@@ -1,9 +1,11 @@
 import { sql } from 'kysely';
+import type { Page } from 'playwright-core';
 import t from 'tap';
 import { checkPage, launchChromium, liveService, newContext } from '../helpers/browser.js';
+import { subscribe } from '../helpers/billing.js';
 import { signUp, signUpVerified } from '../helpers/factories.js';
 
-t.setTimeout(240_000);
+t.setTimeout(600_000);
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123';
 
@@ -96,7 +98,8 @@ t.test('an admin reopens a closed workspace with a reason', async (t) => {
   await page.getByLabel('Your name or email').fill('Olivia Ops');
   await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('link', { name: 'Closed Corp' }).click();
+  await page.getByRole('heading', { name: 'Closed Corp' }).waitFor();
+  t.equal(page.url(), `${ctx.baseUrl}/admin/workspaces/${owner.workspaceId}`, 'signing in from a deep link lands on the page asked for');
   await page.getByRole('button', { name: 'Reopen workspace' }).click();
   await page.locator('#field-reopenReason-error').waitFor();
   await page.getByLabel('Reason for reopening').fill('Customer came back.');
@@ -116,4 +119,97 @@ t.test('a forged or foreign page session cookie is refused', async (t) => {
     t.equal(response.status, 401);
     t.match(await response.text(), 'Admin sign-in');
   }
+});
+
+async function signIn(page: Page, baseUrl: string, path = '/admin'): Promise<void> {
+  await page.goto(`${baseUrl}${path}`);
+  await page.getByLabel('Your name or email').fill('Olivia Ops');
+  await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+t.test('a deep link outside the admin pages is not followed after sign-in', async (t) => {
+  const ctx = await liveService(t);
+  const page = await ctx.app.inject({ method: 'GET', url: '/admin' });
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  const cookie = page.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+  for (const returnTo of ['https://evil.example/admin', '//evil.example/admin', '/adminx', '/admin/\\evil.example']) {
+    const signedIn = await ctx.app.inject({ method: 'POST', url: '/admin/sign-in', headers: { cookie }, payload: { _csrf: csrf, actor: 'Olivia Ops', token: ADMIN_TOKEN, returnTo } });
+    t.equal(signedIn.statusCode, 303);
+    t.equal(signedIn.headers.location, '/admin', `${returnTo} is ignored`);
+  }
+});
+
+t.test("a workspace's detail shows its billing: subscription, card brand and last 4, and the saga", async (t) => {
+  const browser = await launchChromium(t);
+  const ctx = await liveService(t);
+  const paying = await signUpVerified(ctx, { workspaceName: 'Paying Customer' });
+  t.equal((await subscribe(ctx, paying)).statusCode, 200, 'subscribed through the local gateway');
+  const free = await signUpVerified(ctx, { workspaceName: 'Free Rider' });
+
+  const page = await (await newContext(t, browser)).newPage();
+  await signIn(page, ctx.baseUrl, `/admin/workspaces/${paying.workspaceId}`);
+  await page.getByRole('heading', { name: 'Billing' }).waitFor();
+  t.match(await page.textContent('#billing-subscription'), /pro, (trialing|active)/);
+  t.match(await page.textContent('#billing-card'), /visa ending 4242, expires \d\d\/\d{4}/);
+  const saga = page.locator('#billing-sagas tbody tr');
+  t.equal(await saga.count(), 1, 'the subscribe saga');
+  t.match(await saga.textContent(), /workspace subscription.*completed/s);
+  t.notMatch(await page.textContent('main'), /pm_card_visa|4242424242424242/, 'no card data beyond brand and last 4');
+  await checkPage(t, page, 'admin-7-billing');
+
+  await page.goto(`${ctx.baseUrl}/admin/workspaces/${free.workspaceId}`);
+  t.match(await page.textContent('main'), 'Never subscribed');
+});
+
+t.test('the leads list: filters, paging and CSV', async (t) => {
+  const browser = await launchChromium(t);
+  const ctx = await liveService(t);
+  for (let i = 0; i < 27; i++) {
+    await sql`
+      insert into signup_leads (email, email_verified, first_name, company_name, last_step, started_at, abandoned_at, marketing_consent, consent_text_version, consent_at)
+      values (${`lead${i}@example.com`}, ${i % 9 !== 0}, ${`Lead ${i}`}, ${i === 0 ? '=HYPERLINK("x")' : 'Acme'}, 'company', now() - interval '40 days',
+              now() - make_interval(days => ${i}), true, 'v1', now() - interval '40 days')`.execute(ctx.runtime.db);
+  }
+  const page = await (await newContext(t, browser)).newPage();
+  await signIn(page, ctx.baseUrl, '/admin/leads');
+  await page.getByRole('heading', { name: 'Leads' }).waitFor();
+  t.equal(await page.locator('#leads tbody tr').count(), 25, '25 a page');
+  t.match(await page.locator('#leads tbody tr').first().textContent(), 'lead0@example.com', 'most recently abandoned first');
+  await checkPage(t, page, 'admin-8-leads');
+  await page.getByRole('link', { name: 'Next page' }).click();
+  await page.waitForURL(/cursor=/);
+  t.equal(await page.locator('#leads tbody tr').count(), 2, 'the rest on the next page');
+
+  await page.getByLabel('Email address').selectOption('false');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/verified=false/);
+  t.same(await page.locator('#leads tbody th').allTextContents(), ['lead0@example.com', 'lead9@example.com', 'lead18@example.com'], 'not verified only');
+
+  const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+  await page.getByLabel('Email address').selectOption('');
+  await page.getByLabel('Abandoned from').fill(day(3));
+  await page.getByLabel('Abandoned until').fill(day(1));
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/from=/);
+  t.same(await page.locator('#leads tbody th').allTextContents(), ['lead1@example.com', 'lead2@example.com', 'lead3@example.com'], 'abandoned in those days');
+
+  const csvLink = await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href');
+  const csv = await page.request.get(`${ctx.baseUrl}${csvLink}`);
+  t.equal(csv.status(), 200);
+  t.match(csv.headers()['content-type'], 'text/csv');
+  const lines = (await csv.text()).trim().split('\r\n');
+  t.match(lines[0], /^id,email,/);
+  t.same(lines.slice(1).map((l) => l.split(',')[1]), ['lead1@example.com', 'lead2@example.com', 'lead3@example.com'], 'the same filter in the CSV');
+  const all = (await (await page.request.get(`${ctx.baseUrl}/admin/leads.csv`)).text()).trim().split('\r\n');
+  t.equal(all.length, 28, 'every lead in the unfiltered CSV, past the first page');
+  t.match(all.find((l) => l.includes('lead0@')), `'=HYPERLINK`, 'formulas defused');
+  t.equal((await fetch(`${ctx.baseUrl}/admin/leads.csv`)).status, 401, 'no CSV without the page session');
+
+  await page.getByLabel('Abandoned from').fill(day(1));
+  await page.getByLabel('Abandoned until').fill(day(3));
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.locator('#filter-to-error').waitFor();
+  t.match(await page.getAttribute('#filter-to', 'aria-describedby'), 'filter-to-error');
+  await checkPage(t, page, 'admin-9-leads-error');
 });

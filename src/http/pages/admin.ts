@@ -4,10 +4,12 @@ import { AppError } from '../../errors.js';
 import type { AdminWorkspaceView } from '../../services/admin-service.js';
 import { perIpLimit } from '../rate-limit-store.js';
 import { CSV_COLUMNS, sendCsv } from '../routes/admin.js';
+import { LEAD_CSV_COLUMNS } from '../routes/signup-admin.js';
 import type { App } from '../types.js';
 import { adminPageSessions } from './admin-session.js';
 import { csrfInput, field, html, layout, type FieldErrors, type Html } from './html.js';
 import type { PageDeps } from './index.js';
+import { billingSection, leadFilterOf, leadsPage, LeadFilters, when, words } from './admin-views.js';
 
 const TRIAL_STATES = ['pending_verification', 'active', 'ending_soon', 'expired'] as const;
 const STATUSES = ['active', 'closed'] as const;
@@ -23,8 +25,6 @@ const Filters = Type.Object({
 });
 type FilterQuery = Static<typeof Filters>;
 
-const when = (date: Date | null) => (date ? date.toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—');
-const words = (value: string) => value.replace(/_/g, ' ');
 
 /** Only the values the admin API accepts; anything else is ignored rather than an error page. */
 function filterOf(query: FilterQuery) {
@@ -55,26 +55,28 @@ export async function adminPages(app: App, { services, config, secure }: PageDep
   const send = (reply: FastifyReply, status: number, title: string, body: Html) =>
     reply.code(status).type('text/html; charset=utf-8').header('x-robots-tag', 'noindex').send(layout({ title, body }));
 
-  function signInPage(reply: FastifyReply, status: number, attempt: { actor?: string; errors?: FieldErrors; alert?: string } = {}) {
+  function signInPage(reply: FastifyReply, status: number, attempt: { actor?: string; errors?: FieldErrors; alert?: string; returnTo?: string } = {}) {
     const configured = config.adminToken !== undefined;
     return send(reply, status, 'Admin sign-in', html`<h1>Admin sign-in</h1>
 ${configured ? '' : html`<p class="alert" role="alert">Admin access is not configured on this server: set ADMIN_TOKEN (at least 32 characters).</p>`}
 ${attempt.alert ? html`<p class="alert" role="alert" id="form-alert" data-autofocus>${attempt.alert}</p>` : ''}
 <form method="post" action="/admin/sign-in" novalidate>${csrfInput(reply.generateCsrf())}
+${attempt.returnTo ? html`<input type="hidden" name="returnTo" value="${attempt.returnTo}">` : ''}
 ${field({ name: 'actor', label: 'Your name or email', value: attempt.actor, autocomplete: 'username', hint: 'Recorded in the audit log with every change you make.', errors: attempt.errors })}
 ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: 'current-password', errors: attempt.errors })}
 <button type="submit">Sign in</button>
 </form>`);
   }
 
-  /** The signed-in admin, or a sign-in page sent instead. */
+  /** The signed-in admin, or a sign-in page sent instead, which comes back to the page asked for. */
   function requireAdmin(request: FastifyRequest, reply: FastifyReply): string | undefined {
     const actor = sessions.actor(request);
-    if (!actor) void signInPage(reply, 401);
+    if (!actor) void signInPage(reply, 401, { returnTo: request.method === 'GET' ? returnPath(request.url) : undefined });
     return actor;
   }
 
-  const header = (reply: FastifyReply, actor: string) => html`<p class="muted">Signed in as ${actor}.</p>
+  const header = (reply: FastifyReply, actor: string) => html`<nav aria-label="Admin"><a href="/admin">Trials</a> · <a href="/admin/leads">Leads</a></nav>
+<p class="muted">Signed in as ${actor}.</p>
 <form method="post" action="/admin/sign-out">${csrfInput(reply.generateCsrf())}<button type="submit" class="secondary">Sign out</button></form>`;
 
   app.post(
@@ -82,7 +84,13 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
     {
       onRequest: perIpLimit(app, 'sign-ins-per-ip', config.rateLimits.signInsPerIpPerMinute, 60_000),
       preHandler: app.csrfProtection,
-      schema: { hide: true, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), actor: Type.Optional(Type.String({ maxLength: 500 })), token: Type.Optional(Type.String({ maxLength: 500 })) }) },
+      schema: { hide: true, body: Type.Object({
+          _csrf: Type.String({ maxLength: 200 }),
+          actor: Type.Optional(Type.String({ maxLength: 500 })),
+          token: Type.Optional(Type.String({ maxLength: 500 })),
+          returnTo: Type.Optional(Type.String({ maxLength: 2000 })),
+        }),
+      },
     },
     async (request, reply) => {
       const actor = (request.body.actor ?? '').trim();
@@ -90,9 +98,10 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
       if (!actor) errors.actor = 'Enter your name or email.';
       else if (actor.length > 100) errors.actor = 'Use at most 100 characters.';
       if (!sessions.tokenMatches(request.body.token ?? '')) errors.token = 'This is not the admin token.';
-      if (Object.keys(errors).length > 0) return signInPage(reply, errors.token ? 401 : 400, { actor, errors, alert: 'Sign-in failed.' });
+      const returnTo = returnPath(request.body.returnTo);
+      if (Object.keys(errors).length > 0) return signInPage(reply, errors.token ? 401 : 400, { actor, errors, alert: 'Sign-in failed.', returnTo });
       sessions.start(reply, actor);
-      return reply.code(303).redirect('/admin');
+      return reply.code(303).redirect(returnTo ?? '/admin');
     },
   );
 
@@ -105,13 +114,7 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
     const actor = requireAdmin(request, reply);
     if (!actor) return reply;
     const filter = filterOf(request.query);
-    let page;
-    try {
-      page = await services.admin.listWorkspaces(filter, { limit: 25, cursor: request.query.cursor || undefined });
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'invalid_cursor') page = await services.admin.listWorkspaces(filter, { limit: 25 });
-      else throw error;
-    }
+    const page = await pageOrFirst(request.query.cursor, (cursor) => services.admin.listWorkspaces(filter, { limit: 25, cursor }));
     const params = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined) as [string, string][]);
     const next = page.nextCursor ? `/admin?${new URLSearchParams([...params, ['cursor', page.nextCursor]])}` : undefined;
     return send(reply, 200, 'Trials', html`<h1>Trials</h1>${header(reply, actor)}
@@ -172,6 +175,7 @@ ${form.reopenErrors ? html`<p class="alert" role="alert" id="reopen-alert" data-
 ${field({ name: 'reopenReason', label: 'Reason for reopening', value: form.reopenReason, hint: 'Kept in the audit log.', errors: form.reopenErrors })}
 <button type="submit">Reopen workspace</button>
 </form>` : ''}
+${billingSection(detail.billing, detail.billingSagas)}
 <h2>Members</h2>
 <ul>${detail.members.map((m) => html`<li>${m.name} &lt;${m.email}&gt;, ${m.role}</li>`)}</ul>
 <h2>Pending invitations</h2>
@@ -228,4 +232,33 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
       return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?done=reopened`);
     },
   );
+
+  app.get('/admin/leads', { schema: { hide: true, querystring: LeadFilters } }, async (request, reply) => {
+    const actor = requireAdmin(request, reply);
+    if (!actor) return reply;
+    const { filter, params, errors } = leadFilterOf(request.query);
+    const page = await pageOrFirst(request.query.cursor, (cursor) => services.signupLeads.list(filter, { limit: 25, cursor }));
+    return send(reply, errors ? 400 : 200, 'Leads', leadsPage(header(reply, actor), request.query, params, page, errors));
+  });
+
+  app.get('/admin/leads.csv', { schema: { hide: true, querystring: LeadFilters } }, async (request, reply) => {
+    if (!requireAdmin(request, reply)) return reply;
+    return sendCsv(reply, 'leads.csv', LEAD_CSV_COLUMNS, services.signupLeads.all(leadFilterOf(request.query).filter));
+  });
+}
+
+/** Where to go after signing in: only a path of the admin pages on this site, else nowhere. */
+function returnPath(value: string | undefined): string | undefined {
+  if (!value || value.length > 2000) return undefined;
+  return /^\/admin(?:[/?]|$)/.test(value) && !/[\\\s]|\/\//.test(value) ? value : undefined;
+}
+
+/** The page a cursor names, or the first page when the cursor is stale or tampered with. */
+async function pageOrFirst<T>(cursor: string | undefined, load: (cursor?: string) => Promise<T>): Promise<T> {
+  try {
+    return await load(cursor || undefined);
+  } catch (error) {
+    if (cursor && error instanceof AppError && error.code === 'invalid_cursor') return load(undefined);
+    throw error;
+  }
 }

@@ -11,6 +11,7 @@ import { html, layout } from './html.js';
 import { adminPages } from './admin.js';
 import { invitationPages } from './invitations.js';
 import { signupPages } from './signup.js';
+import { onboardingPages } from './onboarding.js';
 import { verifyEmailPages } from './verify-email.js';
 
 /** What every page module gets: the route dependencies, plus a way to render a CSRF-bound form. */
@@ -81,4 +82,5 @@ export async function pageRoutes(app: App, deps: RouteDeps): Promise<void> {
   await invitationPages(app, pageDeps);
   await adminPages(app, pageDeps);
   await signupPages(app, pageDeps);
+  await onboardingPages(app, pageDeps);
 }

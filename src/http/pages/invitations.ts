@@ -8,6 +8,7 @@ import { Password } from '../schemas/common.js';
 import type { App } from '../types.js';
 import { csrfInput, field, html, layout, type FieldErrors, type Html } from './html.js';
 import type { PageDeps } from './index.js';
+import { signInOnPage } from './sign-in.js';
 
 const Token = Type.String({ maxLength: 200 });
 const ROLE_NAMES: Record<string, string> = { owner: 'Owner', admin: 'Admin', member: 'Member' };
@@ -160,25 +161,8 @@ ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: '
       const retry = (attempt: Attempt, status: number) => acceptPage(request, reply, token, preview, attempt, status);
 
       if (intent === 'sign-in' && !request.accountId) {
-        const email = (request.body.email ?? '').trim();
-        const password = request.body.password ?? '';
-        const errors: FieldErrors = {};
-        if (!email) errors.email = 'Enter your email address.';
-        if (!password) errors.password = 'Enter your password.';
-        if (Object.keys(errors).length > 0) return retry({ email, errors, alert: 'Enter your email and password to sign in.' }, 400);
-        try {
-          const session = await services.sessions.signIn(email, password, request.cookies[SESSION_COOKIE]);
-          cookies.set(reply, session);
-          request.accountId = session.accountId;
-        } catch (error) {
-          if (!(error instanceof AppError)) throw error;
-          if (error.code === 'invalid_credentials') return retry({ email, errors: { password: 'This email and password do not match.' }, alert: 'Sign-in failed: check your password.' }, 401);
-          if (error.code === 'sign_in_locked' || error.code === 'rate_limited') {
-            if (error.options.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.options.retryAfterSeconds));
-            return retry({ email, alert: error.detail }, 429);
-          }
-          throw error;
-        }
+        const outcome = await signInOnPage(services, cookies, request, reply, request.body);
+        if (outcome.failed) return retry(outcome.attempt, outcome.status);
       }
 
       if (intent === 'create' && !request.accountId) {

@@ -4,14 +4,13 @@ import type { Plan } from '../../config.js';
 import { LOCAL_TEST_CARDS } from '../../services/billing/adapters/local-gateway.js';
 import { COUNTRIES_WITH_REGIONS, COUNTRY_CODES } from '../../services/signup/signup-fields.js';
 import type { App } from '../types.js';
-import { lazyBundle } from './bundle.js';
 import { field, html, layout, type Html } from './html.js';
 import type { PageDeps } from './index.js';
 
 countries.registerLocale(createRequire(import.meta.url)('i18n-iso-countries/langs/en.json'));
 
-/** Where the wizard's script is served: built from ./signup/wizard.ts with esbuild on first request. */
-const WIZARD_SCRIPT = '/signup/wizard.js';
+/** The wizard's script: ./browser/signup/wizard.ts bundled by `npm run pages:build` (scripts/build-pages.ts). */
+const WIZARD_SCRIPT = '/assets/signup.js';
 const STRIPE_JS = 'https://js.stripe.com/v3/';
 
 /** What each local test card does, in the words the person picking it reads. */
@@ -30,19 +29,11 @@ const TEST_CARD_OUTCOMES: Record<string, string> = {
  * on this page only); without it, the local gateway's test cards are offered, clearly marked.
  */
 export async function signupPages(app: App, { config }: PageDeps): Promise<void> {
-  const bundle = lazyBundle(new URL('./signup/wizard.ts', import.meta.url));
   const stripeKey = config.billing.stripePublishableKey;
 
   app.get('/signup', { schema: { hide: true }, config: { rateLimit: false } }, async (_request, reply) => {
     if (stripeKey) reply.header('content-security-policy', stripeCsp(String(reply.getHeader('content-security-policy') ?? '')));
     return reply.type('text/html; charset=utf-8').send(layout({ title: 'Create your account', body: wizardPage(config.plans, stripeKey), scripts: [WIZARD_SCRIPT] }));
-  });
-
-  app.get(WIZARD_SCRIPT, { schema: { hide: true }, config: { rateLimit: false } }, async (request, reply) => {
-    const { code, etag } = await bundle();
-    reply.header('etag', etag).header('cache-control', 'no-cache');
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-    return reply.type('text/javascript; charset=utf-8').send(code);
   });
 }
 

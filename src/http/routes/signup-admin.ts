@@ -45,7 +45,7 @@ function leadJson(lead: LeadRow) {
   return { ...rest, startedAt: iso(lead.startedAt), abandonedAt: iso(lead.abandonedAt), consentAt: iso(lead.consentAt), exportedAt: iso(lead.exportedAt) };
 }
 
-const LEAD_CSV_COLUMNS: [string, (lead: LeadRow) => unknown][] = [
+export const LEAD_CSV_COLUMNS: [string, (lead: LeadRow) => unknown][] = [
   ['id', (l) => l.id],
   ['email', (l) => l.email],
   ['email_verified', (l) => l.emailVerified],

@@ -86,6 +86,11 @@ export class SagaRepository extends Repository {
     return this.db.selectFrom('billing_sagas').select(sagaColumns).where('kind', '=', kind).where('subject_id', '=', subjectId).orderBy('created_at').execute();
   }
 
+  /** A workspace's sagas, newest first, for the back office. */
+  async listForWorkspace(workspaceId: string, limit: number): Promise<SagaRow[]> {
+    return this.db.selectFrom('billing_sagas').select(sagaColumns).where('workspace_id', '=', workspaceId).orderBy('created_at', 'desc').limit(limit).execute();
+  }
+
   async steps(sagaId: string): Promise<StepRow[]> {
     return this.db
       .selectFrom('billing_saga_steps')

@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import type { components } from '../../../client/index.js';
+import type { components } from '../../../../client/index.js';
 
 /** A problem document, with the extras the staged sign-up's answers carry. */
 export type Problem = components['schemas']['Problem'] & { attemptsLeft?: number; current?: unknown; clientSecret?: string | null };

@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import type { OnboardingClient, paths } from '../../../client/index.js';
+import type { OnboardingClient, paths } from '../../../../client/index.js';
 import type { FieldErrorsView, Problem } from './field-errors.js';
 
 /** A staged sign-up as GET /v1/signup-flows/current answers it. */

@@ -5,7 +5,7 @@
  * step the flow is at with every saved field filled, auto-saves edits with the flow's version, and
  * completes the sign-up (the billing saga runs there for a paid plan).
  */
-import { createOnboardingClient } from '../../../client/index.js';
+import { createOnboardingClient } from '../../../../client/index.js';
 import { FieldErrorsView, type Problem } from './field-errors.js';
 import { FlowSaver, SECTIONS, type Flow, type Section } from './flow-saver.js';
 import { StripeCard } from './stripe-card.js';
