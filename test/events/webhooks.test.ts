@@ -107,6 +107,26 @@ t.test('retries through 500s, a timeout and a refused connection on the exact sc
   t.equal(jobs.rows.length, 0, 'no job left behind');
 });
 
+t.test('an attempt whose process died mid-way (kill -9) is made again once its claim expires', async (t) => {
+  const ctx = await testContext(t);
+  const receiver = await startReceiver(t);
+  const { id } = await subscribe(ctx, receiver, { eventTypes: ['workspace.created'] });
+  await signUp(ctx.app);
+  // What a worker killed between claiming the delivery and recording the answer leaves behind.
+  await sql`update webhook_deliveries set locked_until = now() + interval '75 seconds' where endpoint_id = ${id}`.execute(ctx.runtime.db);
+  await ctx.runJobs(); // the job the sweeper released runs again and finds the claim still held
+  t.equal(receiver.received.length, 0, 'no second attempt while the claim holds');
+  const { rows } = await sql<{ due: boolean }>`
+    select abs(extract(epoch from j.run_at - d.locked_until)) < 0.01 as due from webhook_deliveries d
+    join graphile_worker._private_jobs j on j.key = 'webhook:' || d.event_id || ':' || d.endpoint_id
+    where d.endpoint_id = ${id}`.execute(ctx.runtime.db);
+  t.same(rows, [{ due: true }], 'the delivery is queued again for when the claim ends');
+  await sql`update webhook_deliveries set locked_until = now() - interval '1 second' where endpoint_id = ${id}`.execute(ctx.runtime.db);
+  await runRetries(ctx);
+  t.match((await deliveries(ctx, id))[0], { status: 'delivered', attempts: 1 });
+  t.equal(receiver.received.length, 1);
+});
+
 t.test('after the whole schedule the delivery is marked failed', async (t) => {
   const ctx = await testContext(t);
   const receiver = await startReceiver(t);

@@ -240,7 +240,10 @@ export class WebhookService {
   async attempt(deliveryId: string, mode: 'job' | 'manual' | 'test' = 'job'): Promise<boolean> {
     const webhooks = this.deps.webhooks;
     const claimed = await webhooks.claimDelivery(deliveryId, mode !== 'job', Math.ceil(this.deps.timeoutMs / 1000) + 60);
-    if (!claimed) return false;
+    if (!claimed) {
+      if (mode === 'job') await this.requeueAfterClaim(deliveryId);
+      return false;
+    }
     // A disabled endpoint gets no scheduled delivery; an admin's test may still check it before enabling it.
     if (!claimed.enabled && mode !== 'test') {
       await webhooks.cancel(deliveryId);
@@ -276,6 +279,19 @@ export class WebhookService {
       }
     });
     return true;
+  }
+
+  /**
+   * A scheduled attempt that finds the delivery claimed by another comes back when that claim ends:
+   * the other attempt re-queues the delivery when it finishes, but one whose process died (kill -9)
+   * never will, and the delivery would stay pending with no job.
+   */
+  private async requeueAfterClaim(deliveryId: string): Promise<void> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      const inFlight = await this.deps.webhooks.withTx(trx).lockInFlight(deliveryId);
+      if (!inFlight) return;
+      await enqueueJob(trx, DELIVER_TASK, { deliveryId }, { jobKey: deliveryJobKey(inFlight.eventId, inFlight.endpointId), runAt: inFlight.lockedUntil });
+    });
   }
 
   /** Deletes finished deliveries and events older than WEBHOOK_LOG_RETENTION_DAYS, in batches. */
