@@ -6,7 +6,8 @@ import type { Actor, AuditRepository } from '../../repositories/audit-repository
 import { DELIVER_TASK, deliveryJobKey, type EventFilter, type EventRepository, type RecordedEvent } from '../../repositories/events/event-repository.js';
 import type { AttemptRow, DeliveryFilter, DeliveryRow, EndpointRow, WebhookRepository } from '../../repositories/events/webhook-repository.js';
 import { enqueueJob } from '../../repositories/job-queue.js';
-import { cursorOf, keysetOf, type Page } from '../admin-service.js';
+import { keysetOf, keysetPage, type Page } from '../admin-service.js';
+import { pick } from '../views.js';
 import { EVENT_TYPES } from './catalogue.js';
 import type { EventRecorder } from './event-recorder.js';
 import { postWebhook, refuseUrl } from './webhook-sender.js';
@@ -19,18 +20,11 @@ export const REPLAY_LIMIT = 10_000;
 /** How long a rotated-out secret keeps signing alongside the new one. */
 export const SECRET_OVERLAP_HOURS = 24;
 
+/** The columns of an endpoint that admins see: never its secrets. */
+const SHOWN = ['id', 'url', 'description', 'eventTypes', 'enabled', 'disabledReason', 'createdAt', 'updatedAt'] as const;
+
 /** An endpoint as admins see it: never its secret. */
-export interface EndpointView {
-  id: string;
-  url: string;
-  description: string | null;
-  eventTypes: string[] | null;
-  enabled: boolean;
-  disabledReason: string | null;
-  previousSecretExpiresAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+export type EndpointView = Pick<EndpointRow, (typeof SHOWN)[number]> & { previousSecretExpiresAt: Date | null };
 
 /** A delivery of the log. */
 export type DeliveryView = Omit<DeliveryRow, 'keysetAt' | 'sequence'> & { sequence: number | null };
@@ -45,15 +39,8 @@ export interface EndpointPatch {
 
 function view(row: EndpointRow): EndpointView {
   return {
-    id: row.id,
-    url: row.url,
-    description: row.description,
-    eventTypes: row.eventTypes,
-    enabled: row.enabled,
-    disabledReason: row.disabledReason,
+    ...pick(row, ...SHOWN),
     previousSecretExpiresAt: row.previousExpiresAt && row.previousExpiresAt.getTime() > Date.now() ? row.previousExpiresAt : null,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
   };
 }
 
@@ -116,10 +103,8 @@ export class WebhookService {
   }
 
   async list(filter: { enabled?: boolean }, page: { limit: number; cursor?: string }): Promise<Page<EndpointView>> {
-    const rows = await this.deps.webhooks.listEndpoints(filter, keysetOf(page.cursor), page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items: items.map(view), nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
+    const found = await keysetPage(page, (after, limit) => this.deps.webhooks.listEndpoints(filter, after, limit));
+    return { items: found.items.map(view), nextCursor: found.nextCursor };
   }
 
   async get(id: string): Promise<EndpointView> {
@@ -193,23 +178,16 @@ export class WebhookService {
 
   /** The event log, newest first. */
   async events(filter: EventFilter, page: { limit: number; cursor?: string }): Promise<Page<RecordedEvent>> {
-    const rows = await this.deps.eventRows.list(filter, keysetOf(page.cursor), page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return {
-      items: items.map(({ keysetAt: _keysetAt, ...event }) => event),
-      nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null,
-    };
+    const found = await keysetPage(page, (after, limit) => this.deps.eventRows.list(filter, after, limit));
+    return { items: found.items.map(({ keysetAt: _keysetAt, ...event }) => event), nextCursor: found.nextCursor };
   }
 
   /** The endpoint's delivery log, newest first. */
   async deliveries(endpointId: string, filter: DeliveryFilter, page: { limit: number; cursor?: string }): Promise<Page<DeliveryView>> {
-    const after = keysetOf(page.cursor); // a forged cursor answers 400 whatever the endpoint
+    keysetOf(page.cursor); // a forged cursor answers 400 whatever the endpoint
     await this.get(endpointId);
-    const rows = await this.deps.webhooks.listDeliveries(endpointId, filter, after, page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items: items.map(deliveryView), nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
+    const found = await keysetPage(page, (after, limit) => this.deps.webhooks.listDeliveries(endpointId, filter, after, limit));
+    return { items: found.items.map(deliveryView), nextCursor: found.nextCursor };
   }
 
   /** One delivery with every attempt, oldest first. */
