@@ -127,6 +127,39 @@ t.test('an attempt whose process died mid-way (kill -9) is made again once its c
   t.equal(receiver.received.length, 1);
 });
 
+t.test('a redirect is not followed and a dropped connection is an error: both retry, then deliver', async (t) => {
+  const ctx = await testContext(t);
+  const receiver = await startReceiver(t);
+  const { id } = await subscribe(ctx, receiver, { eventTypes: ['workspace.created'] });
+  receiver.answers.push('redirect', 'close');
+  await signUp(ctx.app);
+  await ctx.runJobs();
+  t.equal(receiver.received.length, 1, 'the redirect was not followed');
+  t.same((await deliveries(ctx, id)).map((d) => [d.status, d.attempts, d.delay]), [['pending', 1, 5]], 'a 307 is not delivered: retry in 5 s');
+  await runRetries(ctx);
+  t.same((await deliveries(ctx, id)).map((d) => [d.status, d.attempts, d.delay]), [['pending', 2, 300]], 'a dropped connection: retry in 5 min');
+  await runRetries(ctx);
+  const [delivery] = await deliveries(ctx, id);
+  t.match(delivery, { status: 'delivered', attempts: 3 });
+  t.equal(receiver.received.length, 3);
+  t.equal(new Set(receiver.received.map((r) => r.id)).size, 1, 'one webhook-id throughout');
+  const log = await call(ctx, 'GET', `/v1/admin/webhooks/${id}/deliveries/${delivery!.id}`);
+  const attempts = log.json().attemptLog as { statusCode: number | null; error: string | null }[];
+  t.same(attempts.map((a) => a.statusCode), [307, null, 200]);
+  t.match(attempts[1]!.error, /ECONNRESET|socket hang up/);
+});
+
+t.test('an endpoint URL is stored as it will be called: trimmed, without line breaks, the host in punycode', async (t) => {
+  const ctx = await testContext(t);
+  const receiver = await startReceiver(t);
+  const created = await call(ctx, 'POST', '/v1/admin/webhooks', { url: `  ${receiver.url.replace('/hooks', '/ho\noks')}\t ` });
+  t.equal(created.statusCode, 201);
+  t.equal(created.json().url, receiver.url);
+  const moved = await call(ctx, 'PATCH', `/v1/admin/webhooks/${created.json().id}`, { url: 'http://exämple.com/hook ' });
+  t.equal(moved.json().url, 'http://xn--exmple-cua.com/hook');
+  t.equal((await call(ctx, 'GET', `/v1/admin/webhooks/${created.json().id}`)).json().url, 'http://xn--exmple-cua.com/hook');
+});
+
 t.test('after the whole schedule the delivery is marked failed', async (t) => {
   const ctx = await testContext(t);
   const receiver = await startReceiver(t);

@@ -86,12 +86,12 @@ export class WebhookService {
 
   /** Creates an endpoint; the answer holds its signing secret, shown this once only. */
   async create(input: { url: string; eventTypes?: string[] | null; description?: string | null }, actor: Actor): Promise<{ endpoint: EndpointView; secret: string }> {
-    await this.checkUrl(input.url);
+    const url = await this.checkUrl(input.url);
     checkEventTypes(input.eventTypes);
     const secret = generateWebhookSecret();
     const row = await this.deps.db.transaction().execute(async (trx) => {
       const created = await this.deps.webhooks.withTx(trx).insertEndpoint({
-        url: input.url,
+        url,
         description: input.description ?? null,
         eventTypes: input.eventTypes ?? null,
         secret: this.deps.secrets.seal(secret),
@@ -115,12 +115,12 @@ export class WebhookService {
 
   /** Changes an endpoint; a new URL is checked like a new endpoint's. */
   async update(id: string, patch: EndpointPatch, actor: Actor): Promise<EndpointView> {
-    if (patch.url !== undefined) await this.checkUrl(patch.url);
+    const changes = patch.url === undefined ? patch : { ...patch, url: await this.checkUrl(patch.url) };
     checkEventTypes(patch.eventTypes);
     const row = await this.deps.db.transaction().execute(async (trx) => {
-      const updated = await this.deps.webhooks.withTx(trx).updateEndpoint(id, patch);
+      const updated = await this.deps.webhooks.withTx(trx).updateEndpoint(id, changes);
       if (!updated) throw endpointNotFound();
-      await this.deps.audit.withTx(trx).insert({ actor, action: 'webhook.updated', data: { endpointId: id, changes: patch } });
+      await this.deps.audit.withTx(trx).insert({ actor, action: 'webhook.updated', data: { endpointId: id, changes } });
       return updated;
     });
     return view(row);
@@ -282,8 +282,10 @@ export class WebhookService {
     return { deliveries, events };
   }
 
-  private async checkUrl(url: string): Promise<void> {
+  /** The URL as it will be called (what the URL parser makes of it: trimmed, host in punycode), or 400. */
+  private async checkUrl(url: string): Promise<string> {
     const reason = await refuseUrl(url, this.deps.allowPrivate);
     if (reason) throw new AppError('validation_failed', `The webhook URL ${reason}.`, { fields: [{ field: 'url', message: reason }] });
+    return new URL(url).href;
   }
 }
