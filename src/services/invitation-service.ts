@@ -17,6 +17,7 @@ import { emailedTokens } from './emailed-tokens.js';
 import type { TokenDeriver } from './token-deriver.js';
 import { hashToken } from './tokens.js';
 import { verifyAccount } from './verification-service.js';
+import { pick } from './views.js';
 import { can, ownersOnly, type WorkspaceService } from './workspace-service.js';
 
 /** An invitation as callers see it. */
@@ -50,15 +51,7 @@ export interface Acceptance {
 }
 
 function toView(row: InvitationRow): InvitationView {
-  return {
-    id: row.id,
-    email: row.email,
-    role: row.role,
-    status: row.status,
-    expiresAt: row.expiresAt,
-    invitedBy: { accountId: row.invitedBy, name: row.inviterName },
-    createdAt: row.createdAt,
-  };
+  return { ...pick(row, 'id', 'email', 'role', 'status', 'expiresAt', 'createdAt'), invitedBy: { accountId: row.invitedBy, name: row.inviterName } };
 }
 
 const invitationNotFound = () => new AppError('invitation_not_found', 'This invitation does not exist, was revoked, or was already used.');

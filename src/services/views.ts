@@ -2,6 +2,14 @@ import type { Role, WorkspaceStatus } from '../db/schema.js';
 import type { AccountRow } from '../repositories/account-repository.js';
 import type { MembershipRow, WorkspaceRow } from '../repositories/workspace-repository.js';
 
+/**
+ * The named fields of a row: a view lists what it shows, so a column added to the row later (a
+ * secret, a hash) never reaches a caller by default.
+ */
+export function pick<T extends object, K extends keyof T>(row: T, ...keys: K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((key) => [key, row[key]])) as Pick<T, K>;
+}
+
 /** Where a workspace's trial stands: not started until the owner verifies, then running, then over. */
 export type TrialState = 'pending_verification' | 'active' | 'expired';
 
@@ -41,16 +49,7 @@ export function toAccountView(row: AccountRow): AccountView {
 }
 
 export function toWorkspaceView(row: WorkspaceRow): WorkspaceView {
-  return {
-    id: row.id,
-    name: row.name,
-    plan: row.plan,
-    status: row.status,
-    trialEndsAt: row.trialEndsAt,
-    trialState: trialState(row.trialEndsAt),
-    initializedAt: row.initializedAt,
-    createdAt: row.createdAt,
-  };
+  return { ...pick(row, 'id', 'name', 'plan', 'status', 'trialEndsAt', 'initializedAt', 'createdAt'), trialState: trialState(row.trialEndsAt) };
 }
 
 export function toMembershipView(row: MembershipRow): MembershipView {

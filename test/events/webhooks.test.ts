@@ -107,6 +107,59 @@ t.test('retries through 500s, a timeout and a refused connection on the exact sc
   t.equal(jobs.rows.length, 0, 'no job left behind');
 });
 
+t.test('an attempt whose process died mid-way (kill -9) is made again once its claim expires', async (t) => {
+  const ctx = await testContext(t);
+  const receiver = await startReceiver(t);
+  const { id } = await subscribe(ctx, receiver, { eventTypes: ['workspace.created'] });
+  await signUp(ctx.app);
+  // What a worker killed between claiming the delivery and recording the answer leaves behind.
+  await sql`update webhook_deliveries set locked_until = now() + interval '75 seconds' where endpoint_id = ${id}`.execute(ctx.runtime.db);
+  await ctx.runJobs(); // the job the sweeper released runs again and finds the claim still held
+  t.equal(receiver.received.length, 0, 'no second attempt while the claim holds');
+  const { rows } = await sql<{ due: boolean }>`
+    select abs(extract(epoch from j.run_at - d.locked_until)) < 0.01 as due from webhook_deliveries d
+    join graphile_worker._private_jobs j on j.key = 'webhook:' || d.event_id || ':' || d.endpoint_id
+    where d.endpoint_id = ${id}`.execute(ctx.runtime.db);
+  t.same(rows, [{ due: true }], 'the delivery is queued again for when the claim ends');
+  await sql`update webhook_deliveries set locked_until = now() - interval '1 second' where endpoint_id = ${id}`.execute(ctx.runtime.db);
+  await runRetries(ctx);
+  t.match((await deliveries(ctx, id))[0], { status: 'delivered', attempts: 1 });
+  t.equal(receiver.received.length, 1);
+});
+
+t.test('a redirect is not followed and a dropped connection is an error: both retry, then deliver', async (t) => {
+  const ctx = await testContext(t);
+  const receiver = await startReceiver(t);
+  const { id } = await subscribe(ctx, receiver, { eventTypes: ['workspace.created'] });
+  receiver.answers.push('redirect', 'close');
+  await signUp(ctx.app);
+  await ctx.runJobs();
+  t.equal(receiver.received.length, 1, 'the redirect was not followed');
+  t.same((await deliveries(ctx, id)).map((d) => [d.status, d.attempts, d.delay]), [['pending', 1, 5]], 'a 307 is not delivered: retry in 5 s');
+  await runRetries(ctx);
+  t.same((await deliveries(ctx, id)).map((d) => [d.status, d.attempts, d.delay]), [['pending', 2, 300]], 'a dropped connection: retry in 5 min');
+  await runRetries(ctx);
+  const [delivery] = await deliveries(ctx, id);
+  t.match(delivery, { status: 'delivered', attempts: 3 });
+  t.equal(receiver.received.length, 3);
+  t.equal(new Set(receiver.received.map((r) => r.id)).size, 1, 'one webhook-id throughout');
+  const log = await call(ctx, 'GET', `/v1/admin/webhooks/${id}/deliveries/${delivery!.id}`);
+  const attempts = log.json().attemptLog as { statusCode: number | null; error: string | null }[];
+  t.same(attempts.map((a) => a.statusCode), [307, null, 200]);
+  t.match(attempts[1]!.error, /ECONNRESET|socket hang up/);
+});
+
+t.test('an endpoint URL is stored as it will be called: trimmed, without line breaks, the host in punycode', async (t) => {
+  const ctx = await testContext(t);
+  const receiver = await startReceiver(t);
+  const created = await call(ctx, 'POST', '/v1/admin/webhooks', { url: `  ${receiver.url.replace('/hooks', '/ho\noks')}\t ` });
+  t.equal(created.statusCode, 201);
+  t.equal(created.json().url, receiver.url);
+  const moved = await call(ctx, 'PATCH', `/v1/admin/webhooks/${created.json().id}`, { url: 'http://exämple.com/hook ' });
+  t.equal(moved.json().url, 'http://xn--exmple-cua.com/hook');
+  t.equal((await call(ctx, 'GET', `/v1/admin/webhooks/${created.json().id}`)).json().url, 'http://xn--exmple-cua.com/hook');
+});
+
 t.test('after the whole schedule the delivery is marked failed', async (t) => {
   const ctx = await testContext(t);
   const receiver = await startReceiver(t);

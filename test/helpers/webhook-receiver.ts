@@ -13,8 +13,11 @@ export interface ReceivedWebhook {
   verifiedWith: string[];
 }
 
-/** How the receiver answers the next request: a status code, or 'hang' (never answers). */
-export type Answer = number | 'hang';
+/**
+ * How the receiver answers the next request: a status code, 'hang' (never answers), 'close' (drops
+ * the connection without an answer) or 'redirect' (307 to its own URL).
+ */
+export type Answer = number | 'hang' | 'close' | 'redirect';
 
 /** A local HTTP server that receives webhooks and verifies every signature with the standardwebhooks package. */
 export interface WebhookReceiver {
@@ -73,6 +76,14 @@ export async function startReceiver(t: Test): Promise<WebhookReceiver> {
       const answer = receiver.answers.shift() ?? 200;
       if (answer === 'hang') {
         hanging.add(response);
+        return;
+      }
+      if (answer === 'close') {
+        request.socket.destroy();
+        return;
+      }
+      if (answer === 'redirect') {
+        response.writeHead(307, { location: `${receiver.url}?redirected` }).end();
         return;
       }
       response.writeHead(answer, { 'content-type': 'text/plain' }).end(answer >= 300 ? `answer ${answer}` : 'ok');

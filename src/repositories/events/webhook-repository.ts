@@ -166,10 +166,20 @@ export class WebhookRepository extends Repository {
     return rows[0];
   }
 
-  /** Whether a delivery is claimed by an attempt in flight right now. */
-  async isInFlight(id: string): Promise<boolean> {
-    const row = await this.db.selectFrom('webhook_deliveries').select('id').where('id', '=', id).where('locked_until', '>', sql<Date>`now()`).executeTakeFirst();
-    return row !== undefined;
+  /**
+   * A pending delivery claimed by an attempt in flight (or by one whose process died), locked until
+   * this transaction ends, so the attempt cannot finish and re-queue meanwhile; else undefined.
+   */
+  async lockInFlight(id: string): Promise<{ eventId: string; endpointId: string; lockedUntil: Date } | undefined> {
+    return this.db
+      .selectFrom('webhook_deliveries')
+      .select(['event_id as eventId', 'endpoint_id as endpointId', 'locked_until as lockedUntil'])
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .where('locked_until', '>', sql<Date>`now()`)
+      .forUpdate()
+      .$narrowType<{ lockedUntil: Date }>()
+      .executeTakeFirst();
   }
 
   /**

@@ -6,7 +6,8 @@ import type { Actor, AuditRepository } from '../../repositories/audit-repository
 import { DELIVER_TASK, deliveryJobKey, type EventFilter, type EventRepository, type RecordedEvent } from '../../repositories/events/event-repository.js';
 import type { AttemptRow, DeliveryFilter, DeliveryRow, EndpointRow, WebhookRepository } from '../../repositories/events/webhook-repository.js';
 import { enqueueJob } from '../../repositories/job-queue.js';
-import { cursorOf, keysetOf, type Page } from '../admin-service.js';
+import { keysetOf, keysetPage, type Page } from '../admin-service.js';
+import { pick } from '../views.js';
 import { EVENT_TYPES } from './catalogue.js';
 import type { EventRecorder } from './event-recorder.js';
 import { postWebhook, refuseUrl } from './webhook-sender.js';
@@ -19,18 +20,11 @@ export const REPLAY_LIMIT = 10_000;
 /** How long a rotated-out secret keeps signing alongside the new one. */
 export const SECRET_OVERLAP_HOURS = 24;
 
+/** The columns of an endpoint that admins see: never its secrets. */
+const SHOWN = ['id', 'url', 'description', 'eventTypes', 'enabled', 'disabledReason', 'createdAt', 'updatedAt'] as const;
+
 /** An endpoint as admins see it: never its secret. */
-export interface EndpointView {
-  id: string;
-  url: string;
-  description: string | null;
-  eventTypes: string[] | null;
-  enabled: boolean;
-  disabledReason: string | null;
-  previousSecretExpiresAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+export type EndpointView = Pick<EndpointRow, (typeof SHOWN)[number]> & { previousSecretExpiresAt: Date | null };
 
 /** A delivery of the log. */
 export type DeliveryView = Omit<DeliveryRow, 'keysetAt' | 'sequence'> & { sequence: number | null };
@@ -45,15 +39,8 @@ export interface EndpointPatch {
 
 function view(row: EndpointRow): EndpointView {
   return {
-    id: row.id,
-    url: row.url,
-    description: row.description,
-    eventTypes: row.eventTypes,
-    enabled: row.enabled,
-    disabledReason: row.disabledReason,
+    ...pick(row, ...SHOWN),
     previousSecretExpiresAt: row.previousExpiresAt && row.previousExpiresAt.getTime() > Date.now() ? row.previousExpiresAt : null,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
   };
 }
 
@@ -99,12 +86,12 @@ export class WebhookService {
 
   /** Creates an endpoint; the answer holds its signing secret, shown this once only. */
   async create(input: { url: string; eventTypes?: string[] | null; description?: string | null }, actor: Actor): Promise<{ endpoint: EndpointView; secret: string }> {
-    await this.checkUrl(input.url);
+    const url = await this.checkUrl(input.url);
     checkEventTypes(input.eventTypes);
     const secret = generateWebhookSecret();
     const row = await this.deps.db.transaction().execute(async (trx) => {
       const created = await this.deps.webhooks.withTx(trx).insertEndpoint({
-        url: input.url,
+        url,
         description: input.description ?? null,
         eventTypes: input.eventTypes ?? null,
         secret: this.deps.secrets.seal(secret),
@@ -116,10 +103,8 @@ export class WebhookService {
   }
 
   async list(filter: { enabled?: boolean }, page: { limit: number; cursor?: string }): Promise<Page<EndpointView>> {
-    const rows = await this.deps.webhooks.listEndpoints(filter, keysetOf(page.cursor), page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items: items.map(view), nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
+    const found = await keysetPage(page, (after, limit) => this.deps.webhooks.listEndpoints(filter, after, limit));
+    return { items: found.items.map(view), nextCursor: found.nextCursor };
   }
 
   async get(id: string): Promise<EndpointView> {
@@ -130,12 +115,12 @@ export class WebhookService {
 
   /** Changes an endpoint; a new URL is checked like a new endpoint's. */
   async update(id: string, patch: EndpointPatch, actor: Actor): Promise<EndpointView> {
-    if (patch.url !== undefined) await this.checkUrl(patch.url);
+    const changes = patch.url === undefined ? patch : { ...patch, url: await this.checkUrl(patch.url) };
     checkEventTypes(patch.eventTypes);
     const row = await this.deps.db.transaction().execute(async (trx) => {
-      const updated = await this.deps.webhooks.withTx(trx).updateEndpoint(id, patch);
+      const updated = await this.deps.webhooks.withTx(trx).updateEndpoint(id, changes);
       if (!updated) throw endpointNotFound();
-      await this.deps.audit.withTx(trx).insert({ actor, action: 'webhook.updated', data: { endpointId: id, changes: patch } });
+      await this.deps.audit.withTx(trx).insert({ actor, action: 'webhook.updated', data: { endpointId: id, changes } });
       return updated;
     });
     return view(row);
@@ -193,23 +178,16 @@ export class WebhookService {
 
   /** The event log, newest first. */
   async events(filter: EventFilter, page: { limit: number; cursor?: string }): Promise<Page<RecordedEvent>> {
-    const rows = await this.deps.eventRows.list(filter, keysetOf(page.cursor), page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return {
-      items: items.map(({ keysetAt: _keysetAt, ...event }) => event),
-      nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null,
-    };
+    const found = await keysetPage(page, (after, limit) => this.deps.eventRows.list(filter, after, limit));
+    return { items: found.items.map(({ keysetAt: _keysetAt, ...event }) => event), nextCursor: found.nextCursor };
   }
 
   /** The endpoint's delivery log, newest first. */
   async deliveries(endpointId: string, filter: DeliveryFilter, page: { limit: number; cursor?: string }): Promise<Page<DeliveryView>> {
-    const after = keysetOf(page.cursor); // a forged cursor answers 400 whatever the endpoint
+    keysetOf(page.cursor); // a forged cursor answers 400 whatever the endpoint
     await this.get(endpointId);
-    const rows = await this.deps.webhooks.listDeliveries(endpointId, filter, after, page.limit + 1);
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items: items.map(deliveryView), nextCursor: rows.length > page.limit && last ? cursorOf({ at: last.keysetAt, id: last.id }) : null };
+    const found = await keysetPage(page, (after, limit) => this.deps.webhooks.listDeliveries(endpointId, filter, after, limit));
+    return { items: found.items.map(deliveryView), nextCursor: found.nextCursor };
   }
 
   /** One delivery with every attempt, oldest first. */
@@ -240,7 +218,10 @@ export class WebhookService {
   async attempt(deliveryId: string, mode: 'job' | 'manual' | 'test' = 'job'): Promise<boolean> {
     const webhooks = this.deps.webhooks;
     const claimed = await webhooks.claimDelivery(deliveryId, mode !== 'job', Math.ceil(this.deps.timeoutMs / 1000) + 60);
-    if (!claimed) return false;
+    if (!claimed) {
+      if (mode === 'job') await this.requeueAfterClaim(deliveryId);
+      return false;
+    }
     // A disabled endpoint gets no scheduled delivery; an admin's test may still check it before enabling it.
     if (!claimed.enabled && mode !== 'test') {
       await webhooks.cancel(deliveryId);
@@ -278,6 +259,19 @@ export class WebhookService {
     return true;
   }
 
+  /**
+   * A scheduled attempt that finds the delivery claimed by another comes back when that claim ends:
+   * the other attempt re-queues the delivery when it finishes, but one whose process died (kill -9)
+   * never will, and the delivery would stay pending with no job.
+   */
+  private async requeueAfterClaim(deliveryId: string): Promise<void> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      const inFlight = await this.deps.webhooks.withTx(trx).lockInFlight(deliveryId);
+      if (!inFlight) return;
+      await enqueueJob(trx, DELIVER_TASK, { deliveryId }, { jobKey: deliveryJobKey(inFlight.eventId, inFlight.endpointId), runAt: inFlight.lockedUntil });
+    });
+  }
+
   /** Deletes finished deliveries and events older than WEBHOOK_LOG_RETENTION_DAYS, in batches. */
   async purge(batch = 1000): Promise<{ deliveries: number; events: number }> {
     const days = this.deps.logRetentionDays;
@@ -288,8 +282,10 @@ export class WebhookService {
     return { deliveries, events };
   }
 
-  private async checkUrl(url: string): Promise<void> {
+  /** The URL as it will be called (what the URL parser makes of it: trimmed, host in punycode), or 400. */
+  private async checkUrl(url: string): Promise<string> {
     const reason = await refuseUrl(url, this.deps.allowPrivate);
     if (reason) throw new AppError('validation_failed', `The webhook URL ${reason}.`, { fields: [{ field: 'url', message: reason }] });
+    return new URL(url).href;
   }
 }
