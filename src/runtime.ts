@@ -75,7 +75,7 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
   const queueStats = new QueueStatsRepository(db);
   metrics.trackQueue(() => queueStats.snapshot());
   const mailer = countedMailer(
-    config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : createDevMailbox(path.join(config.dataDir, 'mail'), config.mailFrom, log),
+    config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom, { log }) : createDevMailbox(path.join(config.dataDir, 'mail'), config.mailFrom, log),
     metrics,
   );
   if (!config.smtpUrl) log.info({ dir: path.join(config.dataDir, 'mail') }, 'dev mailbox: mail is saved as .eml files (SMTP_URL is unset)');
