@@ -30,6 +30,7 @@ const DIMENSIONS: string[][] = [
   ['onboarding=completed', 'onboarding=in_progress'],
   [NAME_FRAGMENT, EMAIL_FRAGMENT],
   [CREATED_FROM, CREATED_TO],
+  ['subscriptionStatus=past_due', 'subscriptionStatus=active', 'subscriptionStatus=trialing', 'subscriptionStatus=canceled', 'subscriptionStatus=none'],
 ];
 
 /** Every value alone, then every pair of dimensions with their first values (and q on email too). */

@@ -19,6 +19,7 @@ export const SPREAD = {
   plan: 'trial 75%, pro 25%',
   status: 'closed 8%',
   onboarding: 'completed 30%',
+  subscription: 'pro: active 80%, past_due 10%, trialing 5%, canceled 5%; trial: canceled 4%; 1 in 5 subscribed has an older canceled one',
 };
 
 /** Adds `count` workspaces (numbered from `offset`) with owners, 2 members each and some invitations. */
@@ -31,8 +32,9 @@ export async function seedAdminWorkspaces(pool: pg.Pool, count: number, offset =
     await pool.query(
       `with input as (
          select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-                              $8::timestamptz[], $9::text[], $10::text[], $11::timestamptz[], $12::text[])
-           as t(account_id, workspace_id, email, name, workspace_name, created_at, verified_at, trial_ends_at, plan, status, completed_at, steps)
+                              $8::timestamptz[], $9::text[], $10::text[], $11::timestamptz[], $12::text[], $13::text[], $14::boolean[])
+           as t(account_id, workspace_id, email, name, workspace_name, created_at, verified_at, trial_ends_at, plan, status, completed_at, steps,
+                subscription, older_subscription)
        ), a as (
          insert into accounts (id, email, name, password_hash, email_verified_at, created_at)
          select account_id, email, name, 'seeded-no-password', verified_at, created_at from input
@@ -55,6 +57,16 @@ export async function seedAdminWorkspaces(pool: pg.Pool, count: number, offset =
          insert into invitations (workspace_id, email, role, token_hash, invited_by, expires_at)
          select workspace_id, 'invitee-' || account_id || '@example.com', 'member', sha256(account_id::text::bytea), account_id, now() + interval '5 days'
          from input where get_byte(sha256(account_id::text::bytea), 0) < 64
+       ), customers as (
+         insert into billing_customers (workspace_id, gateway, customer_id, created_at)
+         select workspace_id, 'local', 'cus_' || workspace_id, created_at from input where subscription <> ''
+       ), subscribed as (
+         insert into subscriptions (workspace_id, customer_id, gateway_id, plan, status, gateway_updated_at, created_at)
+         select workspace_id, 'cus_' || workspace_id, 'sub_' || workspace_id, 'pro', subscription, created_at + interval '1 day', created_at + interval '1 day'
+         from input where subscription <> ''
+         union all
+         select workspace_id, 'cus_' || workspace_id, 'sub_old_' || workspace_id, 'pro', 'canceled', created_at + interval '1 hour', created_at + interval '1 hour'
+         from input where older_subscription
        )
        insert into onboarding_progress (workspace_id, completed_steps, completed_at)
        select workspace_id, coalesce(string_to_array(nullif(steps, ''), ','), '{}'), completed_at from input`,
@@ -81,6 +93,9 @@ function row(n: number) {
     trial < 15 ? null : trial < 25 ? new Date(now + (0.1 + (r(3) / 100) * 2.8) * day) : trial < 60 ? new Date(now + (4 + r(4) / 10) * day) : trial < 90 ? new Date(now - (1 + r(5)) * day) : new Date(now + 30 * day);
   const steps = ['profile_complete', 'first_integration', 'invited_teammate', 'first_data_import'];
   const completed = r(6) < 30;
+  const plan = r(7) < 75 ? 'trial' : 'pro';
+  const billed = r(10);
+  const subscription = plan === 'pro' ? (billed < 80 ? 'active' : billed < 90 ? 'past_due' : billed < 95 ? 'trialing' : 'canceled') : billed < 4 ? 'canceled' : '';
   return {
     accountId: randomUUID(),
     workspaceId: randomUUID(),
@@ -91,10 +106,12 @@ function row(n: number) {
     createdAt,
     verifiedAt: trialEndsAt ? createdAt : null,
     trialEndsAt,
-    plan: r(7) < 75 ? 'trial' : 'pro',
+    plan,
     status: r(8) < 8 ? 'closed' : 'active',
     completedAt: completed ? new Date(createdAt.getTime() + 3 * day) : null,
     steps: (completed ? steps : steps.slice(0, r(9) % 4)).join(','),
+    subscription,
+    olderSubscription: subscription !== '' && subscription !== 'canceled' && r(11) < 20,
   };
 }
 
@@ -112,5 +129,7 @@ function columns(rows: SeedRow[]): unknown[][] {
     rows.map((x) => x.status),
     rows.map((x) => x.completedAt),
     rows.map((x) => x.steps),
+    rows.map((x) => x.subscription),
+    rows.map((x) => x.olderSubscription),
   ];
 }

@@ -17,18 +17,19 @@ import { LocalGateway } from '../src/services/billing/adapters/local-gateway.js'
 import { CLIENT_TYPES_FILE, clientTypes } from './client-types.js';
 
 const config = loadConfig({ DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused', SMTP_URL: 'smtp://127.0.0.1:1' });
+const logger = pino({ level: 'silent' });
 const pool = createPool(config.databaseUrl!, 1);
 const db = createDb(pool);
 const services = createServices({
   db,
   pool,
   config,
-  mailer: createSmtpMailer(config.smtpUrl!, config.mailFrom),
+  mailer: createSmtpMailer(config.smtpUrl!, config.mailFrom, { log: logger }),
   statusCache: new StatusCache(0),
   tokens: new TokenDeriver(Buffer.from('generate-client-types-only-never-used-to-sign')),
   billing: { gateway: new LocalGateway(db, new LocalGatewayRepository(db), new GatewayEventRepository(db)), sessionPool: pool },
 });
-const app = await buildServer({ config, services, logger: pino({ level: 'silent' }) });
+const app = await buildServer({ config, services, logger });
 const document = (await app.inject({ url: '/openapi.json' })).json() as object;
 await writeFile(CLIENT_TYPES_FILE, await clientTypes(document));
 await app.close();

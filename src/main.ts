@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   let worker: RunningWorker | undefined;
   if (config.runWorker) {
     worker = await startWorker({ pool: runtime.directPool, services: runtime.services, log, concurrency: config.workerConcurrency, heartbeatSeconds: config.workerHeartbeatSeconds, events: runtime.metrics.jobEvents });
+    runtime.mailer.warm(); // this process sends mail: open its SMTP connections before the first email
   }
   const metricsServer = await serveMetrics(config, runtime.metrics, log, true);
   onShutdown(log, async () => {

@@ -65,7 +65,7 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
   metrics.trackPool('main', pool);
   if (pooled) metrics.trackPool('direct', directPool);
   const mailer = countedMailer(
-    config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : createDevMailbox(path.join(config.dataDir, 'mail'), config.mailFrom, log),
+    config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom, { log }) : createDevMailbox(path.join(config.dataDir, 'mail'), config.mailFrom, log),
     metrics,
   );
   if (!config.smtpUrl) log.info({ dir: path.join(config.dataDir, 'mail') }, 'dev mailbox: mail is saved as .eml files (SMTP_URL is unset)');

@@ -15,6 +15,7 @@ async function worker(): Promise<void> {
   const log = pino(loggerOptions(config.logLevel));
   const runtime = await createRuntime(config, log);
   const worker = await startWorker({ pool: runtime.directPool, services: runtime.services, log, concurrency: config.workerConcurrency, heartbeatSeconds: config.workerHeartbeatSeconds, events: runtime.metrics.jobEvents });
+  runtime.mailer.warm(); // open the SMTP connections before the first email
   const metricsServer = await serveMetrics(config, runtime.metrics, log, false);
   log.info({ workerId: worker.workerId }, 'worker started');
   onShutdown(log, async () => {

@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { FastifyBaseLogger } from 'fastify';
+import { WarmSmtpPool, type PoolLog } from './warm-smtp-pool.js';
 
 /** One email, with both a text and an HTML part. */
 export interface MailMessage {
@@ -35,28 +36,25 @@ function envelope(message: MailMessage, from: string) {
 /** Sends mail; throws when the message was not accepted, so the job retries. */
 export interface Mailer {
   send(message: MailMessage): Promise<void>;
+  /** Opens the connections mail will leave through, before the first message (a process that sends mail calls it at start). */
+  warm(): void;
   close(): void;
 }
 
 /**
- * Mail through the SMTP server at `smtpUrl`, over a pool of kept-open connections: a new
- * connection costs a TCP and often a TLS handshake plus the server's greeting delay (many servers
- * wait on purpose), which dominated the time from sign-up to delivery. The pool drops a connection
- * the server closed (idle timeout, restart) and opens a new one for the next message; a message
- * that was in flight on it fails, and the job that sent it retries.
+ * Mail through the SMTP server at `smtpUrl`, over `connections` connections that `warm()` opens
+ * and that stay open (WarmSmtpPool): a new connection costs a TCP and often a TLS handshake plus
+ * the server's greeting delay (many servers wait on purpose), which dominated the time from sign-up
+ * to delivery.
  */
-export function createSmtpMailer(smtpUrl: string, from: string, options: { maxConnections?: number } = {}): Mailer {
-  const transport = nodemailer.createTransport({
-    url: smtpUrl,
-    pool: true,
-    maxConnections: options.maxConnections ?? 5,
-    // A connection is recycled after this many messages; long-lived connections are the point.
-    maxMessages: 1000,
-  });
+export function createSmtpMailer(smtpUrl: string, from: string, options: { connections?: number; log: PoolLog }): Mailer {
+  const pool = new WarmSmtpPool(smtpUrl, options.connections ?? 5, options.log);
+  const transport = nodemailer.createTransport(pool);
   return {
     async send(message) {
       await transport.sendMail(envelope(message, from));
     },
+    warm: () => pool.warm(),
     close: () => transport.close(),
   };
 }
@@ -79,6 +77,7 @@ export function createDevMailbox(dir: string, from: string, log: FastifyBaseLogg
       await writeFile(file.replace(/\.eml$/, '.json'), JSON.stringify(saved));
       log.info({ to, subject, file, link }, 'dev mailbox: message saved');
     },
+    warm: () => undefined,
     close: () => transport.close(),
   };
 }

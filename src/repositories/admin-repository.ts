@@ -100,6 +100,8 @@ export class AdminRepository extends Repository {
     // The current subscription of a workspace: the live one, else the newest.
     const subscriptionStatus = sql`(select s.status from subscriptions s where s.workspace_id = w.id order by s.status = 'canceled', s.created_at desc limit 1)`;
     if (filter.subscriptionStatus === 'none') conditions.push(sql`not exists (select 1 from subscriptions s where s.workspace_id = w.id)`);
+    // One probe of subscriptions_workspace_created_idx per candidate (an added exists() semi-join made
+    // the generic plan hash-join whole tables).
     else if (filter.subscriptionStatus) conditions.push(sql`${subscriptionStatus} = ${filter.subscriptionStatus}`);
     // search_text holds the name and the owners' emails in lower case, with a trigram index.
     if (filter.q) conditions.push(sql`w.search_text like ${`%${escapeLike(filter.q.toLowerCase())}%`}`);

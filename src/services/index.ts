@@ -98,6 +98,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const billingRows = new BillingRepository(db);
   const eventRows = new EventRepository(db);
   const events = new EventRecorder(eventRows);
+  const provisioning = new ProvisioningService(workspaces, config.workspaceProvisionUrl, db, events);
   const emailDeliveries = new EmailDeliveryRepository(db);
   const onboardingService = new OnboardingService({
     db,
@@ -168,6 +169,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       idempotency,
       sessions,
       events,
+      provisioning,
       tokens,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
     }),
@@ -218,7 +220,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       steps: config.onboardingSteps,
       endingSoonDays: config.trialEndingSoonDays,
     }),
-    provisioning: new ProvisioningService(workspaces, config.workspaceProvisionUrl, db, events),
+    provisioning,
     email: new EmailService({ mailer, tokens, verifications, invitations, workspaces, trials, deliveries: emailDeliveries, appBaseUrl: config.appBaseUrl }),
     health: new HealthService(pool),
     workers: new WorkerRegistry(new WorkerHeartbeatRepository(db), config.workerDeadAfterSeconds),

@@ -17,6 +17,15 @@ export class ProvisioningService {
   ) {}
 
   /**
+   * The settings a new workspace gets in the statement that creates it, when initialising needs
+   * nothing outside the database (WORKSPACE_PROVISION_URL unset): that saves a whole job per
+   * sign-up. Undefined when the host product must be called, which the job does (and retries).
+   */
+  inlineSettings(): Record<string, unknown> | undefined {
+    return this.provisionUrl ? undefined : defaultSettings();
+  }
+
+  /**
    * Gives the workspace its default settings and, when configured, asks the host product to create
    * its own data (with an Idempotency-Key, so a retried call is harmless). Sets initialized_at only
    * when all of it succeeded; throws otherwise so the job retries.

@@ -5,6 +5,7 @@ import type { AccountRepository } from '../repositories/account-repository.js';
 import type { IdempotencyRepository } from '../repositories/idempotency-repository.js';
 import type { RegistrationRepository, SignupRows } from '../repositories/registration-repository.js';
 import type { NewEvent } from './events/catalogue.js';
+import type { ProvisioningService } from './provisioning-service.js';
 import type { EventRecorder } from './events/event-recorder.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { IssuedSession, SessionService } from './session-service.js';
@@ -42,6 +43,7 @@ export class RegistrationService {
       idempotency: IdempotencyRepository;
       sessions: SessionService;
       events: EventRecorder;
+      provisioning: Pick<ProvisioningService, 'inlineSettings'>;
       tokens: TokenDeriver;
       emailVerificationTtlSeconds: number;
     },
@@ -77,10 +79,12 @@ export class RegistrationService {
   ): Promise<Registration & { session: IssuedSession }> {
     const session = this.deps.sessions.mint();
     const [accountId, workspaceId, verificationId] = [randomUUID(), randomUUID(), randomUUID()];
+    const settings = this.deps.provisioning.inlineSettings();
     const events: NewEvent[] = [
       { type: 'account.registered', workspaceId, data: { accountId, email: input.email, name: input.name, emailVerified: false, via: 'registration' } },
       // plan: what the insert gives a new workspace (the column default).
       { type: 'workspace.created', workspaceId, data: { workspaceId, name: input.workspaceName, plan: 'trial', ownerAccountId: accountId } },
+      ...(settings ? [{ type: 'workspace.initialized' as const, workspaceId, data: { workspaceId } }] : []),
     ];
     const rows: SignupRows = {
       accountId,
@@ -90,13 +94,14 @@ export class RegistrationService {
       name: input.name,
       passwordHash,
       workspaceName: input.workspaceName,
+      initialSettings: settings,
       verificationTokenHash: emailedTokens.verification(this.deps.tokens, verificationId).hash,
       verificationExpiresAt: new Date(Date.now() + this.deps.emailVerificationTtlSeconds * 1000),
       sessionTokenHash: session.hash,
       sessionExpiresAt: session.expiresAt,
       jobs: [
         { name: 'send_verification_email', payload: { verificationId }, options: { jobKey: verificationJobKey(accountId) } },
-        { name: 'initialize_workspace', payload: { workspaceId } },
+        ...(settings ? [] : [{ name: 'initialize_workspace' as const, payload: { workspaceId } }]),
       ],
       events: this.deps.events.prepare(...events),
     };

@@ -39,8 +39,8 @@ async function failCommitsRecording(ctx: TestContext, type: string): Promise<() 
 t.test('every event type is emitted by its change, in the same transaction, without secrets', async (t) => {
   const ctx = await testContext(t);
   const owner = await signUp(ctx.app, { workspaceName: 'Acme' });
-  t.same(types(await events(ctx, { workspaceId: owner.workspaceId })), ['account.registered', 'workspace.created'], 'registration: two events in its one statement');
-  const token = await latestToken(ctx, owner.email); // also runs initialize_workspace
+  t.same(types(await events(ctx, { workspaceId: owner.workspaceId })), ['account.registered', 'workspace.created', 'workspace.initialized'], 'registration: three events in its one statement');
+  const token = await latestToken(ctx, owner.email);
   t.equal((await ctx.app.inject({ method: 'POST', url: '/v1/email-verifications/confirm', payload: { token } })).statusCode, 200);
   const teammate = await addMember(ctx, owner, 'member');
   const patch = await ctx.app.inject({ method: 'PATCH', url: `/v1/workspaces/${owner.workspaceId}/members/${teammate.accountId}`, headers: { cookie: owner.cookie }, payload: { role: 'admin' } });
@@ -85,7 +85,7 @@ t.test('every event type is emitted by its change, in the same transaction, with
     'trial.expired',
   ]);
   t.same(acme.map((row) => Number(row.sequence)), acme.map((_, i) => i + 1), 'numbered 1, 2, 3... in order, without gaps');
-  t.same(types(await events(ctx, { workspaceId: abandoned.workspaceId })), ['account.registered', 'workspace.created', 'workspace.closed', 'workspace.reopened']);
+  t.same(types(await events(ctx, { workspaceId: abandoned.workspaceId })), ['account.registered', 'workspace.created', 'workspace.initialized', 'workspace.closed', 'workspace.reopened']);
   const verified = await events(ctx, { type: 'account.verified' });
   t.same(verified.map((row) => [row.workspace_id, row.sequence, row.data]), [[null, null, { accountId: owner.accountId, email: owner.email }]], 'an account event has no workspace and no sequence');
 
@@ -213,10 +213,10 @@ t.test('an invitation accepted by a signed-in account emits member.joined and ac
 t.test('a step proved by a registration event is completed in the registration transaction', async (t) => {
   const ctx = await testContext(t, { env: { ONBOARDING_STEP_EVENTS: 'profile_complete:workspace.created' } });
   const owner = await signUp(ctx.app);
-  t.same(types(await events(ctx, { workspaceId: owner.workspaceId })), ['account.registered', 'workspace.created', 'onboarding.step_completed']);
+  t.same(types(await events(ctx, { workspaceId: owner.workspaceId })), ['account.registered', 'workspace.created', 'workspace.initialized', 'onboarding.step_completed']);
   const progress = await sql<{ steps: string[] }>`select completed_steps as steps from onboarding_progress where workspace_id = ${owner.workspaceId}`.execute(ctx.runtime.db);
   t.same(progress.rows[0]!.steps, ['profile_complete']);
   const replayed = await register(ctx.app, { email: uniqueEmail() }, { 'idempotency-key': 'k-1' });
   t.equal(replayed.statusCode, 201, 'with an idempotency key too');
-  t.same(types(await events(ctx, { workspaceId: replayed.json().workspace.id })), ['account.registered', 'workspace.created', 'onboarding.step_completed']);
+  t.same(types(await events(ctx, { workspaceId: replayed.json().workspace.id })), ['account.registered', 'workspace.created', 'workspace.initialized', 'onboarding.step_completed']);
 });

@@ -3,7 +3,7 @@ import t from 'tap';
 import { testContext } from '../helpers/app.js';
 import { concurrently, PASSWORD, register, sessionCookie, statusCounts, uniqueEmail } from '../helpers/factories.js';
 
-t.test('a registration creates account, workspace, owner membership, progress, token and two jobs, and signs in', async (t) => {
+t.test('a registration creates account, initialised workspace, owner membership, progress, token and the email job, and signs in', async (t) => {
   const ctx = await testContext(t);
   const email = uniqueEmail();
   const response = await register(ctx.app, { email, name: '  Ada  ', workspaceName: ' Acme ' });
@@ -11,7 +11,7 @@ t.test('a registration creates account, workspace, owner membership, progress, t
   const body = response.json();
   t.match(body, {
     account: { id: String, email, name: 'Ada', emailVerified: false },
-    workspace: { id: String, name: 'Acme', plan: 'trial', trialEndsAt: null, trialState: 'pending_verification', initializedAt: null },
+    workspace: { id: String, name: 'Acme', plan: 'trial', trialEndsAt: null, trialState: 'pending_verification', initializedAt: String },
   });
   const cookie = response.cookies.find((c) => c.name === 'sid')!;
   t.ok(cookie.httpOnly, 'cookie is HttpOnly');
@@ -26,7 +26,12 @@ t.test('a registration creates account, workspace, owner membership, progress, t
   const verification = await db.selectFrom('email_verifications').selectAll().executeTakeFirstOrThrow();
   t.equal(verification.token_hash.length, 32, 'only a SHA-256 hash is stored');
   const jobs = await sql<{ task_identifier: string }>`select task_identifier from graphile_worker.jobs order by id`.execute(db);
-  t.same(jobs.rows.map((j) => j.task_identifier).sort(), ['initialize_workspace', 'send_verification_email']);
+  t.same(jobs.rows.map((j) => j.task_identifier), ['send_verification_email'], 'no initialisation job: WORKSPACE_PROVISION_URL is unset');
+  const workspace = await db.selectFrom('workspaces').select(['settings', 'initialized_at']).executeTakeFirstOrThrow();
+  t.match(workspace.settings, { locale: 'en', timezone: 'UTC' }, 'default settings, written by the sign-up statement');
+  t.equal(workspace.initialized_at!.toISOString(), body.workspace.initializedAt);
+  const events = await sql<{ type: string }>`select type from events order by sequence`.execute(db);
+  t.same(events.rows.map((e) => e.type), ['account.registered', 'workspace.created', 'workspace.initialized']);
   const account = await db.selectFrom('accounts').select('password_hash').executeTakeFirstOrThrow();
   t.match(account.password_hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'argon2id with the required parameters');
 

@@ -30,6 +30,7 @@ const lockedBy = async (db: Db) =>
 t.test('the jobs of a worker silent for WORKER_DEAD_AFTER_SECONDS are released and run again', async (t) => {
   const ctx = await testContext(t);
   const owner = await signUp(ctx.app);
+  await signUp(ctx.app); // one job each (the workspace is initialised in the sign-up statement): two jobs
   const db = ctx.runtime.db;
   await lockJobsAs(db, 'pool-silent', { heartbeatAgeSeconds: 25 });
 
@@ -53,6 +54,7 @@ t.test('the jobs of a worker silent for WORKER_DEAD_AFTER_SECONDS are released a
 t.test('a locker that never recorded a heartbeat is dead once its lock is WORKER_DEAD_AFTER_SECONDS old', async (t) => {
   const ctx = await testContext(t, { env: { WORKER_DEAD_AFTER_SECONDS: '20', WORKER_HEARTBEAT_SECONDS: '5' } });
   await signUp(ctx.app);
+  await signUp(ctx.app);
   const db = ctx.runtime.db;
   await lockJobsAs(db, 'pool-killed-before-its-first-beat', { lockedAgeSeconds: 15 });
   t.same(await ctx.runtime.services.workers.releaseDead(), { workerIds: [], jobs: 0 }, 'a 15 s old lock of the 20 allowed stays');
@@ -63,6 +65,7 @@ t.test('a locker that never recorded a heartbeat is dead once its lock is WORKER
 
 t.test('a live worker\'s old locks are never released, however long its jobs run', async (t) => {
   const ctx = await testContext(t);
+  await signUp(ctx.app);
   await signUp(ctx.app);
   const db = ctx.runtime.db;
   await lockJobsAs(db, 'pool-alive', { heartbeatAgeSeconds: 1, lockedAgeSeconds: 3600 });
