@@ -3,6 +3,8 @@ import net from 'node:net';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
 import t, { type Test } from 'tap';
 import { freePort } from '../src/db/embedded.js';
 import { testContext } from './helpers/app.js';
@@ -62,15 +64,28 @@ t.test('SIGTERM while a departed client\'s registration is still running: it fin
   const { child, exited, output } = startProcess(t, 'src/main.ts', env);
   await logged(output, 'Server listening');
 
-  // The client sends a whole registration, then hangs up while the service hashes its password.
+  // The registration is held at its first statement (the idempotency-key lookup) by a lock the test
+  // takes, so its body has certainly been read and its handler is running when the client hangs up
+  // and SIGTERM arrives; the lock is let go only after both.
+  const holder = new pg.Client({ connectionString: ctx.databaseUrl });
+  await holder.connect();
+  t.teardown(() => holder.end());
+  await holder.query('begin');
+  await holder.query('lock table idempotency_keys in access exclusive mode');
   const email = uniqueEmail();
   const body = JSON.stringify({ email, password: PASSWORD, name: 'Ada', workspaceName: 'Acme' });
   const socket = net.connect(port, '127.0.0.1');
   socket.on('error', () => {});
-  socket.write(`POST /v1/registrations HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-  await eventually(() => (output().includes('incoming request') ? true : undefined));
+  socket.write(`POST /v1/registrations HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\nidempotency-key: departed-${email}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  // Read from another connection: inside the holder's transaction pg_stat_activity is a snapshot.
+  await eventually(async () => {
+    const waiting = await sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`.execute(ctx.runtime.db);
+    return waiting.rows.length > 0 ? true : undefined;
+  });
   socket.destroy();
   child.kill('SIGTERM');
+  await logged(output, 'shutting down');
+  await holder.query('commit');
 
   t.equal(await exited, 0, 'clean exit');
   t.notMatch(output(), 'Cannot use a pool after calling end');

@@ -35,3 +35,29 @@ t.test('closing the app waits for a request whose client hung up, and then close
   order.push('app closed');
   t.same(order, ['server closed', 'handler finished its database work', 'app closed'], 'close resolves only after the departed request finished');
 });
+
+t.test('a client that leaves before its body has arrived does not hold the close back', async (t) => {
+  const ctx = await testContext(t, { captureLogs: true });
+  let reached = false;
+  let arrived = false;
+  ctx.app.addHook('onRequest', async (request) => {
+    if (request.url === '/test/never') arrived = true;
+  });
+  ctx.app.post('/test/never', { schema: { hide: true }, config: { database: false } }, async () => {
+    reached = true;
+    return { ok: true };
+  });
+  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = ctx.app.server.address() as net.AddressInfo;
+
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  // Half of the promised body, then the client is gone: no handler can run.
+  socket.write('POST /test/never HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 20\r\n\r\n{"a":');
+  await eventually(() => (arrived ? true : undefined));
+  socket.destroy();
+
+  await ctx.app.close();
+  t.notOk(reached, 'the handler never ran');
+  t.notMatch(ctx.logs(), 'closing with requests still running', 'nothing was left counted');
+});
