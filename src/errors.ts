@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'workspace_not_closed'
   | 'trial_not_started'
   | 'endpoint_disabled'
+  | 'endpoint_exists'
   | 'delivery_in_progress'
   | 'invalid_cursor'
   | 'signup_flow_required'

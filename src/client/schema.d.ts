@@ -195,7 +195,7 @@ export interface paths {
         put?: never;
         /**
          * Create a workspace owned by the signed-in account
-         * @description Creates the workspace with the caller as owner, its onboarding progress and its initialisation job, on the first free plan. The trial starts now when the account is verified, else when it is verified. A teammate who joined by invitation starts their own workspace this way. Send an `Idempotency-Key` header to make retries safe: the same key and body from the same account within 24 hours replay the first answer.
+         * @description Creates the workspace with the caller as owner, its onboarding progress and its initialisation job, on the first free plan. The trial starts now when the account is verified, else when it is verified. A teammate who joined by invitation starts their own workspace this way. Send an `Idempotency-Key` header to make retries safe: the same key and body from the same account within 24 hours replay the first answer. An account creates at most RATE_LIMIT_WORKSPACE_CREATIONS_PER_HOUR (default 20) workspaces an hour; past that, 429 with Retry-After.
          */
         post: operations["createWorkspace"];
         delete?: never;
@@ -943,7 +943,7 @@ export interface paths {
         put?: never;
         /**
          * Create a webhook endpoint
-         * @description Subscribes a URL to events. The answer holds the signing secret (whsec_...) once; it is never shown again (rotate it to get a new one).
+         * @description Subscribes a URL to events. The answer holds the signing secret (whsec_...) once; it is never shown again (rotate it to get a new one). One endpoint per URL: a second one answers 409 endpoint_exists with the existing endpointId.
          */
         post: operations["createWebhookEndpoint"];
         delete?: never;
@@ -975,7 +975,7 @@ export interface paths {
         head?: never;
         /**
          * Update a webhook endpoint
-         * @description Changes the URL (checked like a new one), the event types, the description, or enables and disables it.
+         * @description Changes the URL (checked like a new one; 409 endpoint_exists when another endpoint has it), the event types, the description, or enables and disables it.
          */
         patch: operations["updateWebhookEndpoint"];
         trace?: never;
@@ -2803,6 +2803,25 @@ export interface operations {
                      *       "status": 422,
                      *       "detail": "This Idempotency-Key was used for a different request.",
                      *       "code": "idempotency_key_reused"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: wait for `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:rate_limited",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests. Try again in 42 seconds.",
+                     *       "code": "rate_limited"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -12000,6 +12019,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request conflicts with the current state; `code` says how. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:version_conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The draft changed since version 3.",
+                     *       "code": "version_conflict"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is larger than 64 KiB. */
             413: {
                 headers: {
@@ -12537,6 +12574,24 @@ export interface operations {
                      *       "status": 404,
                      *       "detail": "There is nothing at this address.",
                      *       "code": "not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state; `code` says how. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:version_conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The draft changed since version 3.",
+                     *       "code": "version_conflict"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];

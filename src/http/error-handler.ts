@@ -43,6 +43,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   workspace_not_closed: 409,
   trial_not_started: 409,
   endpoint_disabled: 409,
+  endpoint_exists: 409,
   delivery_in_progress: 409,
   token_expired: 410,
   invitation_expired: 410,

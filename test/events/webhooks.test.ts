@@ -236,6 +236,44 @@ t.test('a rotated secret: both sign during the overlap, then only the new one', 
   t.equal((await call(ctx, 'GET', `/v1/admin/webhooks/${id}`)).json().previousSecretExpiresAt, null);
 });
 
+t.test('one endpoint per URL: a double-clicked create makes one endpoint, and a PATCH cannot take the URL of another', async (t) => {
+  const ctx = await testContext(t);
+  const receiver = await startReceiver(t);
+  const other = await startReceiver(t);
+  const answers = await Promise.all([1, 2].map(() => call(ctx, 'POST', '/v1/admin/webhooks', { url: receiver.url })));
+  t.same(answers.map((answer) => answer.statusCode).sort(), [201, 409]);
+  const created = answers.find((answer) => answer.statusCode === 201)!.json();
+  const refused = answers.find((answer) => answer.statusCode === 409)!;
+  t.match(refused.headers['content-type'], 'application/problem+json');
+  t.match(refused.json(), { code: 'endpoint_exists', endpointId: created.id, errors: [{ field: 'url' }] });
+  const { rows } = await sql<{ n: string }>`select count(*) as n from webhook_endpoints`.execute(ctx.runtime.db);
+  t.equal(Number(rows[0]!.n), 1);
+
+  const second = await call(ctx, 'POST', '/v1/admin/webhooks', { url: other.url });
+  t.equal(second.statusCode, 201);
+  const moved = await call(ctx, 'PATCH', `/v1/admin/webhooks/${second.json().id}`, { url: receiver.url });
+  t.match(moved.json(), { status: 409, code: 'endpoint_exists', endpointId: created.id });
+  t.equal((await call(ctx, 'PATCH', `/v1/admin/webhooks/${created.id}`, { url: receiver.url, description: 'same URL' })).statusCode, 200, 'its own URL is not taken');
+});
+
+t.test('two rotations in a row (a double click): the secret from before both keeps signing with the newest', async (t) => {
+  const ctx = await testContext(t);
+  const receiver = await startReceiver(t);
+  const { id, secret: original } = await subscribe(ctx, receiver, { eventTypes: ['workspace.created'] });
+  const [first, second] = await Promise.all([1, 2].map(() => call(ctx, 'POST', `/v1/admin/webhooks/${id}/rotate-secret`)));
+  t.equal(first!.statusCode, 200);
+  t.equal(second!.statusCode, 200);
+  const secrets = [first!.json().secret as string, second!.json().secret as string];
+  receiver.secrets.push(...secrets);
+
+  await signUp(ctx.app);
+  await ctx.runJobs();
+  const verifiedWith = receiver.received[0]!.verifiedWith as string[];
+  t.ok(verifiedWith.includes(original), 'a receiver still on the original secret verifies');
+  t.equal(verifiedWith.length, 2, 'two secrets sign: the original and the newest');
+  t.ok(secrets.some((secret) => verifiedWith.includes(secret)), 'the last rotation answered the secret that signs now');
+});
+
 t.test('replay from the log re-sends now with the same webhook-id; the scheduled retry then does nothing', async (t) => {
   const ctx = await testContext(t);
   const receiver = await startReceiver(t);

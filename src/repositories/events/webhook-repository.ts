@@ -98,6 +98,17 @@ export class WebhookRepository extends Repository {
       .executeTakeFirstOrThrow();
   }
 
+  /**
+   * Within the caller's transaction, serialises every change that gives an endpoint `url` (the lock
+   * ends with the transaction), then answers the id of another endpoint that already has it.
+   */
+  async lockUrl(url: string, exceptId?: string): Promise<string | undefined> {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`webhook_endpoints.url:${url}`}, 0))`.execute(this.db);
+    let query = this.db.selectFrom('webhook_endpoints').select('id').where('url', '=', url);
+    if (exceptId) query = query.where('id', '<>', exceptId);
+    return (await query.executeTakeFirst())?.id;
+  }
+
   async findEndpoint(id: string): Promise<EndpointRow | undefined> {
     return this.db.selectFrom('webhook_endpoints').select(endpointColumns).where('id', '=', id).executeTakeFirst();
   }
@@ -134,12 +145,17 @@ export class WebhookRepository extends Repository {
     return result.numDeletedRows > 0n;
   }
 
-  /** Makes `secret` current; the current one keeps signing for `overlapHours` alongside it. */
+  /**
+   * Makes `secret` current; the one receivers may still hold keeps signing for `overlapHours`
+   * alongside it. That is the current one, unless an earlier rotation's overlap is still running:
+   * then the secret from before it stays (a second rotation, or a double click, never drops the
+   * secret every receiver had without an overlap), and the secret minted in between is dropped.
+   */
   async rotateSecret(id: string, secret: Buffer, overlapHours: number): Promise<EndpointRow | undefined> {
     return this.db
       .updateTable('webhook_endpoints')
       .set({
-        previous_secret: sql`secret`,
+        previous_secret: sql`case when previous_expires_at > now() then previous_secret else secret end`,
         previous_expires_at: sql`now() + make_interval(hours => ${overlapHours})`,
         secret,
         updated_at: sql`now()`,

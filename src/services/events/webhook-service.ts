@@ -84,12 +84,17 @@ export class WebhookService {
     },
   ) {}
 
-  /** Creates an endpoint; the answer holds its signing secret, shown this once only. */
+  /**
+   * Creates an endpoint; the answer holds its signing secret, shown this once only. One endpoint per
+   * URL: a second create of the same URL (a double click, a retried script) answers 409
+   * `endpoint_exists` with its id, instead of sending every event there twice under two secrets.
+   */
   async create(input: { url: string; eventTypes?: string[] | null; description?: string | null }, actor: Actor): Promise<{ endpoint: EndpointView; secret: string }> {
     const url = await this.checkUrl(input.url);
     checkEventTypes(input.eventTypes);
     const secret = generateWebhookSecret();
     const row = await this.deps.db.transaction().execute(async (trx) => {
+      await refuseTakenUrl(this.deps.webhooks.withTx(trx), url);
       const created = await this.deps.webhooks.withTx(trx).insertEndpoint({
         url,
         description: input.description ?? null,
@@ -118,6 +123,7 @@ export class WebhookService {
     const changes = patch.url === undefined ? patch : { ...patch, url: await this.checkUrl(patch.url) };
     checkEventTypes(patch.eventTypes);
     const row = await this.deps.db.transaction().execute(async (trx) => {
+      if (changes.url !== undefined) await refuseTakenUrl(this.deps.webhooks.withTx(trx), changes.url, id);
       const updated = await this.deps.webhooks.withTx(trx).updateEndpoint(id, changes);
       if (!updated) throw endpointNotFound();
       await this.deps.audit.withTx(trx).insert({ actor, action: 'webhook.updated', data: { endpointId: id, changes } });
@@ -287,5 +293,16 @@ export class WebhookService {
     const reason = await refuseUrl(url, this.deps.allowPrivate);
     if (reason) throw new AppError('validation_failed', `The webhook URL ${reason}.`, { fields: [{ field: 'url', message: reason }] });
     return new URL(url).href;
+  }
+}
+
+/** 409 `endpoint_exists` when another endpoint already has `url` (checked under the URL's lock). */
+async function refuseTakenUrl(webhooks: WebhookRepository, url: string, exceptId?: string): Promise<void> {
+  const existing = await webhooks.lockUrl(url, exceptId);
+  if (existing) {
+    throw new AppError('endpoint_exists', 'An endpoint with this URL exists already: change or re-enable that one.', {
+      fields: [{ field: 'url', message: 'is the URL of another endpoint' }],
+      extra: { endpointId: existing },
+    });
   }
 }
