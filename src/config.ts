@@ -50,6 +50,8 @@ export interface Config {
     readonly signupCodesPerMinute: number;
     /** Auto-saves per staged sign-up. */
     readonly signupSavesPerMinute: number;
+    /** POST /v1/workspaces per account per hour. */
+    readonly workspaceCreationsPerHour: number;
   };
   /** The staged sign-up (POST /v1/signup-flows): lifetimes and retention. */
   readonly signup: {
@@ -204,6 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
       signupFlowsPerMinute: read.int('RATE_LIMIT_SIGNUP_FLOWS_PER_MINUTE', 10, 1, 1_000_000),
       signupCodesPerMinute: read.int('RATE_LIMIT_SIGNUP_CODES_PER_MINUTE', 10, 1, 1_000_000),
       signupSavesPerMinute: read.int('SIGNUP_SAVES_PER_MINUTE', 120, 1, 1_000_000),
+      workspaceCreationsPerHour: read.int('RATE_LIMIT_WORKSPACE_CREATIONS_PER_HOUR', 20, 1, 1_000_000),
     },
     signup: {
       idleSeconds: read.int('SIGNUP_FLOW_IDLE_SECONDS', 86_400, 60, 31_536_000),

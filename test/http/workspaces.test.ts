@@ -98,3 +98,18 @@ t.test('signed out is 401; an empty or over-long name is 400 with its bounds', a
   t.match(empty.json().errors, [{ field: 'name', message: /1 to 100 characters/ }]);
   t.equal((await create(ctx, owner, 'x'.repeat(101))).statusCode, 400);
 });
+
+t.test('an account creates at most RATE_LIMIT_WORKSPACE_CREATIONS_PER_HOUR workspaces an hour; another account is not held back', async (t) => {
+  const ctx = await testContext(t, { env: { RATE_LIMIT_WORKSPACE_CREATIONS_PER_HOUR: '2' } });
+  const owner = await signUp(ctx.app);
+  const other = await signUp(ctx.app);
+  t.equal((await create(ctx, owner, 'One')).statusCode, 201);
+  t.equal((await create(ctx, owner, 'Two')).statusCode, 201);
+  const third = await create(ctx, owner, 'Three');
+  t.equal(third.statusCode, 429);
+  t.match(third.headers['content-type'], 'application/problem+json');
+  t.ok(Number(third.headers['retry-after']) > 0, 'Retry-After says when');
+  t.equal((await create(ctx, other, 'Elsewhere')).statusCode, 201, 'the limit is per account');
+  const { rows } = await ctx.runtime.db.selectFrom('workspaces').select((eb) => eb.fn.countAll<string>().as('n')).where('name', '=', 'Three').execute().then((r) => ({ rows: r }));
+  t.equal(Number(rows[0]!.n), 0, 'nothing was created past the limit');
+});
