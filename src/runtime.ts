@@ -65,10 +65,11 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
   metrics.trackPool('main', pool);
   if (pooled) metrics.trackPool('direct', directPool);
   const mailer = countedMailer(
-    config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom, { log }) : createDevMailbox(path.join(config.dataDir, 'mail'), config.mailFrom, log),
+    config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom, { log }) : createDevMailbox(path.join(config.dataDir, 'mail'), config.mailFrom, log, { logLinks: config.nodeEnv !== 'production' }),
     metrics,
   );
-  if (!config.smtpUrl) log.info({ dir: path.join(config.dataDir, 'mail') }, 'dev mailbox: mail is saved as .eml files (SMTP_URL is unset)');
+  if (!config.smtpUrl && config.nodeEnv === 'production') log.warn({ dir: path.join(config.dataDir, 'mail') }, 'SMTP_URL is unset: no email is sent, messages are only saved as .eml files (their links are not logged in production)');
+  else if (!config.smtpUrl) log.info({ dir: path.join(config.dataDir, 'mail') }, 'dev mailbox: mail is saved as .eml files (SMTP_URL is unset)');
   const statusCache = new StatusCache(config.onboardingStatusCacheSeconds);
   const tokens = new TokenDeriver(await resolveTokenSecret(config.tokenSecret, config.dataDir));
   const services = createServices({ db, pool, config, mailer, statusCache, tokens, billing: { ...billingPorts(config, db), sessionPool: directPool } });

@@ -60,10 +60,11 @@ export function createSmtpMailer(smtpUrl: string, from: string, options: { conne
 }
 
 /**
- * The dev mailbox: each message is saved as an .eml file under `dir` and its link is logged, so a
- * developer can follow the flow without any mail server. Never used when SMTP_URL is set.
+ * The dev mailbox: each message is saved as an .eml file under `dir` and, with `logLinks`, its link is
+ * logged, so a developer can follow the flow without any mail server. Never used when SMTP_URL is set;
+ * with NODE_ENV=production (`logLinks` false) no link, which holds a live token, reaches the log.
  */
-export function createDevMailbox(dir: string, from: string, log: FastifyBaseLogger): Mailer {
+export function createDevMailbox(dir: string, from: string, log: FastifyBaseLogger, options: { logLinks: boolean }): Mailer {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     async send(message) {
@@ -75,7 +76,7 @@ export function createDevMailbox(dir: string, from: string, log: FastifyBaseLogg
       // A plain summary beside the .eml, for the /dev/mail page (the .eml text is quoted-printable).
       const saved: SavedMessage = { savedAt: new Date().toISOString(), to, subject, link: link ?? null, text, file: path.basename(file) };
       await writeFile(file.replace(/\.eml$/, '.json'), JSON.stringify(saved));
-      log.info({ to, subject, file, link }, 'dev mailbox: message saved');
+      log.info({ to, subject, file, ...(options.logLinks ? { link } : {}) }, 'dev mailbox: message saved');
     },
     warm: () => undefined,
     close: () => transport.close(),

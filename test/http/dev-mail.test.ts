@@ -38,9 +38,12 @@ t.test('/dev/mail is not served when SMTP_URL is set', async (t) => {
   t.equal((await ctx.app.inject({ url: '/dev/mail' })).statusCode, 404);
 });
 
-t.test('/dev/mail is not served when NODE_ENV is production', async (t) => {
-  const ctx = await testContext(t, { env: { SMTP_URL: '', NODE_ENV: 'production', DATA_DIR: await tempDir(t) } });
+t.test('/dev/mail is not served when NODE_ENV is production, and no emailed link reaches the log', async (t) => {
+  const ctx = await testContext(t, { env: { SMTP_URL: '', NODE_ENV: 'production', DATA_DIR: await tempDir(t) }, captureLogs: true });
   await signUp(ctx.app);
   await ctx.runJobs();
   t.equal((await ctx.app.inject({ url: '/dev/mail' })).statusCode, 404);
+  t.match(ctx.logs(), 'dev mailbox: message saved', 'the message was saved');
+  t.notMatch(ctx.logs(), 'verify-email?token=', 'its link, which holds a live token, was not logged');
+  t.match(ctx.logs(), 'SMTP_URL is unset: no email is sent', 'the start warned that mail goes nowhere');
 });
