@@ -34,7 +34,7 @@ import { billingRoutes } from './routes/billing.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks.js';
 import { refuseCardData } from './card-data.js';
 import { webhookRoutes } from './routes/webhooks.js';
-import { pageRoutes } from './pages/index.js';
+import { pageNotFound, pageRoutes, wantsPage } from './pages/index.js';
 import { Problem } from './schemas/common.js';
 import type { App, RouteDeps } from './types.js';
 
@@ -93,7 +93,11 @@ export async function buildServer(deps: { config: Config; services: Services; lo
   app.setErrorHandler((error, request, reply) => sendProblem(error as never, request, reply));
   // Every route: a body holding a card number or security code is refused before anything reads it.
   app.addHook('preValidation', refuseCardData);
-  app.setNotFoundHandler((request, reply) => sendProblem(new AppError('not_found', 'There is nothing at this address.'), request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    // A person who mistyped a page's address gets a page, not a problem document.
+    if (config.hostedPages && wantsPage(request)) return pageNotFound(reply);
+    return sendProblem(new AppError('not_found', 'There is nothing at this address.'), request, reply);
+  });
 
   // Before any route, so every route (ours and the plugins') gets the statuses it can answer.
   app.addHook('onRoute', standardResponses(app));

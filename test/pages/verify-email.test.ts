@@ -3,6 +3,7 @@ import t from 'tap';
 import { redactUrl } from '../../src/http/server.js';
 import { checkPage, launchChromium, liveService, newContext } from '../helpers/browser.js';
 import { signUp } from '../helpers/factories.js';
+import { testContext } from '../helpers/app.js';
 
 t.setTimeout(240_000);
 
@@ -131,4 +132,22 @@ t.test('HOSTED_PAGES=false serves no pages', async (t) => {
   const ctx = await liveService(t, { HOSTED_PAGES: 'false' });
   t.equal((await fetch(`${ctx.baseUrl}/verify-email?token=x`)).status, 404);
   t.equal((await fetch(`${ctx.baseUrl}/assets/pages.js`)).status, 404);
+});
+
+t.test('a mistyped page address gets an HTML "Page not found" page; the API keeps its problem documents', async (t) => {
+  const ctx = await testContext(t);
+  const browserAccept = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+  const page = await ctx.app.inject({ url: '/admin/trials', headers: { accept: browserAccept } });
+  t.equal(page.statusCode, 404);
+  t.match(page.headers['content-type'], 'text/html');
+  t.match(page.body, '<h1>Page not found</h1>');
+  t.match(page.body, '<html lang="en">');
+  t.match(page.headers['content-security-policy'], "script-src 'self'");
+  const api = await ctx.app.inject({ url: '/v1/nothing-here', headers: { accept: browserAccept } });
+  t.equal(api.statusCode, 404);
+  t.match(api.headers['content-type'], 'application/problem+json');
+  const client = await ctx.app.inject({ url: '/nope', headers: { accept: 'application/json' } });
+  t.match(client.headers['content-type'], 'application/problem+json', 'a client asking for JSON gets a problem document');
+  const off = await testContext(t, { env: { HOSTED_PAGES: 'false' } });
+  t.match((await off.app.inject({ url: '/nope', headers: { accept: browserAccept } })).headers['content-type'], 'application/problem+json');
 });

@@ -3,7 +3,7 @@ import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { toProblem } from '../error-handler.js';
 import type { App, RouteDeps } from '../types.js';
@@ -83,4 +83,20 @@ export async function pageRoutes(app: App, deps: RouteDeps): Promise<void> {
   await adminPages(app, pageDeps);
   await signupPages(app, pageDeps);
   await onboardingPages(app, pageDeps);
+}
+
+/** A browser asking for a page (not the API, not an asset): its Accept header prefers HTML. */
+export function wantsPage(request: FastifyRequest): boolean {
+  if (request.url.startsWith('/v1/') || request.url.startsWith('/assets/')) return false;
+  return (request.headers.accept ?? '').includes('text/html');
+}
+
+/** The 404 page for an address no page has, with the CSP the pages' scope would have set. */
+export function pageNotFound(reply: FastifyReply): FastifyReply {
+  return reply
+    .code(404)
+    .header('content-security-policy', "default-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(layout({ title: 'Page not found', body: html`<h1>Page not found</h1><p class="alert" role="alert" data-autofocus>There is no page at this address. Check the link, or go back.</p>` }));
 }
