@@ -264,6 +264,10 @@ t.test('the wizard script is the committed bundle, served from /assets/ as one s
   const page = await (await fetch(`${ctx.baseUrl}/signup`)).text();
   t.match(page, '<script type="module" src="/assets/signup.js">');
   t.notMatch(page, 'pages.js', 'the wizard drives its own forms');
+  const select = page.slice(page.indexOf('name="address.country"'), page.indexOf('</select>', page.indexOf('name="address.country"')));
+  const names = [...select.matchAll(/<option value="[A-Z]{2}">([^<]+)<\/option>/g)].map((match) => match[1]!);
+  t.ok(names.length > 200, 'every country is offered');
+  t.same(names, [...names].sort((a, b) => a.localeCompare(b, 'en')), 'countries are listed by name, as people look for them');
 });
 
 t.test('STRIPE_PUBLISHABLE_KEY: Stripe Elements instead of test cards, and Stripe.js allowed on /signup only', async (t) => {

@@ -13,6 +13,9 @@ countries.registerLocale(createRequire(import.meta.url)('i18n-iso-countries/lang
 const WIZARD_SCRIPT = '/assets/signup.js';
 const STRIPE_JS = 'https://js.stripe.com/v3/';
 
+/** The countries by their English name, as a person scans or types into the list. */
+const COUNTRY_OPTIONS = COUNTRY_CODES.map((code) => ({ code, name: countries.getName(code, 'en') ?? code })).sort((a, b) => a.name.localeCompare(b.name, 'en'));
+
 /** What each local test card does, in the words the person picking it reads. */
 const TEST_CARD_OUTCOMES: Record<string, string> = {
   ok: 'succeeds',
@@ -97,7 +100,7 @@ ${field({ name: 'address.line2', label: 'Address line 2 (optional)', autocomplet
 ${field({ name: 'address.city', label: 'City', autocomplete: 'address-level2' })}
 <div class="field"><label for="field-address.country">Country</label>
 <select id="field-address.country" name="address.country" autocomplete="country" required><option value="">Choose a country</option>
-${COUNTRY_CODES.map((code) => html`<option value="${code}">${countries.getName(code, 'en') ?? code}</option>`)}
+${COUNTRY_OPTIONS.map(({ code, name }) => html`<option value="${code}">${name}</option>`)}
 </select></div>
 ${field({ name: 'address.region', label: 'State, province or region', autocomplete: 'address-level1', optional: true, hint: 'Required in the US and Canada: the 2-letter code, such as NY or QC.' })}
 ${field({ name: 'address.postalCode', label: 'Postal code', autocomplete: 'postal-code' })}
