@@ -28,6 +28,20 @@ t.test('regions: required and checked for US states and CA provinces, free elsew
   t.same(fields(address('CA', 'ON', '12345')), ['address.postalCode']);
 });
 
+t.test('postal codes: checked against each country\'s format (postcode-validator), the message showing the format', async (t) => {
+  const errors = (country: string, postalCode: string) => sectionErrors(address(country, country === 'US' ? 'NY' : undefined, postalCode), plans);
+  t.same(errors('DE', '1011'), [{ field: 'address.postalCode', message: 'is not a valid DE postal code (expected format: 00000)' }]);
+  t.same(errors('DE', '10115'), []);
+  t.same(errors('GB', '12345'), [{ field: 'address.postalCode', message: 'is not a valid GB postal code (expected format: A000AA)' }]);
+  t.same(errors('GB', 'SW1A 1AA'), []);
+  t.same(errors('NL', '1012'), [{ field: 'address.postalCode', message: 'is not a valid NL postal code (expected format: 0000AA)' }]);
+  t.same(errors('NL', '1012 AB'), []);
+  t.same(errors('JP', '1000001'), [{ field: 'address.postalCode', message: 'is not a valid JP postal code (expected format: 000-0000)' }]);
+  t.same(errors('AT', '0123'), [{ field: 'address.postalCode', message: 'is not a valid AT postal code (expected format: 9999)' }], 'an example the format accepts (no leading 0 in AT)');
+  t.same(errors('US', 'ABCDE'), [{ field: 'address.postalCode', message: 'is not a valid US postal code (expected format: 00000)' }]);
+  t.same(errors('AQ', 'anything'), [], 'a country without a known format takes any code');
+});
+
 t.test('plans come from configuration', async (t) => {
   t.same(fields({ plan: { id: 'trial' } }), []);
   t.same(fields({ plan: { id: 'pro' } }), []);

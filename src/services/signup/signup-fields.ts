@@ -2,6 +2,7 @@ import countries from 'i18n-iso-countries';
 import type { Plan } from '../../config.js';
 import type { FieldError } from '../../errors.js';
 import type { FlowData, FlowRow } from '../../repositories/signup/signup-flow-repository.js';
+import { postalCodeProblem } from './postal-codes.js';
 
 /**
  * Every ISO 3166-1 alpha-2 code (249), from i18n-iso-countries. XK (Kosovo) is left out: it is a
@@ -24,12 +25,6 @@ const REGIONS: Record<string, ReadonlySet<string>> = {
 
 /** The countries whose addresses need a region (state or province). */
 export const COUNTRIES_WITH_REGIONS: readonly string[] = Object.keys(REGIONS);
-
-/** Postal code shapes where a wrong one is certain to bounce. */
-const POSTAL_CODES: Record<string, RegExp> = {
-  US: /^\d{5}(-\d{4})?$/,
-  CA: /^[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d$/i,
-};
 
 /** The steps of a staged sign-up, in order; `paymentMethod` only for plans that require one. */
 export const BASE_STEPS = ['email', 'profile', 'company', 'address', 'plan'] as const;
@@ -65,8 +60,8 @@ export function sectionErrors(patch: FlowPatch, plans: readonly Plan[]): FieldEr
     else if (regions && !regions.has(address.region!.toUpperCase())) {
       errors.push({ field: 'address.region', message: `is not a ${address.country} region code (e.g. ${[...regions].slice(0, 3).join(', ')})` });
     }
-    const postal = POSTAL_CODES[address.country];
-    if (postal && !postal.test(address.postalCode)) errors.push({ field: 'address.postalCode', message: `is not a valid ${address.country} postal code` });
+    const postal = postalCodeProblem(address.postalCode, address.country);
+    if (postal) errors.push({ field: 'address.postalCode', message: postal });
   }
   return errors;
 }
