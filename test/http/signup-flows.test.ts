@@ -14,6 +14,9 @@ t.test('the whole journey on one device: start, email code, steps, complete, sig
   t.notOk(cookie.secure, 'not Secure on an http APP_BASE_URL');
   t.ok(cookie.maxAge! > 86_000 && cookie.maxAge! <= 86_400, 'Max-Age is what is left of the flow (idle life)');
   t.equal(cookie.value.length, 43, '32 random bytes, base64url');
+  const hint = started.cookies.find((c) => c.name === 'signup_flow_ends')!;
+  t.match(hint, { httpOnly: true, sameSite: 'Lax', path: '/signup', value: String(Math.floor(new Date(started.json().expiresAt).getTime() / 1000)) }, "the /signup page's hint: when the flow ends, nothing secret");
+  t.ok(hint.maxAge! > cookie.maxAge!, 'it outlives the flow, so a late visit is told the sign-up expired');
   const flow = { cookie: flowCookie(started), id: started.json().id };
   const stored = await ctx.runtime.db.selectFrom('signup_flow_tokens').select('token_hash').executeTakeFirstOrThrow();
   t.not(stored.token_hash.toString('base64url'), cookie.value, 'only a hash is stored');
@@ -65,6 +68,8 @@ t.test('the whole journey on one device: start, email code, steps, complete, sig
   t.match(workspace, { name: 'Analytical Engines', plan: 'trial', trialState: 'active' });
   const cleared = done.cookies.find((c) => c.name === 'signup_flow')!;
   t.ok(cleared.value === '' || cleared.maxAge === 0 || (cleared.expires && cleared.expires.getTime() < Date.now()), 'the flow cookie is cleared');
+  const clearedHint = done.cookies.find((c) => c.name === 'signup_flow_ends')!;
+  t.ok(clearedHint.value === '' || (clearedHint.expires && clearedHint.expires.getTime() < Date.now()), "and the page's hint with it");
   const me = await ctx.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: sessionCookie(done) } });
   t.equal(me.statusCode, 200, 'a session is open');
 

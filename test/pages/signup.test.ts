@@ -112,7 +112,7 @@ t.test('the whole staged sign-up in the browser to a paid plan: auto-save, a rel
   t.equal(await page.getAttribute('#field-address\\.region', 'required'), null, 'the region is optional until the country needs one');
   await fillAddress(page, 'ABCDE');
   t.equal(await page.getAttribute('#field-address\\.region', 'required'), '', 'the region is required for the US');
-  await page.locator('#field-address\\.postalCode-error', { hasText: 'Postal code is not a valid US postal code.' }).waitFor();
+  await page.locator('#field-address\\.postalCode-error', { hasText: 'Postal code is not a valid US postal code (expected format: 00000).' }).waitFor();
   t.equal(await page.getAttribute('#field-address\\.postalCode', 'aria-invalid'), 'true');
   await page.locator('#save-status', { hasText: "Couldn't save" }).waitFor();
   await checkPage(t, page, 'signup-4-address-error');
@@ -200,14 +200,18 @@ t.test('the whole staged sign-up in the browser to a paid plan: auto-save, a rel
     await heading(page, next);
   }
 
-  // A declined card shows the gateway's reason and nothing is created.
+  // A declined card shows the gateway's reason, once, on the card choice, and nothing is created.
   await page.getByLabel(/ending 0002/).check();
   await page.getByRole('button', { name: 'Start my subscription' }).click();
-  const alert = page.locator('#wizard-alert', { hasText: 'The card was declined' });
-  await alert.waitFor();
-  t.equal(await page.evaluate(() => document.activeElement?.id), 'wizard-alert', 'focus moves to the reason');
-  await page.locator('#field-paymentMethodId-error', { hasText: 'Try another card' }).waitFor();
+  const reason = page.locator('#field-paymentMethodId-error', { hasText: 'The card was declined' });
+  await reason.waitFor();
+  t.match(await reason.textContent(), 'Try another card');
   t.match(await page.getAttribute('#field-paymentMethodId', 'aria-describedby'), 'field-paymentMethodId-error', 'the reason is tied to the card choice');
+  t.equal(await reason.getAttribute('role'), 'alert', 'and announced as it appears');
+  const accessibleText = await page.locator('body').ariaSnapshot();
+  t.equal(accessibleText.split((await reason.textContent())!).length - 1, 1, "the reason is in the page's accessible text exactly once");
+  t.equal(await page.locator('[role="alert"]:visible, [aria-live]:visible', { hasText: 'The card was declined' }).count(), 1, 'one live region carries it');
+  t.same(await page.evaluate(() => [document.activeElement?.getAttribute('name'), (document.activeElement as HTMLInputElement).checked]), ['paymentMethodId', true], 'focus on the card that was declined, to pick another');
   await heading(page, 'Payment method');
   await checkPage(t, page, 'signup-8-declined');
   const accounts = () => sql<{ id: string }>`select id from accounts where email = ${email}`.execute(ctx.runtime.db).then((r) => r.rows.length);
@@ -231,6 +235,92 @@ t.test('the whole staged sign-up in the browser to a paid plan: auto-save, a rel
   // Completing revoked the second device's cookie: it starts over.
   await other.reload();
   await heading(other, 'Your work email');
+});
+
+/** Every console error, failed request and error answer a page meets. */
+function trouble(page: Page): string[] {
+  const seen: string[] = [];
+  page.on('console', (message) => message.type() === 'error' && seen.push(`console: ${message.text()}`));
+  page.on('requestfailed', (request) => seen.push(`failed: ${request.url()}`));
+  page.on('response', (response) => response.status() >= 400 && seen.push(`${response.status()}: ${response.url()}`));
+  return seen;
+}
+
+t.test('a fresh visit to /signup makes no failing request and logs no error: the page knows there is no flow', async (t) => {
+  const browser = await launchChromium(t);
+  const ctx = await liveService(t);
+  const page = await (await newContext(t, browser)).newPage();
+  const seen = trouble(page);
+  const flowReads: string[] = [];
+  page.on('request', (request) => request.url().includes('/v1/signup-flows') && flowReads.push(request.url()));
+  await page.goto(`${ctx.baseUrl}/signup`);
+  await heading(page, 'Your work email');
+  await page.waitForLoadState('networkidle');
+  t.same(seen, [], 'no console error, failed request or error answer');
+  t.same(flowReads, [], 'no flow asked for: this browser has none');
+
+  // Once a flow starts, the hint tells a reload to read it.
+  const email = uniqueEmail('fresh');
+  await page.getByLabel('Work email', { exact: true }).fill(email);
+  await page.getByRole('button', { name: 'Email me a code' }).click();
+  await heading(page, 'Check your inbox');
+  const hint = (await page.context().cookies(`${ctx.baseUrl}/signup`)).find((cookie) => cookie.name === 'signup_flow_ends');
+  t.ok(hint?.httpOnly, 'the hint is HttpOnly, sent to /signup only');
+  t.equal(hint?.path, '/signup');
+  await page.reload();
+  await heading(page, 'Check your inbox');
+  await page.waitForLoadState('networkidle');
+  t.same(seen, [], 'still nothing failed');
+});
+
+t.test('a flow expired in the database: the page says so, and its button starts a new sign-up', async (t) => {
+  const browser = await launchChromium(t);
+  const ctx = await liveService(t);
+  const email = uniqueEmail('expired');
+  const context = await newContext(t, browser);
+  const page = await context.newPage();
+  await page.goto(`${ctx.baseUrl}/signup`);
+  await page.getByLabel('Work email', { exact: true }).fill(email);
+  await page.getByRole('button', { name: 'Email me a code' }).click();
+  await heading(page, 'Check your inbox');
+  await page.locator('#field-code').fill(await latestCode(ctx, email));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await heading(page, 'About you');
+  const expire = () => sql`update signup_flows set expires_at = now() - interval '1 second' where email = ${email} and completed_at is null`.execute(ctx.runtime.db);
+  const flows = async () => (await sql<{ n: number }>`select count(*)::int as n from signup_flows where email = ${email}`.execute(ctx.runtime.db)).rows[0]!.n;
+
+  // An edit on a flow that expired meanwhile: the save answers 410 and the page says what happened.
+  await expire();
+  await page.getByLabel('First name', { exact: true }).fill('Ada');
+  await page.getByLabel('Last name', { exact: true }).fill('Lovelace');
+  await heading(page, 'This sign-up has expired');
+  t.ok(await page.locator('section[data-step="profile"]').isHidden(), 'the form it can no longer save is gone');
+
+  // A reload reads the flow: GET answers 410, as the API documents, and the page shows the same state.
+  await page.reload();
+  await heading(page, 'This sign-up has expired');
+  t.equal(await page.locator('[aria-current="step"]').count(), 0, 'no step is current');
+  await checkPage(t, page, 'signup-expired');
+  await page.getByRole('button', { name: 'Start a new sign-up' }).click();
+  await heading(page, 'Your work email');
+  await page.getByLabel('Work email', { exact: true }).fill(email);
+  await page.getByRole('button', { name: 'Email me a code' }).click();
+  await heading(page, 'Check your inbox');
+  t.equal(await flows(), 2, 'a new flow, for the same address');
+  await page.locator('#field-code').fill(await latestCode(ctx, email));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await heading(page, 'About you');
+  t.equal(await page.getByLabel('First name', { exact: true }).inputValue(), '', 'nothing carried over from the expired flow');
+
+  // Coming back after the flow's end (the hint says so): the expired state, without asking the API.
+  const late = await (await newContext(t, browser)).newPage();
+  await late.context().addCookies([{ name: 'signup_flow_ends', value: String(Math.floor(Date.now() / 1000) - 60), url: `${ctx.baseUrl}/signup` }]);
+  const seen = trouble(late);
+  await late.goto(`${ctx.baseUrl}/signup`);
+  await heading(late, 'This sign-up has expired');
+  await late.getByRole('button', { name: 'Start a new sign-up' }).click();
+  await heading(late, 'Your work email');
+  t.same(seen, [], 'no failing request on the way');
 });
 
 t.test('on a phone: the free plan needs no card, and the page never scrolls sideways', async (t) => {

@@ -42,6 +42,7 @@ export function layout(page: { title: string; body: Html; scripts?: readonly str
 <meta name="referrer" content="no-referrer">
 <title>${page.title}</title>
 <link rel="stylesheet" href="/assets/pages.css">
+<link rel="icon" href="/assets/icon.svg" type="image/svg+xml">
 ${scripts.map((src) => html`<script type="module" src="${src}"></script>
 `)}
 </head>

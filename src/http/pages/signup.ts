@@ -3,6 +3,7 @@ import countries from 'i18n-iso-countries';
 import type { Plan } from '../../config.js';
 import { LOCAL_TEST_CARDS } from '../../services/billing/adapters/local-gateway.js';
 import { COUNTRIES_WITH_REGIONS, COUNTRY_CODES } from '../../services/signup/signup-fields.js';
+import { signupFlowHint } from '../signup-cookie.js';
 import type { App } from '../types.js';
 import { field, html, layout, type Html } from './html.js';
 import type { PageDeps } from './index.js';
@@ -34,9 +35,10 @@ const TEST_CARD_OUTCOMES: Record<string, string> = {
 export async function signupPages(app: App, { config }: PageDeps): Promise<void> {
   const stripeKey = config.billing.stripePublishableKey;
 
-  app.get('/signup', { schema: { hide: true }, config: { rateLimit: false } }, async (_request, reply) => {
+  app.get('/signup', { schema: { hide: true }, config: { rateLimit: false } }, async (request, reply) => {
     if (stripeKey) reply.header('content-security-policy', stripeCsp(String(reply.getHeader('content-security-policy') ?? '')));
-    return reply.type('text/html; charset=utf-8').send(layout({ title: 'Create your account', body: wizardPage(config.plans, stripeKey), scripts: [WIZARD_SCRIPT] }));
+    const body = wizardPage(config.plans, stripeKey, signupFlowHint(request));
+    return reply.type('text/html; charset=utf-8').send(layout({ title: 'Create your account', body, scripts: [WIZARD_SCRIPT] }));
   });
 }
 
@@ -52,8 +54,9 @@ function stripeCsp(csp: string): string {
   return directives.join(';');
 }
 
-function wizardPage(plans: readonly Plan[], stripeKey: string | undefined): Html {
-  return html`<div id="wizard" data-region-countries="${COUNTRIES_WITH_REGIONS.join(' ')}"${stripeKey ? html` data-stripe-key="${stripeKey}" data-stripe-js="${STRIPE_JS}"` : ''}>
+/** `flow` tells the script whether to read a flow (`open`) or not: a fresh visit makes no failing request. */
+function wizardPage(plans: readonly Plan[], stripeKey: string | undefined, flow: 'none' | 'open' | 'expired'): Html {
+  return html`<div id="wizard" data-flow="${flow}" data-region-countries="${COUNTRIES_WITH_REGIONS.join(' ')}"${stripeKey ? html` data-stripe-key="${stripeKey}" data-stripe-js="${STRIPE_JS}"` : ''}>
 <h1>Create your account</h1>
 <ol class="wizard-steps" aria-label="Sign-up steps">
 ${['Email', 'Code', 'You', 'Company', 'Address', 'Plan', 'Payment', 'Done'].map((label, i) => html`<li data-step-item="${STEP_KEYS[i]!}">${label}</li>`)}
@@ -78,6 +81,8 @@ ${field({ name: 'resumeCode', label: '6-digit code', autocomplete: 'one-time-cod
 <button type="submit" data-busy="Checking…">Continue</button>
 </form>
 <p><button type="button" class="link" data-goto="email">Start a new sign-up instead</button></p>`)}
+${step('expired', 'This sign-up has expired', html`<p>A sign-up stays open for a limited time after its last change, and this one has run out. Start a new one: it takes a couple of minutes.</p>
+<p class="actions"><button type="button" data-action="restart">Start a new sign-up</button></p>`)}
 ${step('code', 'Check your inbox', html`<p>We sent a 6-digit code to <strong data-bind="email"></strong>. It works for a few minutes.</p>
 <form novalidate>
 ${field({ name: 'code', label: '6-digit code', autocomplete: 'one-time-code', inputmode: 'numeric' })}

@@ -112,7 +112,7 @@ const PatchBody = Type.Object(
 
 /** The staged sign-up: start, resume, email code, auto-saved steps, completion, discard, other devices. */
 export async function signupFlowRoutes(app: App, { services, config, cookies }: RouteDeps): Promise<void> {
-  const flowCookies = signupFlowCookies(config.appBaseUrl.startsWith('https:'));
+  const flowCookies = signupFlowCookies(config.appBaseUrl.startsWith('https:'), config.hostedPages);
   const flows = services.signupFlows;
   const codeLimit = { max: config.rateLimits.signupCodesPerMinute, timeWindow: 60_000 };
   /** Every write moves the flow's expiry: the cookie's Max-Age follows. */

@@ -12,8 +12,11 @@ export type Problem = components['schemas']['Problem'] & { attemptsLeft?: number
 export class FieldErrorsView {
   constructor(private readonly root: HTMLElement) {}
 
-  /** Shows (or, with no message, clears) the error of one field. */
-  set(name: string, message: string | undefined): void {
+  /**
+   * Shows (or, with no message, clears) the error of one field. `announce` makes the note itself an
+   * alert, for an error that arrives after the person acted elsewhere (a declined card): read once, where it belongs.
+   */
+  set(name: string, message: string | undefined, { announce = false } = {}): void {
     const control = document.getElementById(`field-${name}`);
     if (!control) return;
     const errorId = `field-${name}-error`;
@@ -24,6 +27,7 @@ export class FieldErrorsView {
       note.className = 'error';
       note.id = errorId;
       note.textContent = message;
+      if (announce) note.setAttribute('role', 'alert');
       if (control instanceof HTMLFieldSetElement) control.querySelector('legend')!.after(note);
       else control.before(note);
       describedBy.push(errorId);
@@ -73,8 +77,13 @@ export class FieldErrorsView {
   /** Moves focus to the first field that shows an error. */
   focusFirst(): void {
     const note = this.root.querySelector<HTMLElement>('section:not([hidden]) .error[id$="-error"]');
-    const control = note && document.getElementById(note.id.slice(0, -'-error'.length));
-    (control instanceof HTMLFieldSetElement ? control.querySelector('input') : control)?.focus();
+    if (note) this.focus(note.id.slice('field-'.length, -'-error'.length));
+  }
+
+  /** Moves focus to a field; in a group of radios, to the one chosen (or the first). */
+  focus(name: string): void {
+    const control = document.getElementById(`field-${name}`);
+    (control instanceof HTMLFieldSetElement ? (control.querySelector<HTMLInputElement>('input:checked') ?? control.querySelector('input')) : control)?.focus();
   }
 
   private label(name: string): string {

@@ -124,11 +124,21 @@ async function busy(form: HTMLFormElement, action: () => Promise<void>): Promise
   }
 }
 
-/** A flow that is gone (expired, discarded, completed elsewhere): start again from the email. */
+/** A flow that is gone: expired, its own state; discarded or completed elsewhere, start again from the email. */
 function lostFlow(problem: Problem): void {
   flow = undefined;
+  if (problem.code === 'signup_flow_expired') return show('expired');
   show('email');
-  showAlert(problem.code === 'signup_flow_expired' ? 'Your sign-up expired. Enter your email to start again.' : `${problem.detail}`);
+  showAlert(`${problem.detail}`);
+}
+
+/** "Start a new sign-up" after an expired one: a new flow (and cookie), then its first step. */
+async function restart(button: HTMLButtonElement): Promise<void> {
+  button.disabled = true;
+  const started = await client.POST('/v1/signup-flows', { body: {} }).finally(() => (button.disabled = false));
+  if (!started.data) return showAlert((started.error as Problem).detail);
+  flow = started.data;
+  show('email');
 }
 
 async function submitEmail(): Promise<void> {
@@ -220,10 +230,14 @@ async function pay(): Promise<void> {
   await complete();
 }
 
-/** A card the gateway refused: its reason, tied to the card choice, and the person picks another. */
+/**
+ * A card the gateway refused: its reason once, on the card choice, announced as it appears (not also in
+ * the page's alert, which read it twice); focus goes to the card choice first so the announcement is not cut off.
+ */
 function paymentProblem(problem: Problem): void {
-  errors.set(stripeCard ? 'card-element' : 'paymentMethodId', problem.detail);
-  showAlert(problem.detail);
+  const field = stripeCard ? 'card-element' : 'paymentMethodId';
+  errors.focus(field);
+  errors.set(field, problem.detail, { announce: true });
 }
 
 async function complete(): Promise<void> {
@@ -247,7 +261,7 @@ async function complete(): Promise<void> {
   showAlert(problem.detail);
 }
 
-/** Reads the flow behind this browser's cookie and shows its step; with none, the email step. */
+/** Reads the flow behind this browser's cookie and shows its step; with none, the email step; expired, its state. */
 async function reload(): Promise<void> {
   const current = await client.GET('/v1/signup-flows/current');
   if (current.data) {
@@ -255,8 +269,14 @@ async function reload(): Promise<void> {
     fill(flow);
     return show(stepFor(flow), false);
   }
-  show('email', false);
-  if ((current.error as Problem).code === 'signup_flow_expired') showAlert('Your earlier sign-up expired. Enter your email to start again.');
+  show((current.error as Problem).code === 'signup_flow_expired' ? 'expired' : 'email', false);
+}
+
+/** The first view: the server's hint says whether this browser has a flow, so a fresh visit asks for none. */
+function start(): void {
+  const known = root.dataset.flow;
+  if (known === 'open') return void reload();
+  show(known === 'expired' ? 'expired' : 'email', false);
 }
 
 function wire(): void {
@@ -291,6 +311,7 @@ function wire(): void {
     if (button.dataset.goto) show(button.dataset.goto);
     if (button.dataset.action === 'back') show(ORDER[ORDER.indexOf(button.closest<HTMLElement>('section')!.dataset.step!) - 1]!);
     if (button.dataset.action === 'resend') void resendCode();
+    if (button.dataset.action === 'restart') void restart(button);
   });
   // Leaving the page (or switching tabs) saves what was typed last.
   document.addEventListener('visibilitychange', () => {
@@ -299,4 +320,4 @@ function wire(): void {
 }
 
 wire();
-void reload();
+start();
