@@ -163,3 +163,46 @@ t.test('the status says Offline while the browser or the server is unreachable, 
   await saveState(viaProxy, 'saved');
   t.match(await onboarding(ctx, owner), { version: 2, data: { integration: 'Salesforce', dataSource: 'PostgreSQL' } }, 'saved after it returned');
 });
+
+t.test("a save the database refuses: the status says Couldn't save, and Try again saves once the fault is gone", async (t) => {
+  const browser = await launchChromium(t);
+  const ctx = await liveService(t, { DATABASE_STATEMENT_TIMEOUT_MS: '1000' });
+  const owner = await signUpVerified(ctx, { workspaceName: 'Held Rows' });
+  const page = await (await signedIn(t, browser, ctx, owner)).newPage();
+  await page.goto(`${ctx.baseUrl}/onboarding/${owner.workspaceId}`);
+
+  // A real fault: another transaction holds the draft's row, so every save waits past the statement
+  // timeout and answers 503; the AutoSaver retries (2, 4, 8 s) and then gives up.
+  const holder = await ctx.runtime.pool.connect();
+  let holding = true;
+  const release = async () => {
+    if (holding) await holder.query('rollback');
+    holding = false;
+  };
+  t.teardown(async () => {
+    await release();
+    holder.release();
+  });
+  await holder.query('begin');
+  await holder.query('select 1 from onboarding_progress where workspace_id = $1 for update', [owner.workspaceId]);
+  const answers: number[] = [];
+  page.on('response', (response) => response.request().method() === 'PATCH' && answers.push(response.status()));
+
+  await page.getByLabel('Your role').fill('CFO');
+  await page.locator('#save-status[data-state="error"]').waitFor({ timeout: 60_000 });
+  t.match(await page.textContent('#save-status'), "Couldn't save");
+  t.ok(answers.length > 1 && answers.every((status) => status === 503), `the server answered 503 to each try (${answers.join(', ')})`);
+  const retry = page.getByRole('button', { name: 'Try again' });
+  t.ok(await retry.isVisible(), 'a retry button beside the status');
+  t.same((await onboarding(ctx, owner)).version, 0, 'nothing saved while the row is held');
+  await checkPage(t, page, 'onboarding-7-save-failed');
+
+  await release();
+  await retry.click();
+  await saveState(page, 'saved');
+  t.match(await page.textContent('#save-status'), 'All changes saved.');
+  t.ok(await retry.isHidden(), 'the retry button goes once saved');
+  t.match(await onboarding(ctx, owner), { version: 1, data: { role: 'CFO' } }, 'the edit is stored');
+  await page.reload();
+  t.equal(await page.getByLabel('Your role').inputValue(), 'CFO', 'and shown after a reload');
+});
