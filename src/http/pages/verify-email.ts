@@ -22,10 +22,10 @@ export async function verifyEmailPages(app: App, { services, config, guards }: P
     reply.code(status).type('text/html; charset=utf-8').send(layout({ title, body }));
 
   /** The signed-out way to a new link: the address, and the same answer for any address. */
-  function requestForm(reply: FastifyReply, attempt: { email?: string; errors?: FieldErrors } = {}): Html {
+  function requestForm(reply: FastifyReply, attempt: { email?: string; errors?: FieldErrors } = {}, heading = true): Html {
     return html`<form method="post" action="/verify-email/request" novalidate>
 ${csrfInput(reply.generateCsrf())}
-<h2>Get a new link</h2>
+${heading ? html`<h2>Get a new link</h2>` : ''}
 ${field({ name: 'email', label: 'Your email address', type: 'email', value: attempt.email, autocomplete: 'email', errors: attempt.errors, hint: 'The address you signed up with. We email a new link to it if it still needs confirming.', ...lengthOf(Email) })}
 <button type="submit" data-busy="Sending…">Email me a new link</button>
 </form>`;
@@ -34,7 +34,7 @@ ${field({ name: 'email', label: 'Your email address', type: 'email', value: atte
   /** The request form again, after its address failed the schema (malformed, too long). */
   const requestFormAgain: PageFormRenderer = (request, reply, errors) =>
     send(reply, 400, 'Get a new link', html`<h1>Get a new verification link</h1>
-<p class="alert" role="alert" id="form-alert" data-autofocus>Check the address you typed.</p>${requestForm(reply, { email: typed(request.body, 'email'), errors })}`);
+<p class="alert" role="alert" id="form-alert" data-autofocus>Check the address you typed.</p>${requestForm(reply, { email: typed(request.body, 'email'), errors }, false)}`);
 
   /** A new link: a resend button for the signed-in, unverified account; otherwise the request form. */
   async function newLinkOffer(request: FastifyRequest, reply: FastifyReply): Promise<Html> {
