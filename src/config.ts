@@ -42,7 +42,7 @@ export interface Config {
     readonly signInsPerIpPerMinute: number;
     /** Failed sign-ins per address from any IP; past it the address is locked until the hour ends. */
     readonly signInFailuresPerAddressPerHour: number;
-    /** Verification resends per IP. */
+    /** Verification resends per IP; signed-out new-link requests per IP and per address. */
     readonly resendsPerMinute: number;
     /** New staged sign-ups per IP. */
     readonly signupFlowsPerMinute: number;

@@ -2,7 +2,8 @@ import type { Ajv } from 'ajv';
 
 /** The one message of a trimmed string's length, also for the raw cap that guards the trim (see TrimmedString). */
 export function trimmedLengthMessage(bounds: { min: number; max: number }): string {
-  return `must be ${bounds.min} to ${bounds.max} characters long, not counting spaces at either end`;
+  const range = bounds.min > 0 ? `${bounds.min} to ${bounds.max}` : `at most ${bounds.max}`;
+  return `must be ${range} characters long, not counting spaces at either end`;
 }
 
 /**

@@ -10,6 +10,11 @@ export function rateLimited(ttlMs: number): AppError {
   return new AppError('rate_limited', `Too many requests. Try again in ${seconds} seconds.`, { retryAfterSeconds: seconds });
 }
 
+/** The per-IP limit of new-link requests by address, shared by this route and the /verify-email page's form. */
+export function verificationRequestLimit(resendsPerMinute: number) {
+  return { max: resendsPerMinute, timeWindow: 60_000, groupId: 'verification-requests' };
+}
+
 /**
  * A second limit on a route (@fastify/rate-limit runs one per request): `max` requests per client
  * IP (an IPv6 address by its /64, as the plugin does) per `timeWindowMs`, counted under `groupId` in the shared

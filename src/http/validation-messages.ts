@@ -56,6 +56,9 @@ function describe(error: ErrorObject): string {
       return `must hold ${bounds(parent.minItems, parent.maxItems)} items`;
     case 'format':
       return `must be ${noun(parent)}`;
+    case 'pattern':
+      // A pattern is for machines; a schema that means something by it says so in words.
+      return typeof parent['x-pattern-message'] === 'string' ? parent['x-pattern-message'] : (error.message ?? 'is invalid');
     case 'type':
       return `must be ${noun({ type: (error.params as { type: string }).type })}`;
     case 'additionalProperties':

@@ -23,6 +23,10 @@ export function createTaskList(services: Services): TaskList {
       const { verificationId } = payloadOf('send_verification_email', payload, { verificationId: 'string' });
       await services.email.sendVerification(verificationId);
     },
+    send_new_verification_link: async (payload) => {
+      const { email } = payloadOf('send_new_verification_link', payload, { email: 'string' });
+      await services.verifications.sendNewLinkTo(email);
+    },
     send_invitation_email: async (payload) => {
       const { invitationId, sendNumber } = payloadOf('send_invitation_email', payload, { invitationId: 'string', sendNumber: 'number' });
       await services.email.sendInvitation(invitationId, sendNumber);

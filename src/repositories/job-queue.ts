@@ -4,6 +4,8 @@ import type { Tx } from '../db/database.js';
 /** Every job the worker knows, with its payload. */
 export interface JobPayloads {
   send_verification_email: { verificationId: string };
+  /** A signed-out request for a new verification link: looked up in the job, so the request reveals nothing. */
+  send_new_verification_link: { email: string };
   initialize_workspace: { workspaceId: string };
   /** `sendNumber`: which send of the invitation this email is (its link is derived from it). */
   send_invitation_email: { invitationId: string; sendNumber: number };

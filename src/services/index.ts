@@ -184,6 +184,8 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       trialDays: config.trialDays,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
       resendCooldownSeconds: config.resendCooldownSeconds,
+      rateLimits: rateLimitService,
+      requestsPerAddressPerMinute: config.rateLimits.resendsPerMinute,
     }),
     accounts: new AccountService(accounts, workspaces),
     workspaces: access,

@@ -7,7 +7,8 @@ import { enqueueJob } from '../repositories/job-queue.js';
 import type { VerificationRepository } from '../repositories/verification-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
 import type { EventRecorder } from './events/event-recorder.js';
-import { verificationJobKey } from './registration-service.js';
+import type { RateLimitService } from './rate-limit-service.js';
+import { normalizeEmail, verificationJobKey } from './registration-service.js';
 import { emailedTokens } from './emailed-tokens.js';
 import type { TokenDeriver } from './token-deriver.js';
 import { hashToken } from './tokens.js';
@@ -56,6 +57,9 @@ export class VerificationService {
       trialDays: number;
       emailVerificationTtlSeconds: number;
       resendCooldownSeconds: number;
+      rateLimits: RateLimitService;
+      /** New-link requests per address per minute (RATE_LIMIT_RESENDS_PER_MINUTE). */
+      requestsPerAddressPerMinute: number;
     },
   ) {}
 
@@ -76,6 +80,38 @@ export class VerificationService {
       throw new AppError('token_expired', 'This verification link has expired. Ask for a new one and use the link in that email.');
     }
     throw new AppError('invalid_token', 'This verification link is not valid: it was already used or a newer one replaced it.');
+  }
+
+  /**
+   * Someone signed out asks for a new link by address. Enumeration-safe: the caller learns nothing
+   * (the same answer for any address), and the answer takes the same work for any address, since
+   * the look-up runs later in a job (sendNewLinkTo). Counted per address, whatever the address.
+   */
+  async requestNewLink(rawEmail: string): Promise<void> {
+    const email = normalizeEmail(rawEmail);
+    const { hits, ttlMs } = await this.deps.rateLimits.hit(`verification-request-address|${email}`, 60_000);
+    if (hits > this.deps.requestsPerAddressPerMinute) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(ttlMs / 1000));
+      throw new AppError('rate_limited', `Too many requests. Try again in ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
+    }
+    // A second request while the first waits replaces it (same job key): one look-up per address.
+    await this.deps.db.transaction().execute((trx) => enqueueJob(trx, 'send_new_verification_link', { email }, { jobKey: `verification-request:${email}` }));
+  }
+
+  /**
+   * The job behind requestNewLink: a new link (through resend, with its cooldown) only when the
+   * address belongs to an account that is still unconfirmed; otherwise nothing is sent.
+   */
+  async sendNewLinkTo(email: string): Promise<void> {
+    const account = await this.deps.accounts.findByEmail(email);
+    if (!account || account.emailVerifiedAt) return;
+    try {
+      await this.resend(account.id);
+    } catch (error) {
+      // Confirmed meanwhile, or a link went out moments ago: that email is the one to use.
+      if (error instanceof AppError && (error.code === 'already_verified' || error.code === 'resend_too_soon')) return;
+      throw error;
+    }
   }
 
   /** Sends a new verification email and makes every older link stop working. */

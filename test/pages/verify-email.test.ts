@@ -56,7 +56,8 @@ t.test('a mail scanner opens the link with GET and HEAD; only the person clickin
   await page.goto(link);
   await page.getByRole('button', { name: 'Confirm my email' }).click();
   await page.getByRole('heading', { name: 'This link was already used' }).waitFor();
-  t.match(await page.textContent('main'), 'sign in to your account', 'not signed in here: a sign-in hint for a new link');
+  await page.getByRole('button', { name: 'Email me a new link' }).waitFor();
+  t.ok(await page.getByLabel('Your email address').count(), 'not signed in here: a form to ask for a new link by address');
   await checkPage(t, page, 'verify-email-3-already-used');
 
   t.equal(redactUrl(new URL(link).pathname + new URL(link).search), '/verify-email?token=[redacted]', 'the page URL never reaches a log line with its token');
@@ -84,6 +85,43 @@ t.test('an expired link offers a signed-in person a new one, which the inbox rec
   await checkPage(t, page, 'verify-email-5-resent');
   const fresh = await emailedLink(ctx, owner.email);
   t.not(fresh, link, 'a new link was emailed');
+  await page.goto(fresh);
+  await page.getByRole('button', { name: 'Confirm my email' }).click();
+  await page.getByRole('heading', { name: 'Your email address is confirmed' }).waitFor();
+  t.equal(await verified(ctx, owner.cookie), true);
+});
+
+t.test('signed out, an expired link: type the address, a neutral answer, the email arrives, the new link confirms', async (t) => {
+  const browser = await launchChromium(t);
+  const ctx = await liveService(t, { RESEND_COOLDOWN_SECONDS: '0' });
+  const owner = await signUp(ctx.app);
+  const link = await emailedLink(ctx, owner.email);
+  await sql`update email_verifications set expires_at = now() - interval '1 minute'`.execute(ctx.runtime.db);
+
+  const page = await (await newContext(t, browser)).newPage();
+  await page.goto(link);
+  await page.getByRole('button', { name: 'Confirm my email' }).click();
+  await page.getByRole('heading', { name: 'This link has expired' }).waitFor();
+  const email = page.getByLabel('Your email address');
+  t.equal(await email.getAttribute('type'), 'email');
+  t.equal(await email.getAttribute('maxlength'), '254');
+
+  await email.fill('not an address');
+  await page.getByRole('button', { name: 'Email me a new link' }).click();
+  await page.getByRole('heading', { name: 'Get a new verification link' }).waitFor();
+  t.equal(await page.getByLabel('Your email address').getAttribute('aria-invalid'), 'true', 'a bad address is marked on its field');
+  t.match(await page.textContent('#field-email-error'), 'must be an email address');
+  await checkPage(t, page, 'verify-email-6-request-error');
+
+  await page.getByLabel('Your email address').fill(owner.email);
+  await page.getByRole('button', { name: 'Email me a new link' }).click();
+  await page.getByRole('heading', { name: 'Check your inbox' }).waitFor();
+  t.match(await page.textContent('main'), `If an unconfirmed account uses ${owner.email}, we've sent a new verification link`);
+  await checkPage(t, page, 'verify-email-7-requested');
+
+  const fresh = await emailedLink(ctx, owner.email);
+  t.not(fresh, link, 'a new link arrived');
+  t.equal(ctx.smtp.to(owner.email).length, 2, 'exactly one more email');
   await page.goto(fresh);
   await page.getByRole('button', { name: 'Confirm my email' }).click();
   await page.getByRole('heading', { name: 'Your email address is confirmed' }).waitFor();

@@ -8,6 +8,7 @@ import { AppError } from '../../errors.js';
 import { toProblem } from '../error-handler.js';
 import type { App, RouteDeps } from '../types.js';
 import { html, layout } from './html.js';
+import { formErrors } from './page-forms.js';
 import { adminPages } from './admin.js';
 import { invitationPages } from './invitations.js';
 import { signupPages } from './signup.js';
@@ -64,11 +65,16 @@ export async function pageRoutes(app: App, deps: RouteDeps): Promise<void> {
     return payload;
   });
 
-  // Errors outside a page's own handling (a bad CSRF token, a malformed form, a rate limit, a crash).
+  // Errors outside a page's own handling: a form that failed its schema goes back to that form with
+  // its fields marked (config.pageForm); a bad CSRF token, a rate limit or a crash get this page.
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     const problem = toProblem(error, request.log);
     const code = (error as FastifyError).code;
-    const csrfFailed = code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET';
+    // The body is checked before CSRF: a form without its token is a CSRF failure, not a field to fix.
+    const csrfFailed = code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET' || Boolean(problem.errors?.some((e) => e.field === '_csrf'));
+    const pageForm = request.routeOptions.config.pageForm;
+    const formFailed = (error as FastifyError).validationContext === 'body' && problem.errors !== undefined;
+    if (!csrfFailed && formFailed && pageForm) return pageForm(request, reply.code(400), formErrors(problem.errors ?? []));
     const message = csrfFailed ? 'This form was open too long or came from another site. Go back, reload the page and try again.' : problem.detail;
     if (error instanceof AppError && error.options.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.options.retryAfterSeconds));
     return reply

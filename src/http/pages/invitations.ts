@@ -4,24 +4,27 @@ import { AppError } from '../../errors.js';
 import type { InvitationPreview } from '../../services/invitation-service.js';
 import { SESSION_COOKIE } from '../auth.js';
 import { perIpLimit } from '../rate-limit-store.js';
-import { Password } from '../schemas/common.js';
+import { Email, Password, PersonName } from '../schemas/common.js';
 import type { App } from '../types.js';
 import { csrfInput, field, html, layout, type FieldErrors, type Html } from './html.js';
 import type { PageDeps } from './index.js';
-import { signInOnPage } from './sign-in.js';
+import { lengthOf, typed, type PageFormRenderer } from './page-forms.js';
+import { signInOnPage, SignInFields } from './sign-in.js';
 
 const Token = Type.String({ maxLength: 200 });
 const ROLE_NAMES: Record<string, string> = { owner: 'Owner', admin: 'Admin', member: 'Member' };
 const PASSWORD_MIN = (Password as { minLength?: number }).minLength ?? 8;
 const PASSWORD_MAX = (Password as { maxLength?: number }).maxLength ?? 256;
+/** The name as the API takes it, but empty is left to the page (its "Enter your name." message). */
+const Name = PersonName(undefined, 0);
 
 const AcceptBody = Type.Object({
   _csrf: Type.String({ maxLength: 200 }),
   token: Token,
   intent: Type.Union([Type.Literal('create'), Type.Literal('sign-in'), Type.Literal('join')]),
-  name: Type.Optional(Type.String({ maxLength: 1000 })),
-  email: Type.Optional(Type.String({ maxLength: 1000 })),
-  password: Type.Optional(Type.String({ maxLength: 1000 })),
+  name: Type.Optional(Name),
+  email: Type.Optional(SignInFields.email),
+  password: Type.Optional(Type.String({ maxLength: PASSWORD_MAX })),
 });
 
 /** What the form shows again after a failed attempt: the values typed (never the password) and why. */
@@ -76,8 +79,8 @@ export async function invitationPages(app: App, { services, config, guards, cook
 <p>An account for ${preview.email} already exists. Sign in with its password to join.</p>${alertOf(attempt)}
 <form method="post" action="/invitations/accept" novalidate>${csrf}${tokenInput}
 <input type="hidden" name="intent" value="sign-in">
-${field({ name: 'email', label: 'Email', type: 'email', value: attempt.email ?? preview.email, autocomplete: 'username', errors: attempt.errors })}
-${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', errors: attempt.errors })}
+${field({ name: 'email', label: 'Email', type: 'email', value: attempt.email ?? preview.email, autocomplete: 'username', errors: attempt.errors, ...lengthOf(Email) })}
+${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', errors: attempt.errors, maxlength: PASSWORD_MAX })}
 <button type="submit" data-busy="Signing in…">Sign in and join</button>
 </form>`);
     }
@@ -86,8 +89,8 @@ ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: '
 <p>Choose your name and a password to join as ${preview.email}.</p>${alertOf(attempt)}
 <form method="post" action="/invitations/accept" novalidate>${csrf}${tokenInput}
 <input type="hidden" name="intent" value="create">
-${field({ name: 'name', label: 'Your name', value: attempt.name, autocomplete: 'name', errors: attempt.errors })}
-${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', minlength: PASSWORD_MIN, hint: `At least ${PASSWORD_MIN} characters.`, errors: attempt.errors })}
+${field({ name: 'name', label: 'Your name', value: attempt.name, autocomplete: 'name', errors: attempt.errors, ...lengthOf(Name) })}
+${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', ...lengthOf(Password), hint: `At least ${PASSWORD_MIN} characters.`, errors: attempt.errors })}
 <button type="submit" data-busy="Joining…">Create account and join</button>
 </form>`);
   }
@@ -131,6 +134,16 @@ ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: '
     }
   }
 
+  /** The accept form again after its body failed the schema (a 10,000-character name, a control character). */
+  const formAgain: PageFormRenderer = async (request, reply, errors) => {
+    const token = typed(request.body, 'token');
+    const preview = token && token.length <= 200 ? await previewOf(token) : undefined;
+    if (!token || !preview) return deadLinkPage(reply, token);
+    await guards.optionalAccount(request, reply);
+    const attempt = { name: typed(request.body, 'name'), email: typed(request.body, 'email'), errors, alert: 'Some fields need attention.' };
+    return acceptPage(request, reply, token, preview, attempt, 400);
+  };
+
   app.get(
     '/invitations/accept',
     {
@@ -151,7 +164,7 @@ ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: '
     {
       onRequest: perIpLimit(app, 'sign-ins-per-ip', config.rateLimits.signInsPerIpPerMinute, 60_000),
       preHandler: [app.csrfProtection, guards.optionalAccount],
-      config: { rateLimit: { max: config.rateLimits.confirmsPerMinute, timeWindow: 60_000 } },
+      config: { rateLimit: { max: config.rateLimits.confirmsPerMinute, timeWindow: 60_000 }, pageForm: formAgain },
       schema: { hide: true, body: AcceptBody },
     },
     async (request, reply) => {
@@ -169,10 +182,9 @@ ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: '
         const name = (request.body.name ?? '').trim();
         const password = request.body.password ?? '';
         const errors: FieldErrors = {};
+        // Length and control characters are the schema's (Name); a form that fails it comes back through formAgain.
         if (!name) errors.name = 'Enter your name.';
-        else if (name.length > 100) errors.name = 'Use at most 100 characters.';
         if (password.length < PASSWORD_MIN) errors.password = `Use at least ${PASSWORD_MIN} characters.`;
-        else if (password.length > PASSWORD_MAX) errors.password = `Use at most ${PASSWORD_MAX} characters.`;
         if (Object.keys(errors).length > 0) return retry({ name, errors, alert: 'Some fields need attention.' }, 400);
         return accepted(reply, () => services.invitations.accept({ token, name, password }), (attempt, status) => retry({ name, ...attempt }, status));
       }

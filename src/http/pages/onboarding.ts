@@ -8,7 +8,7 @@ import { perIpLimit } from '../rate-limit-store.js';
 import type { App } from '../types.js';
 import { csrfInput, html, layout, type Html } from './html.js';
 import type { PageDeps } from './index.js';
-import { signInForm, signInOnPage, type SignInAttempt } from './sign-in.js';
+import { signInAgain, SignInFields, signInForm, signInOnPage, type SignInAttempt } from './sign-in.js';
 
 /** Names people read for the default steps; a step added through ONBOARDING_STEPS shows its key in words. */
 const STEP_LABELS: Record<string, string> = {
@@ -152,7 +152,8 @@ ${DRAFT_FIELDS.map((f) => draftField(f, onboarding.data, readonly))}
     {
       onRequest: perIpLimit(app, 'sign-ins-per-ip', config.rateLimits.signInsPerIpPerMinute, 60_000),
       preHandler: app.csrfProtection,
-      schema: { hide: true, params: Params, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), email: Type.Optional(Type.String({ maxLength: 1000 })), password: Type.Optional(Type.String({ maxLength: 1000 })) }) },
+      config: { pageForm: (request, reply, errors) => signInPage(reply, (request.params as { workspaceId: string }).workspaceId, signInAgain(request, errors), 400) },
+      schema: { hide: true, params: Params, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), email: Type.Optional(SignInFields.email), password: Type.Optional(SignInFields.password) }) },
     },
     async (request, reply) => {
       const { workspaceId } = request.params;

@@ -1,8 +1,25 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import { AppError } from '../../errors.js';
 import type { Services } from '../../services/index.js';
 import { SESSION_COOKIE, type SessionCookies } from '../auth.js';
+import { Email, Password } from '../schemas/common.js';
 import { csrfInput, field, html, type FieldErrors, type Html } from './html.js';
+import { lengthOf, typed } from './page-forms.js';
+
+/**
+ * The sign-in form's fields as a page body schema: bounded like the API's (an address of at most 254
+ * characters, a password of at most 256), but empty or malformed is left to signInOnPage's messages.
+ */
+export const SignInFields = {
+  email: Type.String({ maxLength: lengthOf(Email).maxlength! }),
+  password: Type.String({ maxLength: lengthOf(Password).maxlength! }),
+};
+
+/** A sign-in form's body that failed its schema, as the attempt to show again with its errors. */
+export function signInAgain(request: FastifyRequest, errors: FieldErrors): SignInAttempt {
+  return { email: typed(request.body, 'email'), errors, alert: 'Some fields need attention.' };
+}
 
 /** A failed sign-in as the form shows it again: the address typed (never the password) and why. */
 export interface SignInAttempt {
@@ -15,8 +32,8 @@ export interface SignInAttempt {
 export function signInForm(reply: FastifyReply, action: string, attempt: SignInAttempt = {}, submit = 'Sign in'): Html {
   return html`${attempt.alert ? html`<p class="alert" role="alert" id="form-alert" data-autofocus>${attempt.alert}</p>` : ''}
 <form method="post" action="${action}" novalidate>${csrfInput(reply.generateCsrf())}
-${field({ name: 'email', label: 'Email', type: 'email', value: attempt.email, autocomplete: 'username', errors: attempt.errors })}
-${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', errors: attempt.errors })}
+${field({ name: 'email', label: 'Email', type: 'email', value: attempt.email, autocomplete: 'username', errors: attempt.errors, ...lengthOf(SignInFields.email) })}
+${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', errors: attempt.errors, ...lengthOf(SignInFields.password) })}
 <button type="submit" data-busy="Signing in…">${submit}</button>
 </form>`;
 }

@@ -5,8 +5,11 @@ import { LOCAL_TEST_CARDS } from '../../services/billing/adapters/local-gateway.
 import { COUNTRIES_WITH_REGIONS, COUNTRY_CODES } from '../../services/signup/signup-fields.js';
 import { signupFlowHint } from '../signup-cookie.js';
 import type { App } from '../types.js';
+import { Email, Password } from '../schemas/common.js';
+import { CODE_LENGTH, SignupFields } from '../schemas/signup.js';
 import { field, html, layout, type Html } from './html.js';
 import type { PageDeps } from './index.js';
+import { lengthOf } from './page-forms.js';
 
 countries.registerLocale(createRequire(import.meta.url)('i18n-iso-countries/langs/en.json'));
 
@@ -66,18 +69,18 @@ ${['Email', 'Code', 'You', 'Company', 'Address', 'Plan', 'Payment', 'Done'].map(
 <noscript><p class="alert">This sign-up needs JavaScript. Turn it on and reload the page.</p></noscript>
 <p id="wizard-loading" class="muted">Loading your sign-up…</p>
 ${step('email', 'Your work email', html`<form novalidate>
-${field({ name: 'email', label: 'Work email', type: 'email', autocomplete: 'email' })}
+${field({ name: 'email', label: 'Work email', type: 'email', autocomplete: 'email', ...lengthOf(Email) })}
 <div class="field checkbox"><input id="field-marketingConsent" name="marketingConsent" type="checkbox"><label for="field-marketingConsent">Email me product news and offers (you can unsubscribe at any time)</label></div>
 <button type="submit" data-busy="Sending…">Email me a code</button>
 </form>
 <p><button type="button" class="link" data-goto="resume">Started on another device? Continue here</button></p>`)}
 ${step('resume', 'Continue your sign-up', html`<p>Enter the address you started with: we email a code to it if its sign-up is still open.</p>
 <form novalidate data-form="resume-email">
-${field({ name: 'resumeEmail', label: 'Email', type: 'email', autocomplete: 'email' })}
+${field({ name: 'resumeEmail', label: 'Email', type: 'email', autocomplete: 'email', ...lengthOf(Email) })}
 <button type="submit" data-busy="Sending…">Email me a code</button>
 </form>
 <form novalidate data-form="resume-code" hidden>
-${field({ name: 'resumeCode', label: '6-digit code', autocomplete: 'one-time-code', inputmode: 'numeric', hint: 'Check your inbox for the code we just sent.' })}
+${field({ name: 'resumeCode', label: '6-digit code', autocomplete: 'one-time-code', inputmode: 'numeric', minlength: CODE_LENGTH, maxlength: CODE_LENGTH, hint: 'Check your inbox for the code we just sent.' })}
 <button type="submit" data-busy="Checking…">Continue</button>
 </form>
 <p><button type="button" class="link" data-goto="email">Start a new sign-up instead</button></p>`)}
@@ -85,30 +88,30 @@ ${step('expired', 'This sign-up has expired', html`<p>A sign-up stays open for a
 <p class="actions"><button type="button" data-action="restart">Start a new sign-up</button></p>`)}
 ${step('code', 'Check your inbox', html`<p>We sent a 6-digit code to <strong data-bind="email"></strong>. It works for a few minutes.</p>
 <form novalidate>
-${field({ name: 'code', label: '6-digit code', autocomplete: 'one-time-code', inputmode: 'numeric' })}
+${field({ name: 'code', label: '6-digit code', autocomplete: 'one-time-code', inputmode: 'numeric', minlength: CODE_LENGTH, maxlength: CODE_LENGTH })}
 <button type="submit" data-busy="Checking…">Verify</button>
 </form>
 <p class="actions"><button type="button" class="secondary" data-action="resend">Send a new code</button> <button type="button" class="link" data-goto="email">Use another address</button></p>`)}
 ${step('profile', 'About you', html`<form novalidate data-section="profile">
-${field({ name: 'profile.firstName', label: 'First name', autocomplete: 'given-name' })}
-${field({ name: 'profile.lastName', label: 'Last name', autocomplete: 'family-name' })}
-${field({ name: 'profile.password', label: 'Password', type: 'password', autocomplete: 'new-password', minlength: 8, hint: 'At least 8 characters.' })}
+${field({ name: 'profile.firstName', label: 'First name', autocomplete: 'given-name', ...lengthOf(SignupFields.firstName) })}
+${field({ name: 'profile.lastName', label: 'Last name', autocomplete: 'family-name', ...lengthOf(SignupFields.lastName) })}
+${field({ name: 'profile.password', label: 'Password', type: 'password', autocomplete: 'new-password', ...lengthOf(Password), hint: `At least ${lengthOf(Password).minlength!} characters.` })}
 ${nav('Continue', false)}
 </form>`)}
 ${step('company', 'Your company', html`<form novalidate data-section="company">
-${field({ name: 'company.name', label: 'Company name', autocomplete: 'organization' })}
+${field({ name: 'company.name', label: 'Company name', autocomplete: 'organization', ...lengthOf(SignupFields.companyName) })}
 ${nav()}
 </form>`)}
 ${step('address', 'Company address', html`<form novalidate data-section="address">
-${field({ name: 'address.line1', label: 'Address line 1', autocomplete: 'address-line1' })}
-${field({ name: 'address.line2', label: 'Address line 2 (optional)', autocomplete: 'address-line2', optional: true })}
-${field({ name: 'address.city', label: 'City', autocomplete: 'address-level2' })}
+${field({ name: 'address.line1', label: 'Address line 1', autocomplete: 'address-line1', ...lengthOf(SignupFields.line1) })}
+${field({ name: 'address.line2', label: 'Address line 2 (optional)', autocomplete: 'address-line2', optional: true, ...lengthOf(SignupFields.line2) })}
+${field({ name: 'address.city', label: 'City', autocomplete: 'address-level2', ...lengthOf(SignupFields.city) })}
 <div class="field"><label for="field-address.country">Country</label>
 <select id="field-address.country" name="address.country" autocomplete="country" required><option value="">Choose a country</option>
 ${COUNTRY_OPTIONS.map(({ code, name }) => html`<option value="${code}">${name}</option>`)}
 </select></div>
-${field({ name: 'address.region', label: 'State, province or region', autocomplete: 'address-level1', optional: true, hint: 'Required in the US and Canada: the 2-letter code, such as NY or QC.' })}
-${field({ name: 'address.postalCode', label: 'Postal code', autocomplete: 'postal-code' })}
+${field({ name: 'address.region', label: 'State, province or region', autocomplete: 'address-level1', optional: true, ...lengthOf(SignupFields.region), hint: 'Required in the US and Canada: the 2-letter code, such as NY or QC.' })}
+${field({ name: 'address.postalCode', label: 'Postal code', autocomplete: 'postal-code', ...lengthOf(SignupFields.postalCode) })}
 ${nav()}
 </form>`)}
 ${step('plan', 'Choose a plan', html`<form novalidate data-section="plan">

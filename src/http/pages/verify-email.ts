@@ -1,27 +1,45 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../../errors.js';
+import { verificationRequestLimit } from '../rate-limit-store.js';
+import { Email } from '../schemas/common.js';
 import type { App } from '../types.js';
-import { csrfInput, html, layout, type Html } from './html.js';
+import { csrfInput, field, html, layout, type FieldErrors, type Html } from './html.js';
 import type { PageDeps } from './index.js';
+import { lengthOf, typed, type PageFormRenderer } from './page-forms.js';
 
 const Token = Type.String({ maxLength: 200 });
 
 /**
  * `/verify-email?token=`: opening the page (GET or HEAD, as often as a mail scanner likes) only
  * shows what will happen; the "Confirm my email" button's POST confirms. A used or expired link
- * offers a new one: a resend button when signed in, else a sign-in hint.
+ * offers a new one: a resend button when signed in, else a form that asks for one by address and
+ * answers the same whatever the address (POST /verify-email/request, as POST
+ * /v1/email-verifications/requests does for other frontends).
  */
 export async function verifyEmailPages(app: App, { services, config, guards }: PageDeps): Promise<void> {
   const send = (reply: FastifyReply, status: number, title: string, body: Html) =>
     reply.code(status).type('text/html; charset=utf-8').send(layout({ title, body }));
 
-  /** A new link: a resend button for the signed-in, unverified account; otherwise what to do. */
+  /** The signed-out way to a new link: the address, and the same answer for any address. */
+  function requestForm(reply: FastifyReply, attempt: { email?: string; errors?: FieldErrors } = {}, heading = true): Html {
+    return html`<form method="post" action="/verify-email/request" novalidate>
+${csrfInput(reply.generateCsrf())}
+${heading ? html`<h2>Get a new link</h2>` : ''}
+${field({ name: 'email', label: 'Your email address', type: 'email', value: attempt.email, autocomplete: 'email', errors: attempt.errors, hint: 'The address you signed up with. We email a new link to it if it still needs confirming.', ...lengthOf(Email) })}
+<button type="submit" data-busy="Sending…">Email me a new link</button>
+</form>`;
+  }
+
+  /** The request form again, after its address failed the schema (malformed, too long). */
+  const requestFormAgain: PageFormRenderer = (request, reply, errors) =>
+    send(reply, 400, 'Get a new link', html`<h1>Get a new verification link</h1>
+<p class="alert" role="alert" id="form-alert" data-autofocus>Check the address you typed.</p>${requestForm(reply, { email: typed(request.body, 'email'), errors }, false)}`);
+
+  /** A new link: a resend button for the signed-in, unverified account; otherwise the request form. */
   async function newLinkOffer(request: FastifyRequest, reply: FastifyReply): Promise<Html> {
     await guards.optionalAccount(request, reply);
-    if (!request.accountId) {
-      return html`<p>To get a new link, sign in to your account: if your address is still unconfirmed, you can ask for a new verification email there.</p>`;
-    }
+    if (!request.accountId) return requestForm(reply);
     const { account } = await services.accounts.me(request.accountId);
     if (account.emailVerified) return html`<p class="success">You are signed in as ${account.email}, and that address is already confirmed. There is nothing more to do.</p>`;
     return html`<form method="post" action="/verify-email/resend">
@@ -99,6 +117,20 @@ ${csrfInput(reply.generateCsrf())}
       const { account } = await services.accounts.me(request.accountId);
       return send(reply, 202, 'New link sent', html`<h1>Check your inbox</h1>
 <p class="success" role="status" data-autofocus>We sent a new verification link to ${account.email}. Earlier links no longer work.</p>`);
+    },
+  );
+
+  app.post(
+    '/verify-email/request',
+    {
+      preHandler: app.csrfProtection,
+      config: { rateLimit: verificationRequestLimit(config.rateLimits.resendsPerMinute), pageForm: requestFormAgain },
+      schema: { hide: true, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), email: Email }) },
+    },
+    async (request, reply) => {
+      await services.verifications.requestNewLink(request.body.email);
+      return send(reply, 202, 'Check your inbox', html`<h1>Check your inbox</h1>
+<p class="success" role="status" data-autofocus>If an unconfirmed account uses ${request.body.email}, we've sent a new verification link to it, which replaces any earlier link. The email can take a few minutes to arrive.</p>`);
     },
   );
 }

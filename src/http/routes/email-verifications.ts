@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
-import { problems, Uuid } from '../schemas/common.js';
+import { verificationRequestLimit } from '../rate-limit-store.js';
+import { Email, problems, Uuid } from '../schemas/common.js';
 import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
 
@@ -45,6 +46,26 @@ export async function emailVerificationRoutes(app: App, { services, config, guar
     async (request, reply) => {
       await services.verifications.resend(request.accountId!);
       return reply.code(202).send({ status: 'sent' as const });
+    },
+  );
+
+  app.post(
+    '/v1/email-verifications/requests',
+    {
+      config: { rateLimit: verificationRequestLimit(config.rateLimits.resendsPerMinute) },
+      schema: {
+        operationId: 'requestEmailVerification',
+        tags: ['registration'],
+        summary: 'Signed out: ask for a new verification link by address',
+        description:
+          'For someone whose link expired or was used and who cannot sign in yet. Always 202, whatever the address: a new verification email (older links stop working) goes out only when the address belongs to an account that is still unconfirmed, and not within RESEND_COOLDOWN_SECONDS of the previous one. The look-up runs in a job, so the answer reveals nothing. At most RATE_LIMIT_RESENDS_PER_MINUTE per IP and per address (429 rate_limited with Retry-After).',
+        body: Type.Object({ email: Email }, { additionalProperties: false, examples: [{ email: 'ada@example.com' }] }),
+        response: { 202: Type.Object({ status: Type.Literal('accepted') }, { examples: [{ status: 'accepted' }] }), ...problems(400, 429) },
+      },
+    },
+    async (request, reply) => {
+      await services.verifications.requestNewLink(request.body.email);
+      return reply.code(202).send({ status: 'accepted' as const });
     },
   );
 }

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { invitationJson, invitationPreviewJson } from '../presenters.js';
-import { Email, Invitation, memberRouteProblems, Password, problems, Role, TrimmedString, Uuid, WorkspaceParams } from '../schemas/common.js';
+import { Email, Invitation, memberRouteProblems, Password, PersonName, problems, Role, Uuid, WorkspaceParams } from '../schemas/common.js';
 import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
 
@@ -133,7 +133,7 @@ export async function invitationRoutes(app: App, { services, config, guards, coo
         summary: 'Accept an invitation: signed in as the invited address, or as a newcomer with name and password',
         description: 'Signed in: 200. Newcomer: creates a verified account and a session, 201. An existing account must sign in first (401 sign_in_required).',
         body: Type.Object(
-          { token: Type.String({ minLength: 1, maxLength: 200 }), name: Type.Optional(TrimmedString(1, 100)), password: Type.Optional(Password) },
+          { token: Type.String({ minLength: 1, maxLength: 200 }), name: Type.Optional(PersonName()), password: Type.Optional(Password) },
           {
             additionalProperties: false,
             examples: [{ token: examples.token, name: 'Grace', password: 'another long passphrase' }, { token: examples.token }],

@@ -4,7 +4,8 @@ import { COUNTRY_CODES } from '../../services/signup/signup-fields.js';
 import { viewJson, type FlowView } from '../../services/signup/signup-flow-service.js';
 import { accountJson, workspaceJson } from '../presenters.js';
 import * as examples from '../schemas/examples.js';
-import { Account, DateTime, Email, NullableDateTime, Password, problems, TrimmedString, Uuid, Workspace } from '../schemas/common.js';
+import { Account, DateTime, Email, NullableDateTime, Password, problems, Uuid, Workspace } from '../schemas/common.js';
+import { SignupFields } from '../schemas/signup.js';
 import { flowToken, signupFlowCookies } from '../signup-cookie.js';
 import type { App, RouteDeps } from '../types.js';
 
@@ -77,26 +78,26 @@ const Completed = Type.Object(
   { account: Account, workspace: Workspace },
   { examples: [{ account: { ...examples.account, emailVerified: true }, workspace: { ...examples.workspace, trialState: 'active' } }] },
 );
-const Code = Type.String({ pattern: '^[0-9]{6}$', description: 'The 6-digit code from the email.', examples: ['042917'] });
+const Code = SignupFields.code;
 
 const PatchBody = Type.Object(
   {
     version: Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'The version you last saw.' }),
     profile: Type.Optional(
       Type.Object(
-        { firstName: TrimmedString(1, 100), lastName: TrimmedString(1, 100), password: Type.Optional(Password) },
+        { firstName: SignupFields.firstName, lastName: SignupFields.lastName, password: Type.Optional(Password) },
         { additionalProperties: false, description: 'The password is hashed (argon2id) on arrival; send it once.' },
       ),
     ),
-    company: Type.Optional(Type.Object({ name: TrimmedString(1, 100) }, { additionalProperties: false })),
+    company: Type.Optional(Type.Object({ name: SignupFields.companyName }, { additionalProperties: false })),
     address: Type.Optional(
       Type.Object(
         {
-          line1: TrimmedString(1, 200),
-          line2: Type.Optional(TrimmedString(0, 200)),
-          city: TrimmedString(1, 100),
-          region: Type.Optional(TrimmedString(0, 100, 'Required for US (state) and CA (province), as the ISO 3166-2 code, e.g. NY or QC.')),
-          postalCode: TrimmedString(1, 20),
+          line1: SignupFields.line1,
+          line2: Type.Optional(SignupFields.line2),
+          city: SignupFields.city,
+          region: Type.Optional(SignupFields.region),
+          postalCode: SignupFields.postalCode,
           country: Type.String({ enum: [...COUNTRY_CODES], description: 'ISO 3166-1 alpha-2, upper case.' }),
         },
         { additionalProperties: false },

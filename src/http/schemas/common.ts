@@ -6,6 +6,20 @@ export function TrimmedString(min: number, max: number, description?: string) {
   return Type.String({ 'x-trim': { min, max }, maxLength: max * 10, ...(description ? { description } : {}) });
 }
 
+/** The longest person name, after trimming (the pages' maxlength). */
+export const PERSON_NAME_MAX = 100;
+
+/** Refuses control characters (NUL, BEL, tabs, line breaks, ...): a name is one line of printable text. */
+const NO_CONTROL_CHARACTERS = { pattern: '^[^\\p{Cc}\\p{Zl}\\p{Zp}]*$', 'x-pattern-message': 'must not contain control characters such as line breaks or tabs' };
+
+/**
+ * A person's name (registration, invitation accept, sign-up profile): trimmed, `min` (1) to 100
+ * characters, one printable line. A page that says "Enter your name" itself passes `min` 0.
+ */
+export function PersonName(description?: string, min = 1) {
+  return Type.String({ ...TrimmedString(min, PERSON_NAME_MAX, description), ...NO_CONTROL_CHARACTERS });
+}
+
 export const Uuid = Type.String({ format: 'uuid' });
 export const Email = Type.String({ format: 'email', maxLength: 254, description: 'A work email address.' });
 export const Password = Type.String({ minLength: 8, maxLength: 256 });
