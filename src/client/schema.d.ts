@@ -527,7 +527,7 @@ export interface paths {
         put?: never;
         /**
          * Extend the trial by days, or set its end; 409 trial_not_started before verification
-         * @description Send `extendDays` or `trialEndsAt`, and a `reason` for the audit log; `X-Admin-Actor` names who acted.
+         * @description Send `extendDays` or `trialEndsAt`, and a `reason` for the audit log; `X-Admin-Actor` names who acted. Send an `Idempotency-Key` header to make retries safe: the same key and body within 24 hours act once and answer with the workspace as it is; the same key with another body is 422 idempotency_key_reused.
          */
         post: operations["changeTrial"];
         delete?: never;
@@ -547,7 +547,7 @@ export interface paths {
         put?: never;
         /**
          * Reopen a closed workspace
-         * @description 409 workspace_not_closed when it is open; the reason goes to the audit log.
+         * @description 409 workspace_not_closed when it is open; the reason goes to the audit log. Send an `Idempotency-Key` header to make retries safe: the same key and body within 24 hours act once and answer with the workspace as it is; the same key with another body is 422 idempotency_key_reused.
          */
         post: operations["reopenWorkspace"];
         delete?: never;
@@ -6593,6 +6593,11 @@ export interface operations {
             header?: {
                 /** @description Who acted (a name or email), for the audit log. */
                 "x-admin-actor"?: string;
+                /**
+                 * @description A unique key per intended request, e.g. a UUID.
+                 * @example 3f1c9d2e-7a4b-4c8d-9e0f-1a2b3c4d5e6f
+                 */
+                "idempotency-key"?: string;
             };
             path: {
                 id: string;
@@ -6786,6 +6791,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was already used with a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:idempotency_key_reused",
+                     *       "title": "Unprocessable Entity",
+                     *       "status": 422,
+                     *       "detail": "This Idempotency-Key was used for a different request.",
+                     *       "code": "idempotency_key_reused"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected error; the detail says nothing about its cause. */
             500: {
                 headers: {
@@ -6831,6 +6854,11 @@ export interface operations {
             header?: {
                 /** @description Who acted (a name or email), for the audit log. */
                 "x-admin-actor"?: string;
+                /**
+                 * @description A unique key per intended request, e.g. a UUID.
+                 * @example 3f1c9d2e-7a4b-4c8d-9e0f-1a2b3c4d5e6f
+                 */
+                "idempotency-key"?: string;
             };
             path: {
                 id: string;
@@ -7015,6 +7043,24 @@ export interface operations {
                      *       "status": 415,
                      *       "detail": "Send the request body as application/json.",
                      *       "code": "unsupported_media_type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was already used with a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:problem:idempotency_key_reused",
+                     *       "title": "Unprocessable Entity",
+                     *       "status": 422,
+                     *       "detail": "This Idempotency-Key was used for a different request.",
+                     *       "code": "idempotency_key_reused"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];

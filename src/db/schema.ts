@@ -29,6 +29,15 @@ export interface SessionsTable {
   expires_at: Timestamp;
 }
 
+export interface AdminPageSessionsTable {
+  id: Generated<string>;
+  token_hash: Buffer;
+  admin_token_mac: Buffer;
+  actor: string;
+  created_at: DefaultedTimestamp;
+  expires_at: Timestamp;
+}
+
 export interface EmailVerificationsTable {
   id: Generated<string>;
   account_id: string;
@@ -366,6 +375,7 @@ export interface EmailDeliveriesTable {
 export interface Database {
   accounts: AccountsTable;
   sessions: SessionsTable;
+  admin_page_sessions: AdminPageSessionsTable;
   email_verifications: EmailVerificationsTable;
   workspaces: WorkspacesTable;
   workspace_members: WorkspaceMembersTable;

@@ -1,10 +1,12 @@
-import type { Db } from '../db/database.js';
+import { createHash } from 'node:crypto';
+import type { Db, Tx } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { AdminRepository, AdminWorkspaceRow, AuditEventRow, AuditFilter, Keyset, StatsRow, WorkspaceFilter } from '../repositories/admin-repository.js';
 import type { Actor, AuditRepository } from '../repositories/audit-repository.js';
 import type { BillingRepository, BillingRow } from '../repositories/billing/billing-repository.js';
 import type { SagaRepository, SagaRow } from '../repositories/billing/saga-repository.js';
 import type { InvitationRepository } from '../repositories/invitation-repository.js';
+import type { IdempotencyRepository } from '../repositories/idempotency-repository.js';
 import type { FunnelRow, ReportRepository } from '../repositories/report-repository.js';
 import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
 import type { EventRecorder } from './events/event-recorder.js';
@@ -42,12 +44,28 @@ export interface Page<T> {
 }
 
 const DAY_MS = 86_400_000;
+/** How long an admin action's idempotency key replays instead of acting again. */
+const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+
+/** An admin action's idempotency key, where it applies, and what was asked (a reused key must ask the same). */
+interface AdminIdempotency {
+  key: string;
+  scope: string;
+  request: unknown;
+}
+
+/** Claims the key inside the action's transaction, or throws KeyAlreadyUsed. */
+type Claim = (trx: Tx) => Promise<void>;
+
+/** Thrown inside the transaction when another request already holds the idempotency key. */
+class KeyAlreadyUsed extends Error {}
 
 /** The back office: reports, lists and actions for the product's admins. */
 export class AdminService {
   constructor(
     private readonly deps: {
       db: Db;
+      idempotency: IdempotencyRepository;
       admin: AdminRepository;
       reports: ReportRepository;
       workspaces: WorkspaceRepository;
@@ -105,8 +123,12 @@ export class AdminService {
     };
   }
 
-  /** Extends (by days, from the later of its end and now) or sets the trial end; audited with the reason. */
-  async changeTrial(workspaceId: string, actor: Actor, input: { extendDays?: number; trialEndsAt?: Date; reason: string }): Promise<AdminWorkspaceView> {
+  /**
+   * Extends (by days, from the later of its end and now) or sets the trial end; audited with the
+   * reason. With an idempotency key, a repeat (a double submit, a retry) within 24 hours changes
+   * nothing and answers with the workspace as it is.
+   */
+  async changeTrial(workspaceId: string, actor: Actor, input: { extendDays?: number; trialEndsAt?: Date; reason: string }, idempotencyKey?: string): Promise<AdminWorkspaceView> {
     const { extendDays, trialEndsAt, reason } = input;
     if ((extendDays === undefined) === (trialEndsAt === undefined)) {
       throw new AppError('validation_failed', 'Send either extendDays or trialEndsAt.', { fields: [{ field: 'extendDays', message: 'or trialEndsAt is required, not both' }] });
@@ -114,7 +136,9 @@ export class AdminService {
     if (trialEndsAt && trialEndsAt.getTime() <= Date.now()) {
       throw new AppError('validation_failed', 'trialEndsAt must be in the future.', { fields: [{ field: 'trialEndsAt', message: 'must be in the future' }] });
     }
-    await this.deps.db.transaction().execute(async (trx) => {
+    const request = { extendDays: extendDays ?? null, trialEndsAt: trialEndsAt?.toISOString() ?? null, reason };
+    await this.once(idempotencyKey ? { key: idempotencyKey, scope: `admin:trial:${workspaceId}`, request } : undefined, (claim) => this.deps.db.transaction().execute(async (trx) => {
+      await claim(trx);
       const change = await this.deps.admin.withTx(trx).setTrialEnd(workspaceId, extendDays !== undefined ? { extendDays } : { trialEndsAt: trialEndsAt! });
       if (!change) {
         if (!(await this.deps.workspaces.withTx(trx).findById(workspaceId))) throw new AppError('not_found', 'No workspace with this id exists.');
@@ -131,14 +155,45 @@ export class AdminService {
         workspaceId,
         data: { workspaceId, from: change.from.toISOString(), to: change.to.toISOString(), extendDays: extendDays ?? null, reason },
       });
-    });
+    }));
     return (await this.workspaceDetail(workspaceId)).workspace;
   }
 
-  /** Reopens a closed workspace; audited with the reason. */
-  async reopen(workspaceId: string, actor: Actor, reason: string): Promise<AdminWorkspaceView> {
-    await this.deps.onboarding.reopen(workspaceId, actor, reason);
+  /** Reopens a closed workspace; audited with the reason. With an idempotency key, a repeat within 24 hours is not an error. */
+  async reopen(workspaceId: string, actor: Actor, reason: string, idempotencyKey?: string): Promise<AdminWorkspaceView> {
+    await this.once(idempotencyKey ? { key: idempotencyKey, scope: `admin:reopen:${workspaceId}`, request: { reason } } : undefined, (claim) =>
+      this.deps.onboarding.reopen(workspaceId, actor, reason, claim),
+    );
     return (await this.workspaceDetail(workspaceId)).workspace;
+  }
+
+  /**
+   * Runs an admin action at most once per idempotency key: `act` claims the key in its own
+   * transaction, so the key commits with the change (or not at all). A concurrent repeat waits on
+   * the claim until the first commits, then finds the key used and does nothing.
+   */
+  private async once(idempotency: AdminIdempotency | undefined, act: (claim: Claim) => Promise<void>): Promise<void> {
+    if (!idempotency) return act(async () => {});
+    const { key, scope } = idempotency;
+    const requestHash = createHash('sha256').update(JSON.stringify(idempotency.request)).digest();
+    if (await this.alreadyDone(scope, key, requestHash)) return;
+    try {
+      await act(async (trx) => {
+        if (!(await this.deps.idempotency.withTx(trx).claim(scope, key, requestHash, IDEMPOTENCY_TTL_SECONDS))) throw new KeyAlreadyUsed();
+      });
+    } catch (error) {
+      if (!(error instanceof KeyAlreadyUsed) || !(await this.alreadyDone(scope, key, requestHash))) throw error;
+    }
+  }
+
+  /** Whether the key was used for this very request; a different request under the same key is refused. */
+  private async alreadyDone(scope: string, key: string, requestHash: Buffer): Promise<boolean> {
+    const record = await this.deps.idempotency.find(scope, key, IDEMPOTENCY_TTL_SECONDS);
+    if (!record) return false;
+    if (!record.requestHash.equals(requestHash)) {
+      throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request. Use a new key for a new request.');
+    }
+    return true;
   }
 
   /** Dashboard counts and the daily series of the last 30 days. */

@@ -4,6 +4,7 @@ import type { Db } from '../db/database.js';
 import type { Mailer } from '../mail/mailer.js';
 import { AccountRepository } from '../repositories/account-repository.js';
 import { AdminRepository } from '../repositories/admin-repository.js';
+import { AdminPageSessionRepository } from '../repositories/admin-page-session-repository.js';
 import { AuditRepository } from '../repositories/audit-repository.js';
 import { EventRepository } from '../repositories/events/event-repository.js';
 import { WebhookRepository } from '../repositories/events/webhook-repository.js';
@@ -24,6 +25,7 @@ import { WorkerHeartbeatRepository } from '../repositories/worker-heartbeat-repo
 import { WorkspaceRepository } from '../repositories/workspace-repository.js';
 import { NewWorkspaceRepository } from '../repositories/new-workspace-repository.js';
 import { AccountService } from './account-service.js';
+import { AdminPageSessionService } from './admin-page-session-service.js';
 import { AdminService } from './admin-service.js';
 import { EmailService } from './email-service.js';
 import { EventRecorder } from './events/event-recorder.js';
@@ -78,6 +80,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   const verifications = new VerificationRepository(db);
   const audit = new AuditRepository(db);
   const idempotency = new IdempotencyRepository(db);
+  const adminPageSessions = new AdminPageSessionService(new AdminPageSessionRepository(db), config.adminToken);
   const invitations = new InvitationRepository(db);
   const sessionRows = new SessionRepository(db);
   const rateLimits = new RateLimitRepository(db);
@@ -208,8 +211,10 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     }),
     members: new MembershipService({ db, workspaces, onboarding, audit, events, access }),
     onboarding: onboardingService,
+    adminPageSessions,
     admin: new AdminService({
       db,
+      idempotency,
       admin: new AdminRepository(db),
       reports: new ReportRepository(db),
       workspaces,
@@ -260,6 +265,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       rateLimits,
       emailDeliveries,
       sessions,
+      adminPageSessions,
       events,
       trialReminderDays: config.trialReminderDays,
     }),

@@ -6,6 +6,7 @@ import { enqueueJobs } from '../repositories/job-queue.js';
 import type { RateLimitRepository } from '../repositories/rate-limit-repository.js';
 import type { TrialRepository } from '../repositories/trial-repository.js';
 import type { VerificationRepository } from '../repositories/verification-repository.js';
+import type { AdminPageSessionService } from './admin-page-session-service.js';
 import type { EventRecorder } from './events/event-recorder.js';
 import { drain, type SessionService } from './session-service.js';
 
@@ -27,6 +28,7 @@ export class LifecycleService {
       rateLimits: RateLimitRepository;
       emailDeliveries: EmailDeliveryRepository;
       sessions: SessionService;
+      adminPageSessions: AdminPageSessionService;
       events: EventRecorder;
       trialReminderDays: number;
     },
@@ -63,11 +65,12 @@ export class LifecycleService {
 
   /** Deletes, in batches, what is no longer needed; returns how many rows went, by kind. */
   async purge(): Promise<Record<string, number>> {
-    const { verifications, invitations, idempotency, rateLimits, emailDeliveries, sessions } = this.deps;
+    const { verifications, invitations, idempotency, rateLimits, emailDeliveries, sessions, adminPageSessions } = this.deps;
     return {
       verifications: await drain(() => verifications.deleteDead(KEEP_DEAD_DAYS, BATCH), BATCH),
       invitations: await drain(() => invitations.deleteDead(KEEP_DEAD_DAYS, BATCH), BATCH),
       sessions: await sessions.purgeExpired(BATCH),
+      adminPageSessions: await adminPageSessions.purgeExpired(BATCH),
       idempotencyKeys: await drain(() => idempotency.deleteOlderThan(24 * 60 * 60, BATCH), BATCH),
       rateLimits: await drain(() => rateLimits.deleteExpired(BATCH), BATCH),
       emailDeliveries: await drain(() => emailDeliveries.deleteOlderThan(KEEP_DEAD_DAYS, BATCH), BATCH),

@@ -150,8 +150,10 @@ export class OnboardingService {
   }
 
   /** Reopens a closed workspace, audited with the actor and reason. */
-  async reopen(workspaceId: string, actor: Actor, reason: string): Promise<void> {
+  async reopen(workspaceId: string, actor: Actor, reason: string, claim?: (trx: Tx) => Promise<void>): Promise<void> {
     await this.deps.db.transaction().execute(async (trx) => {
+      // The caller's idempotency claim commits (or rolls back) with the reopening.
+      await claim?.(trx);
       const workspaces = this.deps.workspaces.withTx(trx);
       if (!(await workspaces.lock(workspaceId))) throw new AppError('not_found', 'No workspace with this id exists.');
       if (!(await workspaces.reopen(workspaceId))) throw new AppError('workspace_not_closed', 'This workspace is not closed.');

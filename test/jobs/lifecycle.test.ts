@@ -60,7 +60,7 @@ t.test('the "trial ended" email goes out once at expiry, through the cron task',
   t.equal(ctx.smtp.to(unverified.email).filter((m) => m.subject.includes('trial')).length, 0, 'no trial, no trial emails');
 });
 
-t.test('the daily purge deletes dead tokens, old invitations, expired sessions and stale keys, in batches', async (t) => {
+t.test('the daily purge deletes dead tokens, old invitations, expired sessions (account and admin page) and stale keys, in batches', async (t) => {
   const ctx = await testContext(t);
   const owner = await signUpVerified(ctx);
   const db = ctx.runtime.db;
@@ -73,6 +73,10 @@ t.test('the daily purge deletes dead tokens, old invitations, expired sessions a
     { workspace_id: owner.workspaceId, email: 'new@example.com', role: 'member', token_hash: hashToken('new-invite'), status: 'pending', expires_at: new Date(Date.now() + 86_400_000) },
   ]).execute();
   await db.insertInto('sessions').values({ token_hash: hashToken('expired-session'), account_id: owner.accountId, expires_at: new Date(Date.now() - 1000) }).execute();
+  await db.insertInto('admin_page_sessions').values([
+    { token_hash: hashToken('expired-admin-page'), admin_token_mac: hashToken('mac'), actor: 'Olivia Ops', expires_at: new Date(Date.now() - 1000) },
+    { token_hash: hashToken('live-admin-page'), admin_token_mac: hashToken('mac'), actor: 'Olivia Ops', expires_at: new Date(Date.now() + 3_600_000) },
+  ]).execute();
   await db.insertInto('idempotency_keys').values([
     { scope: 'registration', key: 'old', request_hash: hashToken('x'), created_at: new Date(Date.now() - 25 * 3_600_000) },
     { scope: 'registration', key: 'fresh', request_hash: hashToken('y') },
@@ -81,18 +85,19 @@ t.test('the daily purge deletes dead tokens, old invitations, expired sessions a
   await db.insertInto('email_deliveries').values({ message_key: 'trial-ended.old', sent_at: new Date(Date.now() - 31 * 86_400_000) }).execute();
 
   const purged = await ctx.runtime.services.lifecycle.purge();
-  t.same(purged, { verifications: 1, invitations: 1, sessions: 1, idempotencyKeys: 1, rateLimits: 1, emailDeliveries: 1 });
+  t.same(purged, { verifications: 1, invitations: 1, sessions: 1, adminPageSessions: 1, idempotencyKeys: 1, rateLimits: 1, emailDeliveries: 1 });
   const left = async (table: 'email_verifications' | 'invitations' | 'sessions' | 'idempotency_keys' | 'rate_limits') => (await db.selectFrom(table).selectAll().execute()).length;
   t.equal(await left('email_verifications'), 2, 'the registration token and the recently expired one stay');
   t.equal(await left('invitations'), 1);
   t.equal(await left('sessions'), 1, 'the live session stays');
+  t.same(await db.selectFrom('admin_page_sessions').select('actor').execute(), [{ actor: 'Olivia Ops' }], 'the live admin page session stays');
   t.equal(await left('idempotency_keys'), 1);
   t.same(await db.selectFrom('email_deliveries').select('message_key').execute(), [], 'the month-old delivery record went');
   const counters = await db.selectFrom('rate_limits').select('key').where('key', 'in', ['old', 'live']).execute();
   t.same(counters.map((c) => c.key), ['live'], 'live counters stay (the requests above made their own)');
   await sql`select graphile_worker.add_job('purge_expired')`.execute(db);
   await ctx.runJobs();
-  t.same(await ctx.runtime.services.lifecycle.purge(), { verifications: 0, invitations: 0, sessions: 0, idempotencyKeys: 0, rateLimits: 0, emailDeliveries: 0 }, 'idempotent');
+  t.same(await ctx.runtime.services.lifecycle.purge(), { verifications: 0, invitations: 0, sessions: 0, adminPageSessions: 0, idempotencyKeys: 0, rateLimits: 0, emailDeliveries: 0 }, 'idempotent');
 });
 
 t.test('the crontab schedules the cleanup, the trial emails and the purges', async (t) => {

@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core';
 import t from 'tap';
 import { checkPage, launchChromium, liveService, newContext } from '../helpers/browser.js';
 import { subscribe } from '../helpers/billing.js';
+import { trialEnd } from '../helpers/admin-pages.js';
 import { signUp, signUpVerified } from '../helpers/factories.js';
 
 t.setTimeout(600_000);
@@ -63,6 +64,7 @@ t.test('an admin signs in, finds a workspace by owner email, extends its trial w
   await page.getByRole('link', { name: 'Target Trial' }).click();
   await page.getByRole('heading', { name: 'Target Trial' }).waitFor();
   const before = await page.textContent('#trial-ends');
+  const endBefore = await trialEnd(ctx, target.workspaceId);
   await checkPage(t, page, 'admin-3-workspace');
 
   await page.getByLabel('Days to add').fill('10');
@@ -71,7 +73,8 @@ t.test('an admin signs in, finds a workspace by owner email, extends its trial w
   await checkPage(t, page, 'admin-4-extend-error');
 
   await page.getByLabel('Reason').fill('Asked for more time to evaluate.');
-  await page.getByRole('button', { name: 'Extend trial' }).click();
+  // The answer is lost and the person reloads, sending the form again: its one-time key makes it count once.
+  const posts = await submitAndResend(page, '**/extend-trial', () => page.getByRole('button', { name: 'Extend trial' }).click());
   await page.getByRole('status').filter({ hasText: 'The trial was extended.' }).waitFor();
   t.not(await page.textContent('#trial-ends'), before, 'the trial end moved');
   const event = page.locator('#audit-events tbody tr').filter({ hasText: 'trial.extended' });
@@ -81,11 +84,18 @@ t.test('an admin signs in, finds a workspace by owner email, extends its trial w
   await checkPage(t, page, 'admin-5-extended');
 
   const rows = await sql<{ actor_id: string; days: number }>`select actor_id, (data->>'extendDays')::int as days from audit_events where action = 'trial.extended' and workspace_id = ${target.workspaceId}`.execute(ctx.runtime.db);
-  t.same(rows.rows, [{ actor_id: 'Olivia Ops', days: 10 }], 'audited under the name given at sign-in');
+  t.same(rows.rows, [{ actor_id: 'Olivia Ops', days: 10 }], 'audited under the name given at sign-in, once');
+  t.same(posts, [303, 303], 'the form reached the server twice');
+  t.equal(await trialEnd(ctx, target.workspaceId), endBefore + 10 * 86_400_000, 'ten days added, once');
+
+  const signedInCookie = `admin_page=${(await context.cookies()).find((c) => c.name === 'admin_page')!.value}`;
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Admin sign-in' }).waitFor();
   t.equal((await context.cookies()).filter((c) => c.name === 'admin_page').length, 0, 'signed out');
+  const copied = await fetch(`${ctx.baseUrl}/admin`, { headers: { cookie: signedInCookie } });
+  t.equal(copied.status, 401, 'a copy of the cookie taken before signing out no longer opens /admin');
+  t.match(await copied.text(), 'Admin sign-in');
 });
 
 t.test('an admin reopens a closed workspace with a reason', async (t) => {
@@ -120,6 +130,30 @@ t.test('a forged or foreign page session cookie is refused', async (t) => {
     t.match(await response.text(), 'Admin sign-in');
   }
 });
+
+/**
+ * Submits a form whose answer is lost on the way back (the server acted, the connection dropped),
+ * then reloads, which sends the same form again: the double submit a browser does not prevent.
+ * Returns the server's statuses.
+ */
+async function submitAndResend(page: Page, url: string, submit: () => Promise<void>): Promise<number[]> {
+  const statuses: number[] = [];
+  await page.route(url, async (route) => {
+    const response = await route.fetch({ maxRedirects: 0 });
+    statuses.push(response.status());
+    await (statuses.length === 1 ? route.abort('connectionreset') : route.fulfill({ response }));
+  });
+  await submit().catch(() => undefined);
+  // Reload only once the browser shows its error page for the lost answer.
+  for (let i = 0; !page.url().startsWith('chrome-error:'); i++) {
+    if (i > 250) throw new Error(`The lost answer left the page at ${page.url()}.`);
+    await page.waitForTimeout(20);
+  }
+  await page.waitForLoadState();
+  await page.reload();
+  await page.unroute(url);
+  return statuses;
+}
 
 async function signIn(page: Page, baseUrl: string, path = '/admin'): Promise<void> {
   await page.goto(`${baseUrl}${path}`);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../errors.js';
@@ -15,10 +16,14 @@ const TRIAL_STATES = ['pending_verification', 'active', 'ending_soon', 'expired'
 const STATUSES = ['active', 'closed'] as const;
 const ONBOARDING = ['in_progress', 'completed'] as const;
 
+/** The bounds the forms' inputs announce and the handlers enforce. */
+const MAX = { q: 200, plan: 50, actor: 100, token: 500, reason: 500 } as const;
+const DAYS = { min: 1, max: 365 } as const;
+
 const Filters = Type.Object({
-  q: Type.Optional(Type.String({ maxLength: 200 })),
+  q: Type.Optional(Type.String({ maxLength: MAX.q })),
   trialState: Type.Optional(Type.String({ maxLength: 50 })),
-  plan: Type.Optional(Type.String({ maxLength: 50 })),
+  plan: Type.Optional(Type.String({ maxLength: MAX.plan })),
   status: Type.Optional(Type.String({ maxLength: 50 })),
   onboarding: Type.Optional(Type.String({ maxLength: 50 })),
   cursor: Type.Optional(Type.String({ maxLength: 500 })),
@@ -51,7 +56,7 @@ function select(name: string, label: string, options: readonly string[], value: 
  * the name given at sign-in).
  */
 export async function adminPages(app: App, { services, config, secure }: PageDeps): Promise<void> {
-  const sessions = adminPageSessions(config.adminToken, secure);
+  const sessions = adminPageSessions(services.adminPageSessions, secure);
   const send = (reply: FastifyReply, status: number, title: string, body: Html) =>
     reply.code(status).type('text/html; charset=utf-8').header('x-robots-tag', 'noindex').send(layout({ title, body }));
 
@@ -62,15 +67,15 @@ ${configured ? '' : html`<p class="alert" role="alert">Admin access is not confi
 ${attempt.alert ? html`<p class="alert" role="alert" id="form-alert" data-autofocus>${attempt.alert}</p>` : ''}
 <form method="post" action="/admin/sign-in" novalidate>${csrfInput(reply.generateCsrf())}
 ${attempt.returnTo ? html`<input type="hidden" name="returnTo" value="${attempt.returnTo}">` : ''}
-${field({ name: 'actor', label: 'Your name or email', value: attempt.actor, autocomplete: 'username', hint: 'Recorded in the audit log with every change you make.', errors: attempt.errors })}
-${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: 'current-password', errors: attempt.errors })}
+${field({ name: 'actor', label: 'Your name or email', value: attempt.actor, autocomplete: 'username', maxlength: MAX.actor, hint: 'Recorded in the audit log with every change you make.', errors: attempt.errors })}
+${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: 'current-password', maxlength: MAX.token, errors: attempt.errors })}
 <button type="submit">Sign in</button>
 </form>`);
   }
 
   /** The signed-in admin, or a sign-in page sent instead, which comes back to the page asked for. */
-  function requireAdmin(request: FastifyRequest, reply: FastifyReply): string | undefined {
-    const actor = sessions.actor(request);
+  async function requireAdmin(request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> {
+    const actor = await sessions.actor(request);
     if (!actor) void signInPage(reply, 401, { returnTo: request.method === 'GET' ? returnPath(request.url) : undefined });
     return actor;
   }
@@ -87,7 +92,7 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
       schema: { hide: true, body: Type.Object({
           _csrf: Type.String({ maxLength: 200 }),
           actor: Type.Optional(Type.String({ maxLength: 500 })),
-          token: Type.Optional(Type.String({ maxLength: 500 })),
+          token: Type.Optional(Type.String({ maxLength: MAX.token })),
           returnTo: Type.Optional(Type.String({ maxLength: 2000 })),
         }),
       },
@@ -96,22 +101,22 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
       const actor = (request.body.actor ?? '').trim();
       const errors: FieldErrors = {};
       if (!actor) errors.actor = 'Enter your name or email.';
-      else if (actor.length > 100) errors.actor = 'Use at most 100 characters.';
+      else if (actor.length > MAX.actor) errors.actor = `Use at most ${MAX.actor} characters.`;
       if (!sessions.tokenMatches(request.body.token ?? '')) errors.token = 'This is not the admin token.';
       const returnTo = returnPath(request.body.returnTo);
       if (Object.keys(errors).length > 0) return signInPage(reply, errors.token ? 401 : 400, { actor, errors, alert: 'Sign-in failed.', returnTo });
-      sessions.start(reply, actor);
+      await sessions.start(reply, actor);
       return reply.code(303).redirect(returnTo ?? '/admin');
     },
   );
 
-  app.post('/admin/sign-out', { preHandler: app.csrfProtection, schema: { hide: true, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }) }) } }, async (_request, reply) => {
-    sessions.end(reply);
+  app.post('/admin/sign-out', { preHandler: app.csrfProtection, schema: { hide: true, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }) }) } }, async (request, reply) => {
+    await sessions.end(request, reply);
     return reply.code(303).redirect('/admin');
   });
 
   app.get('/admin', { schema: { hide: true, querystring: Filters } }, async (request, reply) => {
-    const actor = requireAdmin(request, reply);
+    const actor = await requireAdmin(request, reply);
     if (!actor) return reply;
     const filter = filterOf(request.query);
     const page = await pageOrFirst(request.query.cursor, (cursor) => services.admin.listWorkspaces(filter, { limit: 25, cursor }));
@@ -119,11 +124,11 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
     const next = page.nextCursor ? `/admin?${new URLSearchParams([...params, ['cursor', page.nextCursor]])}` : undefined;
     return send(reply, 200, 'Trials', html`<h1>Trials</h1>${header(reply, actor)}
 <form method="get" action="/admin" class="filters" role="search" aria-label="Filter workspaces">
-<div class="field"><label for="filter-q">Workspace name or owner email</label><input id="filter-q" name="q" type="search" value="${filter.q ?? ''}"></div>
+<div class="field"><label for="filter-q">Workspace name or owner email</label><input id="filter-q" name="q" type="search" maxlength="${MAX.q}" value="${filter.q ?? ''}"></div>
 ${select('trialState', 'Trial', TRIAL_STATES, filter.trialState)}
 ${select('status', 'Status', STATUSES, filter.status)}
 ${select('onboarding', 'Onboarding', ONBOARDING, filter.onboarding)}
-<div class="field"><label for="filter-plan">Plan</label><input id="filter-plan" name="plan" type="text" value="${filter.plan ?? ''}"></div>
+<div class="field"><label for="filter-plan">Plan</label><input id="filter-plan" name="plan" type="text" maxlength="${MAX.plan}" value="${filter.plan ?? ''}"></div>
 <button type="submit">Filter</button>
 </form>
 <p><a href="/admin/workspaces.csv${params.size > 0 ? `?${params}` : ''}" download>Download CSV</a> of every matching workspace</p>
@@ -141,7 +146,7 @@ ${next ? html`<p><a href="${next}">Next page</a></p>` : ''}`);
   }
 
   app.get('/admin/workspaces.csv', { schema: { hide: true, querystring: Filters } }, async (request, reply) => {
-    if (!requireAdmin(request, reply)) return reply;
+    if (!(await requireAdmin(request, reply))) return reply;
     return sendCsv(reply, 'workspaces.csv', CSV_COLUMNS, services.admin.allWorkspaces(filterOf(request.query)));
   });
 
@@ -164,15 +169,15 @@ ${form.notice ? html`<p class="success" role="status" data-autofocus>${form.noti
 </dl>
 <h2>Extend the trial</h2>
 ${form.errors ? html`<p class="alert" role="alert" id="form-alert" data-autofocus>The trial was not changed.</p>` : ''}
-<form method="post" action="/admin/workspaces/${w.id}/extend-trial" novalidate>${csrfInput(reply.generateCsrf())}
-${field({ name: 'days', label: 'Days to add', type: 'number', value: form.days ?? '7', hint: 'From 1 to 365, added to the later of the trial end and now.', errors: form.errors })}
-${field({ name: 'reason', label: 'Reason', value: form.reason, hint: 'Kept in the audit log.', errors: form.errors })}
+<form method="post" action="/admin/workspaces/${w.id}/extend-trial" novalidate>${csrfInput(reply.generateCsrf())}${onceInput()}
+${field({ name: 'days', label: 'Days to add', type: 'number', value: form.days ?? '7', ...DAYS, hint: `From ${DAYS.min} to ${DAYS.max}, added to the later of the trial end and now.`, errors: form.errors })}
+${field({ name: 'reason', label: 'Reason', value: form.reason, maxlength: MAX.reason, hint: 'Kept in the audit log.', errors: form.errors })}
 <button type="submit">Extend trial</button>
 </form>
 ${w.status === 'closed' ? html`<h2>Reopen the workspace</h2>
 ${form.reopenErrors ? html`<p class="alert" role="alert" id="reopen-alert" data-autofocus>The workspace was not reopened.</p>` : ''}
-<form method="post" action="/admin/workspaces/${w.id}/reopen" novalidate>${csrfInput(reply.generateCsrf())}
-${field({ name: 'reopenReason', label: 'Reason for reopening', value: form.reopenReason, hint: 'Kept in the audit log.', errors: form.reopenErrors })}
+<form method="post" action="/admin/workspaces/${w.id}/reopen" novalidate>${csrfInput(reply.generateCsrf())}${onceInput()}
+${field({ name: 'reopenReason', label: 'Reason for reopening', value: form.reopenReason, maxlength: MAX.reason, hint: 'Kept in the audit log.', errors: form.reopenErrors })}
 <button type="submit">Reopen workspace</button>
 </form>` : ''}
 ${billingSection(detail.billing, detail.billingSagas)}
@@ -188,7 +193,7 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
   }
 
   app.get('/admin/workspaces/:id', { schema: { hide: true, params: Params, querystring: Type.Object({ done: Type.Optional(Type.String({ maxLength: 20 })) }) } }, async (request, reply) => {
-    const actor = requireAdmin(request, reply);
+    const actor = await requireAdmin(request, reply);
     if (!actor) return reply;
     const notice = request.query.done === 'extended' ? 'The trial was extended.' : request.query.done === 'reopened' ? 'The workspace was reopened.' : undefined;
     return detailPage(reply, actor, request.params.id, notice ? { notice } : {});
@@ -198,20 +203,24 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
     '/admin/workspaces/:id/extend-trial',
     {
       preHandler: app.csrfProtection,
-      schema: { hide: true, params: Params, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), days: Type.Optional(Type.String({ maxLength: 20 })), reason: Type.Optional(Type.String({ maxLength: 2000 })) }) },
+      schema: {
+        hide: true,
+        params: Params,
+        body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), idempotencyKey: OnceKey, days: Type.Optional(Type.String({ maxLength: 20 })), reason: Type.Optional(Type.String({ maxLength: 2000 })) }),
+      },
     },
     async (request, reply) => {
-      const actor = requireAdmin(request, reply);
+      const actor = await requireAdmin(request, reply);
       if (!actor) return reply;
       const days = (request.body.days ?? '').trim();
       const reason = (request.body.reason ?? '').trim();
       const errors: FieldErrors = {};
       const extendDays = /^\d{1,3}$/.test(days) ? Number(days) : NaN;
-      if (!(extendDays >= 1 && extendDays <= 365)) errors.days = 'Enter a whole number of days from 1 to 365.';
-      if (!reason) errors.reason = 'Say why: the reason is kept in the audit log.';
-      else if (reason.length > 500) errors.reason = 'Use at most 500 characters.';
+      if (!(extendDays >= DAYS.min && extendDays <= DAYS.max)) errors.days = `Enter a whole number of days from ${DAYS.min} to ${DAYS.max}.`;
+      const reasonProblem = reasonError(reason);
+      if (reasonProblem) errors.reason = reasonProblem;
       if (Object.keys(errors).length > 0) return detailPage(reply, actor, request.params.id, { errors, days, reason }, 400);
-      await services.admin.changeTrial(request.params.id, { type: 'admin', id: actor }, { extendDays, reason });
+      await services.admin.changeTrial(request.params.id, { type: 'admin', id: actor }, { extendDays, reason }, request.body.idempotencyKey);
       return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?done=extended`);
     },
   );
@@ -220,21 +229,21 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
     '/admin/workspaces/:id/reopen',
     {
       preHandler: app.csrfProtection,
-      schema: { hide: true, params: Params, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), reopenReason: Type.Optional(Type.String({ maxLength: 2000 })) }) },
+      schema: { hide: true, params: Params, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), idempotencyKey: OnceKey, reopenReason: Type.Optional(Type.String({ maxLength: 2000 })) }) },
     },
     async (request, reply) => {
-      const actor = requireAdmin(request, reply);
+      const actor = await requireAdmin(request, reply);
       if (!actor) return reply;
       const reason = (request.body.reopenReason ?? '').trim();
-      const problem = !reason ? 'Say why: the reason is kept in the audit log.' : reason.length > 500 ? 'Use at most 500 characters.' : undefined;
+      const problem = reasonError(reason);
       if (problem) return detailPage(reply, actor, request.params.id, { reopenErrors: { reopenReason: problem }, reopenReason: reason }, 400);
-      await services.admin.reopen(request.params.id, { type: 'admin', id: actor }, reason);
+      await services.admin.reopen(request.params.id, { type: 'admin', id: actor }, reason, request.body.idempotencyKey);
       return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?done=reopened`);
     },
   );
 
   app.get('/admin/leads', { schema: { hide: true, querystring: LeadFilters } }, async (request, reply) => {
-    const actor = requireAdmin(request, reply);
+    const actor = await requireAdmin(request, reply);
     if (!actor) return reply;
     const { filter, params, errors } = leadFilterOf(request.query);
     const page = await pageOrFirst(request.query.cursor, (cursor) => services.signupLeads.list(filter, { limit: 25, cursor }));
@@ -242,9 +251,19 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
   });
 
   app.get('/admin/leads.csv', { schema: { hide: true, querystring: LeadFilters } }, async (request, reply) => {
-    if (!requireAdmin(request, reply)) return reply;
+    if (!(await requireAdmin(request, reply))) return reply;
     return sendCsv(reply, 'leads.csv', LEAD_CSV_COLUMNS, services.signupLeads.all(leadFilterOf(request.query).filter));
   });
+}
+
+/** An action form's idempotency key: every rendering gets a new one, so a double submit (or a resubmit) of that form acts once. */
+const onceInput = () => html`<input type="hidden" name="idempotencyKey" value="${randomUUID()}">`;
+const OnceKey = Type.Optional(Type.String({ minLength: 1, maxLength: 255 }));
+
+/** What is wrong with an audit reason, if anything. */
+function reasonError(reason: string): string | undefined {
+  if (!reason) return 'Say why: the reason is kept in the audit log.';
+  return reason.length > MAX.reason ? `Use at most ${MAX.reason} characters.` : undefined;
 }
 
 /** Where to go after signing in: only a path of the admin pages on this site, else nowhere. */

@@ -68,8 +68,10 @@ export function field(input: {
   hint?: string;
   errors?: FieldErrors;
   minlength?: number;
-  /** The schema's bound (see lengthOf in page-forms.ts), so the browser stops the typing there. */
+  /** The schema's bounds (see lengthOf in page-forms.ts), so the browser stops an over-long entry and numbers out of range before the server has to. */
   maxlength?: number;
+  min?: number;
+  max?: number;
   /** Not required (the label should say so). */
   optional?: boolean;
   /** The on-screen keyboard a phone shows (e.g. numeric for a code). */
@@ -82,7 +84,7 @@ export function field(input: {
 <label for="${id}">${input.label}</label>
 ${input.hint ? html`<p class="hint" id="${id}-hint">${input.hint}</p>` : ''}
 ${error ? html`<p class="error" id="${id}-error">${error}</p>` : ''}
-<input id="${id}" name="${input.name}" type="${input.type ?? 'text'}" value="${input.value ?? ''}"${input.autocomplete ? html` autocomplete="${input.autocomplete}"` : ''}${input.minlength ? html` minlength="${input.minlength}"` : ''}${input.maxlength ? html` maxlength="${input.maxlength}"` : ''}${input.readonly ? html` readonly` : ''}${input.inputmode ? html` inputmode="${input.inputmode}"` : ''}${input.optional ? '' : html` required`}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${error ? html` aria-invalid="true"` : ''}>
+<input id="${id}" name="${input.name}" type="${input.type ?? 'text'}" value="${input.value ?? ''}"${input.autocomplete ? html` autocomplete="${input.autocomplete}"` : ''}${input.minlength ? html` minlength="${input.minlength}"` : ''}${input.maxlength ? html` maxlength="${input.maxlength}"` : ''}${input.min !== undefined ? html` min="${input.min}"` : ''}${input.max !== undefined ? html` max="${input.max}"` : ''}${input.readonly ? html` readonly` : ''}${input.inputmode ? html` inputmode="${input.inputmode}"` : ''}${input.optional ? '' : html` required`}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${error ? html` aria-invalid="true"` : ''}>
 </div>`;
 }
 

@@ -7,7 +7,7 @@ import type { BillingRow } from '../../repositories/billing/billing-repository.j
 import type { AdminWorkspaceView, Page } from '../../services/admin-service.js';
 import { parseTimestamp } from '../../services/opaque-input.js';
 import { invitationJson, iso, memberJson } from '../presenters.js';
-import { DateTime, Invitation, Member, NullableDateTime, problems, Uuid } from '../schemas/common.js';
+import { DateTime, IdempotencyKey, Invitation, Member, NullableDateTime, problems, Uuid } from '../schemas/common.js';
 import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
 
@@ -184,6 +184,9 @@ export function adminActor(request: FastifyRequest): Actor {
 }
 
 const AdminActorHeaders = Type.Object({ 'x-admin-actor': Type.Optional(Type.String({ maxLength: 100, description: 'Who acted (a name or email), for the audit log.' })) });
+/** An admin action's headers: who acted, and a key that makes a retry (or a double submit) act once. */
+const AdminActionHeaders = Type.Object({ ...AdminActorHeaders.properties, 'idempotency-key': Type.Optional(IdempotencyKey) });
+const IDEMPOTENT = ' Send an `Idempotency-Key` header to make retries safe: the same key and body within 24 hours act once and answer with the workspace as it is; the same key with another body is 422 idempotency_key_reused.';
 
 /** A date-time the schema already checked, decoded by the same function that checked it. */
 export const toDate = (value: string | undefined) => (value ? parseTimestamp(value) : undefined);
@@ -293,20 +296,21 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
         operationId: 'changeTrial',
         tags: ['admin'],
         summary: 'Extend the trial by days, or set its end; 409 trial_not_started before verification',
-        description: 'Send `extendDays` or `trialEndsAt`, and a `reason` for the audit log; `X-Admin-Actor` names who acted.',
+        description: 'Send `extendDays` or `trialEndsAt`, and a `reason` for the audit log; `X-Admin-Actor` names who acted.' + IDEMPOTENT,
         security,
         params: Type.Object({ id: Uuid }),
-        headers: AdminActorHeaders,
+        headers: AdminActionHeaders,
         body: Type.Object(
           { extendDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })), trialEndsAt: Type.Optional(DateTime), reason: Reason },
           { additionalProperties: false, examples: [{ extendDays: 7, reason: 'Asked for more time to evaluate.' }] },
         ),
-        response: { 200: AdminWorkspace, ...problems(404, 409) },
+        response: { 200: AdminWorkspace, ...problems(404, 409, 422) },
       },
     },
     async (request) => {
       const { extendDays, trialEndsAt, reason } = request.body;
-      const workspace = await services.admin.changeTrial(request.params.id, adminActor(request), { extendDays, trialEndsAt: toDate(trialEndsAt), reason });
+      const input = { extendDays, trialEndsAt: toDate(trialEndsAt), reason };
+      const workspace = await services.admin.changeTrial(request.params.id, adminActor(request), input, request.headers['idempotency-key']);
       return adminWorkspaceJson(workspace);
     },
   );
@@ -318,15 +322,15 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
         operationId: 'reopenWorkspace',
         tags: ['admin'],
         summary: 'Reopen a closed workspace',
-        description: '409 workspace_not_closed when it is open; the reason goes to the audit log.',
+        description: '409 workspace_not_closed when it is open; the reason goes to the audit log.' + IDEMPOTENT,
         security,
         params: Type.Object({ id: Uuid }),
-        headers: AdminActorHeaders,
+        headers: AdminActionHeaders,
         body: Type.Object({ reason: Reason }, { additionalProperties: false, examples: [{ reason: 'Closed by mistake.' }] }),
-        response: { 200: AdminWorkspace, ...problems(404, 409) },
+        response: { 200: AdminWorkspace, ...problems(404, 409, 422) },
       },
     },
-    async (request) => adminWorkspaceJson(await services.admin.reopen(request.params.id, adminActor(request), request.body.reason)),
+    async (request) => adminWorkspaceJson(await services.admin.reopen(request.params.id, adminActor(request), request.body.reason, request.headers['idempotency-key'])),
   );
 
   app.get(

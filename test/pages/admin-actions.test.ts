@@ -1,0 +1,114 @@
+import { sql } from 'kysely';
+import t from 'tap';
+import type { TestContext } from '../helpers/app.js';
+import { testContext } from '../helpers/app.js';
+import { AdminBrowser, hiddenValue, trialEnd } from '../helpers/admin-pages.js';
+import { signUpVerified } from '../helpers/factories.js';
+
+const DAY_MS = 86_400_000;
+
+async function auditCount(ctx: TestContext, workspaceId: string, action: string): Promise<number> {
+  const rows = await sql<{ n: number }>`select count(*)::int as n from audit_events where workspace_id = ${workspaceId} and action = ${action}`.execute(ctx.runtime.db);
+  return rows.rows[0]!.n;
+}
+
+t.test('the same "Extend trial" form posted twice, one after the other, extends once and shows the same result', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  const admin = await AdminBrowser.signIn(ctx.app, ctx.config.adminToken!);
+  const before = await trialEnd(ctx, owner.workspaceId);
+  const page = (await admin.get(`/admin/workspaces/${owner.workspaceId}`)).body;
+  const form = { days: '10', reason: 'Asked for more time.', idempotencyKey: hiddenValue(page, 'idempotencyKey') };
+
+  const first = await admin.post(`/admin/workspaces/${owner.workspaceId}/extend-trial`, page, form);
+  const second = await admin.post(`/admin/workspaces/${owner.workspaceId}/extend-trial`, page, form);
+  t.equal(first.statusCode, 303);
+  t.equal(second.statusCode, 303, 'the repeat is not an error');
+  t.equal(second.headers.location, first.headers.location, 'the same result page');
+  t.equal(await trialEnd(ctx, owner.workspaceId), before + 10 * DAY_MS, 'ten days added, once');
+  t.equal(await auditCount(ctx, owner.workspaceId, 'trial.extended'), 1, 'one audit event');
+
+  const next = (await admin.get(`/admin/workspaces/${owner.workspaceId}`)).body;
+  t.not(hiddenValue(next, 'idempotencyKey'), form.idempotencyKey, 'a new rendering of the form gets a new key');
+  await admin.post(`/admin/workspaces/${owner.workspaceId}/extend-trial`, next, { ...form, idempotencyKey: hiddenValue(next, 'idempotencyKey') });
+  t.equal(await trialEnd(ctx, owner.workspaceId), before + 20 * DAY_MS, 'a second, deliberate extension counts');
+});
+
+t.test('the same "Extend trial" form posted twice at once extends once', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  const admin = await AdminBrowser.signIn(ctx.app, ctx.config.adminToken!);
+  const before = await trialEnd(ctx, owner.workspaceId);
+  const page = (await admin.get(`/admin/workspaces/${owner.workspaceId}`)).body;
+  const form = { days: '7', reason: 'Double click.', idempotencyKey: hiddenValue(page, 'idempotencyKey') };
+  const answers = await Promise.all([1, 2, 3].map(() => admin.post(`/admin/workspaces/${owner.workspaceId}/extend-trial`, page, form)));
+  t.same(answers.map((a) => a.statusCode), [303, 303, 303]);
+  t.equal(await trialEnd(ctx, owner.workspaceId), before + 7 * DAY_MS, 'seven days added, once');
+  t.equal(await auditCount(ctx, owner.workspaceId, 'trial.extended'), 1, 'one audit event');
+});
+
+t.test('the same "Reopen workspace" form posted twice reopens once and shows the same result', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  await sql`update workspaces set status = 'closed', closed_at = now() where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  const admin = await AdminBrowser.signIn(ctx.app, ctx.config.adminToken!);
+  const page = (await admin.get(`/admin/workspaces/${owner.workspaceId}`)).body;
+  const form = { reopenReason: 'Customer came back.', idempotencyKey: hiddenValue(page, 'idempotencyKey') };
+  const answers = await Promise.all([1, 2].map(() => admin.post(`/admin/workspaces/${owner.workspaceId}/reopen`, page, form)));
+  const again = await admin.post(`/admin/workspaces/${owner.workspaceId}/reopen`, page, form);
+  t.same([...answers, again].map((a) => [a.statusCode, a.headers.location]), Array(3).fill([303, `/admin/workspaces/${owner.workspaceId}?done=reopened`]));
+  t.equal(await auditCount(ctx, owner.workspaceId, 'workspace.reopened'), 1, 'one audit event');
+});
+
+t.test('the admin API takes an Idempotency-Key on trial changes and reopening', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  const before = await trialEnd(ctx, owner.workspaceId);
+  const post = (url: string, payload: Record<string, unknown>, key: string) =>
+    ctx.app.inject({ method: 'POST', url, payload, headers: { authorization: `Bearer ${ctx.config.adminToken}`, 'idempotency-key': key } });
+  const url = `/v1/admin/workspaces/${owner.workspaceId}/trial`;
+  const answers = await Promise.all([1, 2].map(() => post(url, { extendDays: 3, reason: 'Retry.' }, 'key-1')));
+  t.same(answers.map((a) => a.statusCode), [200, 200]);
+  t.equal(answers[0]!.json().trialEndsAt, answers[1]!.json().trialEndsAt, 'the same answer');
+  t.equal(await trialEnd(ctx, owner.workspaceId), before + 3 * DAY_MS, 'extended once');
+  const reused = await post(url, { extendDays: 4, reason: 'Retry.' }, 'key-1');
+  t.equal(reused.statusCode, 422);
+  t.equal(reused.json().code, 'idempotency_key_reused');
+
+  await sql`update workspaces set status = 'closed', closed_at = now() where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  const reopenUrl = `/v1/admin/workspaces/${owner.workspaceId}/reopen`;
+  t.equal((await post(reopenUrl, { reason: 'Back.' }, 'key-2')).statusCode, 200);
+  t.equal((await post(reopenUrl, { reason: 'Back.' }, 'key-2')).statusCode, 200, 'the retry is not 409 workspace_not_closed');
+  t.equal((await post(reopenUrl, { reason: 'Back.' }, 'key-3')).statusCode, 409, 'a new key acts again');
+  t.equal(await auditCount(ctx, owner.workspaceId, 'workspace.reopened'), 1);
+});
+
+t.test('every admin form input announces the bounds the server enforces', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  await sql`update workspaces set status = 'closed', closed_at = now() where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  const signIn = (await ctx.app.inject({ method: 'GET', url: '/admin' })).body;
+  const admin = await AdminBrowser.signIn(ctx.app, ctx.config.adminToken!);
+  const list = (await admin.get('/admin')).body;
+  const detail = (await admin.get(`/admin/workspaces/${owner.workspaceId}`)).body;
+  const input = (body: string, id: string) => new RegExp(`<input id="${id}"[^>]*>`).exec(body)?.[0] ?? '';
+
+  const expected: [string, string, RegExp[]][] = [
+    [signIn, 'field-actor', [/ maxlength="100"/, / required/]],
+    [signIn, 'field-token', [/ maxlength="500"/, / required/]],
+    [list, 'filter-q', [/ maxlength="200"/]],
+    [list, 'filter-plan', [/ maxlength="50"/]],
+    [detail, 'field-days', [/ min="1"/, / max="365"/, / required/]],
+    [detail, 'field-reason', [/ maxlength="500"/, / required/]],
+    [detail, 'field-reopenReason', [/ maxlength="500"/, / required/]],
+  ];
+  for (const [body, id, attributes] of expected) {
+    const tag = input(body, id);
+    t.ok(tag, `${id} is on the page`);
+    for (const attribute of attributes) t.match(tag, attribute, `${id} has${attribute.source}`);
+  }
+
+  const tooLong = (await admin.post(`/admin/workspaces/${owner.workspaceId}/extend-trial`, detail, { days: '366', reason: 'x'.repeat(501), idempotencyKey: 'k' })).body;
+  t.match(tooLong, 'Enter a whole number of days from 1 to 365.', 'the server says the same bounds');
+  t.match(tooLong, 'Use at most 500 characters.');
+});
