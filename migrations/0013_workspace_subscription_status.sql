@@ -48,5 +48,7 @@ create trigger subscriptions_workspace_status_trg
 update workspaces w set subscription_status = workspace_subscription_status(w.id)
 where exists (select 1 from subscriptions s where s.workspace_id = w.id);
 
--- The list's keyset order within one status, so a rare status reads only its own workspaces.
-create index workspaces_subscription_status_created_idx on workspaces (subscription_status, created_at desc, id desc);
+-- The list's keyset order within one status, so a rare status reads only its own workspaces; with
+-- the columns the other filters read, so a pair is tested on index entries (an index-only scan).
+create index workspaces_subscription_status_created_idx on workspaces (subscription_status, created_at desc, id desc)
+  include (plan, status, trial_ends_at, search_text);
