@@ -61,6 +61,8 @@ export interface WorkspacesTable {
   created_at: DefaultedTimestamp;
   /** Name and owner emails, lower case, kept by triggers (migration 0010) for the admin search. */
   search_text: Generated<string>;
+  /** The status of the current subscription ('none' without one), kept by a trigger (migration 0013) for the admin search. */
+  subscription_status: Generated<'none' | SubscriptionStatus>;
 }
 
 export interface WorkspaceMembersTable {
