@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { Config } from './config.js';
-import { createDb, createPool, type Db } from './db/database.js';
+import { createDb, createPool, warmPool, type Db } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { listen } from './db/listener.js';
 import { migrate } from './db/migrator.js';
@@ -21,6 +21,9 @@ import { LocalGatewayRepository } from './repositories/billing/local-gateway-rep
 import { LocalGateway } from './services/billing/adapters/local-gateway.js';
 import { createStripeClient, parseStripeWebhook, StripeGateway } from './services/billing/adapters/stripe-gateway.js';
 import type { BillingPorts } from './services/index.js';
+
+/** Connections opened at start and kept open: what a few concurrent requests and the worker's jobs use at once. */
+const WARM_CONNECTIONS = 8;
 
 /** Everything below the HTTP server and the worker: database, mail, services. */
 export interface Runtime {
@@ -58,6 +61,7 @@ export async function createRuntime(config: Config, log: FastifyBaseLogger): Pro
   // PgBouncer refuses a statement_timeout startup parameter: behind it, the timeout is the server's (see README).
   const pool = createPool(databaseUrl, 20, pooled ? 0 : config.databaseStatementTimeoutMs);
   const directPool = pooled ? createPool(directUrl, config.workerConcurrency + 5, config.databaseStatementTimeoutMs) : pool;
+  await warmPool(pool, WARM_CONNECTIONS);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
   if (pooled) await warnWithoutServerTimeout(pool, config.databaseStatementTimeoutMs, log);
   const db = createDb(pool, { preparedStatements: config.databasePreparedStatements });

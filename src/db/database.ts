@@ -33,6 +33,18 @@ export function createPool(connectionString: string, max = 20, statementTimeoutM
 }
 
 /**
+ * Opens `count` connections now and keeps them open (`min`): a service that takes traffic right after
+ * start would otherwise open them under its first requests, each paying a new server process and
+ * its SCRAM authentication while those requests wait; and the pool's idle timeout would close them
+ * again after every quiet spell.
+ */
+export async function warmPool(pool: pg.Pool, count: number): Promise<void> {
+  pool.options.min = Math.min(count, pool.options.max);
+  const clients = await Promise.all(Array.from({ length: pool.options.min }, () => pool.connect()));
+  for (const client of clients) client.release();
+}
+
+/**
  * Kysely over an existing pool; the pool's owner closes it. `preparedStatements: false` is for a
  * pool behind a transaction pooler (PgBouncer before 1.21), where a statement prepared on one server
  * connection is missing on the next: statements then run unnamed (planned every time).
