@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { Transport } from 'nodemailer';
 import type { MailMessage as NodemailerMessage } from 'nodemailer/lib/mailer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
@@ -10,7 +11,7 @@ export interface PoolLog {
 }
 
 type Info = { messageId: string; envelope: object; accepted: unknown[]; rejected: unknown[]; response: string };
-type Pending = { mail: NodemailerMessage<Info>; callback: (error: Error | null, info?: Info) => void; retried: boolean };
+type Pending = { mail: NodemailerMessage<Info>; raw: Buffer; callback: (error: Error | null, info?: Info) => void; retried: boolean };
 type Slot = { connection?: SMTPConnection; state: 'down' | 'connecting' | 'idle' | 'busy'; failures: number; readyAt: number; timer?: NodeJS.Timeout };
 
 /** The longest wait between two attempts to reach a mail server that is down. */
@@ -52,11 +53,17 @@ export class WarmSmtpPool implements Transport<Info> {
   /** nodemailer's entry point: queues a composed message for the next free connection. */
   send(mail: NodemailerMessage<Info>, callback: (error: Error | null, info?: Info) => void): void {
     if (this.closed) return callback(new Error('The mail pool is closed.'));
-    this.queue.push({ mail, callback, retried: false });
-    if (!this.warmed) this.warm();
-    // A server that was down may be back: a message does not wait out a slot's backoff.
-    for (const slot of this.slots) if (slot.state === 'down') this.open(slot);
-    this.dispatch();
+    // Composed into one buffer first: nodemailer's message stream yields a chunk per header and body
+    // line, and each became a socket write of its own (about 1.3 ms of CPU per email, measured).
+    mail.message.build((error, raw) => {
+      if (error) return callback(error);
+      if (this.closed) return callback(new Error('The mail pool is closed.'));
+      this.queue.push({ mail, raw, callback, retried: false });
+      if (!this.warmed) this.warm();
+      // A server that was down may be back: a message does not wait out a slot's backoff.
+      for (const slot of this.slots) if (slot.state === 'down') this.open(slot);
+      this.dispatch();
+    });
   }
 
   /** Closes every connection; queued messages fail. */
@@ -132,7 +139,7 @@ export class WarmSmtpPool implements Transport<Info> {
   private deliver(slot: Slot, pending: Pending): void {
     const connection = slot.connection!;
     slot.state = 'busy';
-    const stream = pending.mail.message.createReadStream();
+    const stream = Readable.from([pending.raw], { objectMode: false });
     connection.send(pending.mail.message.getEnvelope(), stream, (error, info) => {
       if (slot.connection !== connection) {
         // The connection went down under the message (its 'end' came first).
