@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../errors.js';
+import { PersonName, TrimmedString } from '../schemas/common.js';
 import type { AdminWorkspaceView } from '../../services/admin-service.js';
 import { perIpLimit } from '../rate-limit-store.js';
 import { CSV_COLUMNS, sendCsv } from '../routes/admin.js';
@@ -10,6 +11,7 @@ import type { App } from '../types.js';
 import { adminPageSessions } from './admin-session.js';
 import { csrfInput, field, html, layout, type FieldErrors, type Html } from './html.js';
 import type { PageDeps } from './index.js';
+import { typed, type PageFormRenderer } from './page-forms.js';
 import { billingSection, leadFilterOf, leadsPage, LeadFilters, when, words } from './admin-views.js';
 
 const TRIAL_STATES = ['pending_verification', 'active', 'ending_soon', 'expired'] as const;
@@ -18,6 +20,10 @@ const ONBOARDING = ['in_progress', 'completed'] as const;
 
 /** The bounds the forms' inputs announce and the handlers enforce. */
 const MAX = { q: 200, plan: 50, actor: 100, token: 500, reason: 500 } as const;
+/** The name recorded in the audit log: one printable line of at most 100 characters after trimming, as a person's name ("Enter your name" is the handler's). */
+const Actor = PersonName(undefined, 0);
+/** An audit reason: at most 500 characters after trimming (an empty one is the handler's to explain). */
+const Reason = TrimmedString(0, MAX.reason);
 const DAYS = { min: 1, max: 365 } as const;
 
 const Filters = Type.Object({
@@ -73,6 +79,10 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
 </form>`);
   }
 
+  /** The sign-in form again after its body failed the schema: the name typed (never the token), the errors, the deep link. */
+  const signInAgain: PageFormRenderer = (request, reply, errors) =>
+    signInPage(reply, 400, { actor: typed(request.body, 'actor'), errors, alert: 'Sign-in failed.', returnTo: returnPath(typed(request.body, 'returnTo')) });
+
   /** The signed-in admin, or a sign-in page sent instead, which comes back to the page asked for. */
   async function requireAdmin(request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> {
     const actor = await sessions.actor(request);
@@ -89,9 +99,10 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
     {
       onRequest: perIpLimit(app, 'sign-ins-per-ip', config.rateLimits.signInsPerIpPerMinute, 60_000),
       preHandler: app.csrfProtection,
+      config: { pageForm: signInAgain },
       schema: { hide: true, body: Type.Object({
           _csrf: Type.String({ maxLength: 200 }),
-          actor: Type.Optional(Type.String({ maxLength: 500 })),
+          actor: Type.Optional(Actor),
           token: Type.Optional(Type.String({ maxLength: MAX.token })),
           returnTo: Type.Optional(Type.String({ maxLength: 2000 })),
         }),
@@ -100,8 +111,8 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
     async (request, reply) => {
       const actor = (request.body.actor ?? '').trim();
       const errors: FieldErrors = {};
+      // Length and control characters are the schema's (Actor); a body that fails it comes back through signInAgain.
       if (!actor) errors.actor = 'Enter your name or email.';
-      else if (actor.length > MAX.actor) errors.actor = `Use at most ${MAX.actor} characters.`;
       if (!sessions.tokenMatches(request.body.token ?? '')) errors.token = 'This is not the admin token.';
       const returnTo = returnPath(request.body.returnTo);
       if (Object.keys(errors).length > 0) return signInPage(reply, errors.token ? 401 : 400, { actor, errors, alert: 'Sign-in failed.', returnTo });
@@ -199,6 +210,21 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
     return detailPage(reply, actor, request.params.id, notice ? { notice } : {});
   });
 
+  /** The extend form again after its body failed the schema: the handler's own checks of what was typed, which word a field better where both speak (days), and the schema's errors. */
+  const extendAgain: PageFormRenderer = async (request, reply, schemaErrors) => {
+    const actor = await requireAdmin(request, reply);
+    if (!actor) return reply;
+    const { days, reason, errors } = extensionOf({ days: typed(request.body, 'days'), reason: typed(request.body, 'reason') });
+    return detailPage(reply, actor, (request.params as { id: string }).id, { errors: { ...schemaErrors, ...errors }, days, reason }, 400);
+  };
+
+  /** The reopen form again after its body failed the schema. */
+  const reopenAgain: PageFormRenderer = async (request, reply, reopenErrors) => {
+    const actor = await requireAdmin(request, reply);
+    if (!actor) return reply;
+    return detailPage(reply, actor, (request.params as { id: string }).id, { reopenErrors, reopenReason: typed(request.body, 'reopenReason')?.trim() }, 400);
+  };
+
   app.post(
     '/admin/workspaces/:id/extend-trial',
     {
@@ -206,19 +232,14 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
       schema: {
         hide: true,
         params: Params,
-        body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), idempotencyKey: OnceKey, days: Type.Optional(Type.String({ maxLength: 20 })), reason: Type.Optional(Type.String({ maxLength: 2000 })) }),
+        body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), idempotencyKey: OnceKey, days: Type.Optional(Type.String({ maxLength: 20 })), reason: Type.Optional(Reason) }),
       },
+      config: { pageForm: extendAgain },
     },
     async (request, reply) => {
       const actor = await requireAdmin(request, reply);
       if (!actor) return reply;
-      const days = (request.body.days ?? '').trim();
-      const reason = (request.body.reason ?? '').trim();
-      const errors: FieldErrors = {};
-      const extendDays = /^\d{1,3}$/.test(days) ? Number(days) : NaN;
-      if (!(extendDays >= DAYS.min && extendDays <= DAYS.max)) errors.days = `Enter a whole number of days from ${DAYS.min} to ${DAYS.max}.`;
-      const reasonProblem = reasonError(reason);
-      if (reasonProblem) errors.reason = reasonProblem;
+      const { days, reason, extendDays, errors } = extensionOf(request.body);
       if (Object.keys(errors).length > 0) return detailPage(reply, actor, request.params.id, { errors, days, reason }, 400);
       await services.admin.changeTrial(request.params.id, { type: 'admin', id: actor }, { extendDays, reason }, request.body.idempotencyKey);
       return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?done=extended`);
@@ -229,7 +250,8 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
     '/admin/workspaces/:id/reopen',
     {
       preHandler: app.csrfProtection,
-      schema: { hide: true, params: Params, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), idempotencyKey: OnceKey, reopenReason: Type.Optional(Type.String({ maxLength: 2000 })) }) },
+      schema: { hide: true, params: Params, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), idempotencyKey: OnceKey, reopenReason: Type.Optional(Reason) }) },
+      config: { pageForm: reopenAgain },
     },
     async (request, reply) => {
       const actor = await requireAdmin(request, reply);
@@ -260,10 +282,21 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
 const onceInput = () => html`<input type="hidden" name="idempotencyKey" value="${randomUUID()}">`;
 const OnceKey = Type.Optional(Type.String({ minLength: 1, maxLength: 255 }));
 
-/** What is wrong with an audit reason, if anything. */
+/** What is wrong with an audit reason, if anything (its length is the schema's, Reason). */
 function reasonError(reason: string): string | undefined {
-  if (!reason) return 'Say why: the reason is kept in the audit log.';
-  return reason.length > MAX.reason ? `Use at most ${MAX.reason} characters.` : undefined;
+  return reason ? undefined : 'Say why: the reason is kept in the audit log.';
+}
+
+/** The extend form's days and reason as typed (trimmed), the days as a number, and what is wrong with them. */
+function extensionOf(body: { days?: string; reason?: string }): { days: string; reason: string; extendDays: number; errors: FieldErrors } {
+  const days = (body.days ?? '').trim();
+  const reason = (body.reason ?? '').trim();
+  const errors: FieldErrors = {};
+  const extendDays = /^\d{1,3}$/.test(days) ? Number(days) : NaN;
+  if (!(extendDays >= DAYS.min && extendDays <= DAYS.max)) errors.days = `Enter a whole number of days from ${DAYS.min} to ${DAYS.max}.`;
+  const reasonProblem = reasonError(reason);
+  if (reasonProblem) errors.reason = reasonProblem;
+  return { days, reason, extendDays, errors };
 }
 
 /** Where to go after signing in: only a path of the admin pages on this site, else nowhere. */
