@@ -176,3 +176,35 @@ t.test('an admin form whose body fails its schema comes back as that form, 400, 
   t.not(signedOut.statusCode, 400, 'a signed-out post never shows the workspace');
   t.notMatch(signedOut.body, 'Reopen the workspace');
 });
+
+t.test('a form sent again with other values (back, edit, send) changes nothing and says so, with a fresh form to send', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  const admin = await AdminBrowser.signIn(ctx.app, ctx.config.adminToken!);
+  const before = await trialEnd(ctx, owner.workspaceId);
+  const page = (await admin.get(`/admin/workspaces/${owner.workspaceId}`)).body;
+  const key = hiddenValue(page, 'idempotencyKey');
+  const url = `/admin/workspaces/${owner.workspaceId}/extend-trial`;
+  t.equal((await admin.post(url, page, { days: '3', reason: 'First.', idempotencyKey: key })).statusCode, 303);
+  const edited = await admin.post(url, page, { days: '4', reason: 'Second.', idempotencyKey: key });
+  t.equal(edited.statusCode, 409, 'not a 422 error page');
+  t.notMatch(edited.body, 'Something went wrong');
+  t.notMatch(edited.body, 'Idempotency-Key', 'no API words on the page');
+  t.match(edited.body, 'Nothing was changed: this form was already sent with other values');
+  t.match(inputTag(edited.body, 'days')!, 'value="4"', 'the values typed are kept');
+  const fresh = hiddenValue(edited.body, 'idempotencyKey');
+  t.not(fresh, key, 'with a new key');
+  t.equal(await trialEnd(ctx, owner.workspaceId), before + 3 * DAY_MS, 'only the first change');
+  t.equal((await admin.post(url, edited.body, { days: '4', reason: 'Second.', idempotencyKey: fresh })).statusCode, 303, 'sent again, it acts');
+  t.equal(await trialEnd(ctx, owner.workspaceId), before + 7 * DAY_MS);
+
+  await sql`update workspaces set status = 'closed', closed_at = now() where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  const closed = (await admin.get(`/admin/workspaces/${owner.workspaceId}`)).body;
+  const reopenKey = hiddenValue(closed.slice(closed.indexOf('/reopen"')), 'idempotencyKey');
+  const reopenUrl = `/admin/workspaces/${owner.workspaceId}/reopen`;
+  t.equal((await admin.post(reopenUrl, closed, { reopenReason: 'Back.', idempotencyKey: reopenKey })).statusCode, 303);
+  const again = await admin.post(reopenUrl, closed, { reopenReason: 'Back, really.', idempotencyKey: reopenKey });
+  t.equal(again.statusCode, 409);
+  t.match(again.body, 'Nothing was changed: this form was already sent with other values');
+  t.equal(await auditCount(ctx, owner.workspaceId, 'workspace.reopened'), 1);
+});

@@ -163,12 +163,13 @@ ${next ? html`<p><a href="${next}">Next page</a></p>` : ''}`);
 
   const Params = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
-  async function detailPage(reply: FastifyReply, actor: string, id: string, form: { errors?: FieldErrors; days?: string; reason?: string; notice?: string; reopenErrors?: FieldErrors; reopenReason?: string } = {}, status = 200) {
+  async function detailPage(reply: FastifyReply, actor: string, id: string, form: { errors?: FieldErrors; days?: string; reason?: string; notice?: string; alert?: string; reopenErrors?: FieldErrors; reopenReason?: string } = {}, status = 200) {
     const detail = await services.admin.workspaceDetail(id);
     const w = detail.workspace;
     return send(reply, status, w.name, html`<p><a href="/admin">All trials</a></p>
 <h1>${w.name}</h1>${header(reply, actor)}
 ${form.notice ? html`<p class="success" role="status" data-autofocus>${form.notice}</p>` : ''}
+${form.alert ? html`<p class="alert" role="alert" id="page-alert" data-autofocus>${form.alert}</p>` : ''}
 <dl>
 <dt>Owner</dt><dd>${w.owner ? `${w.owner.name} <${w.owner.email}>${w.owner.emailVerified ? '' : ' (unverified)'}` : '—'}</dd>
 <dt>Plan</dt><dd>${w.plan}</dd>
@@ -241,7 +242,8 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
       if (!actor) return reply;
       const { days, reason, extendDays, errors } = extensionOf(request.body);
       if (Object.keys(errors).length > 0) return detailPage(reply, actor, request.params.id, { errors, days, reason }, 400);
-      await services.admin.changeTrial(request.params.id, { type: 'admin', id: actor }, { extendDays, reason }, request.body.idempotencyKey);
+      const changed = await actedOnce(() => services.admin.changeTrial(request.params.id, { type: 'admin', id: actor }, { extendDays, reason }, request.body.idempotencyKey));
+      if (!changed) return detailPage(reply, actor, request.params.id, { alert: ALREADY_SENT, days, reason }, 409);
       return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?done=extended`);
     },
   );
@@ -259,7 +261,8 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
       const reason = (request.body.reopenReason ?? '').trim();
       const problem = reasonError(reason);
       if (problem) return detailPage(reply, actor, request.params.id, { reopenErrors: { reopenReason: problem }, reopenReason: reason }, 400);
-      await services.admin.reopen(request.params.id, { type: 'admin', id: actor }, reason, request.body.idempotencyKey);
+      const reopened = await actedOnce(() => services.admin.reopen(request.params.id, { type: 'admin', id: actor }, reason, request.body.idempotencyKey));
+      if (!reopened) return detailPage(reply, actor, request.params.id, { alert: ALREADY_SENT, reopenReason: reason }, 409);
       return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?done=reopened`);
     },
   );
@@ -281,6 +284,20 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
 /** An action form's idempotency key: every rendering gets a new one, so a double submit (or a resubmit) of that form acts once. */
 const onceInput = () => html`<input type="hidden" name="idempotencyKey" value="${randomUUID()}">`;
 const OnceKey = Type.Optional(Type.String({ minLength: 1, maxLength: 255 }));
+
+/** A form sent again with other values (back, edit, send): its one-time key already acted, so this change was not made. */
+const ALREADY_SENT = 'Nothing was changed: this form was already sent with other values, and the page below shows the result. Send the form again to make this change too.';
+
+/** Runs an admin form's action; false when its one-time key already acted on another request (the page says so instead of a 422). */
+async function actedOnce(act: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await act();
+    return true;
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'idempotency_key_reused') return false;
+    throw error;
+  }
+}
 
 /** What is wrong with an audit reason, if anything (its length is the schema's, Reason). */
 function reasonError(reason: string): string | undefined {
