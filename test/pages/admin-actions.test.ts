@@ -208,3 +208,31 @@ t.test('a form sent again with other values (back, edit, send) changes nothing a
   t.match(again.body, 'Nothing was changed: this form was already sent with other values');
   t.equal(await auditCount(ctx, owner.workspaceId, 'workspace.reopened'), 1);
 });
+
+t.test('the trials and leads filters, edited past their bounds in the address, come back as the list with the error tied to its filter', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx, { workspaceName: 'Filtered Trial' });
+  const admin = await AdminBrowser.signIn(ctx.app, ctx.config.adminToken!);
+  const filterError = (body: string, name: string) => new RegExp(`<p class="error" id="filter-${name}-error">([^<]*)</p>`).exec(body)?.[1];
+
+  const list = await admin.get(`/admin?q=${'q'.repeat(201)}&plan=trial`);
+  t.equal(list.statusCode, 400);
+  t.notMatch(list.body, 'Something went wrong', 'not the generic error page');
+  t.match(list.body, 'Some filters need attention; the list below is not filtered by them.');
+  t.equal(filterError(list.body, 'q'), 'This field must be at most 200 characters long.');
+  t.match(list.body, /<input id="filter-q"[^>]*aria-invalid="true" aria-describedby="filter-q-error"/);
+  t.notMatch(list.body, 'q'.repeat(201), 'the over-long value is not echoed');
+  t.match(list.body, /<input id="filter-plan"[^>]*value="trial"/, 'the valid filter is kept and applied');
+  t.match(list.body, owner.email, 'the list is shown');
+
+  const signedOut = await new AdminBrowser(ctx.app).get(`/admin?q=${'q'.repeat(201)}`);
+  t.equal(signedOut.statusCode, 401, 'signed out: the sign-in page, not the list');
+  t.notMatch(signedOut.body, owner.email);
+
+  const leads = await admin.get(`/admin/leads?from=${'2'.repeat(51)}&to=nonsense&verified=true`);
+  t.equal(leads.statusCode, 400);
+  t.notMatch(leads.body, 'Something went wrong');
+  t.equal(filterError(leads.body, 'from'), 'This field must be at most 50 characters long.');
+  t.equal(filterError(leads.body, 'to'), 'Enter a date as YYYY-MM-DD.', 'the page’s own checks still apply');
+  t.match(leads.body, /<option value="true" selected>/, 'the valid filter is kept');
+});

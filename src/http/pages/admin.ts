@@ -11,7 +11,7 @@ import type { App } from '../types.js';
 import { adminPageSessions } from './admin-session.js';
 import { csrfInput, field, html, layout, type FieldErrors, type Html } from './html.js';
 import type { PageDeps } from './index.js';
-import { typed, type PageFormRenderer } from './page-forms.js';
+import { typed, validFields, type PageFormRenderer } from './page-forms.js';
 import { billingSection, leadFilterOf, leadsPage, LeadFilters, when, words } from './admin-views.js';
 
 const TRIAL_STATES = ['pending_verification', 'active', 'ending_soon', 'expired'] as const;
@@ -47,6 +47,13 @@ function filterOf(query: FilterQuery) {
     status: pick(query.status, STATUSES),
     onboarding: pick(query.onboarding, ONBOARDING),
   };
+}
+
+function filterInput(name: string, label: string, type: string, maxlength: number, value: string | undefined, errors: FieldErrors | undefined): Html {
+  const id = `filter-${name}`;
+  const error = errors?.[name];
+  return html`<div class="field"><label for="${id}">${label}</label>${error ? html`<p class="error" id="${id}-error">${error}</p>` : ''}
+<input id="${id}" name="${name}" type="${type}" maxlength="${maxlength}" value="${value ?? ''}"${error ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}></div>`;
 }
 
 function select(name: string, label: string, options: readonly string[], value: string | undefined): Html {
@@ -126,26 +133,38 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
     return reply.code(303).redirect('/admin');
   });
 
-  app.get('/admin', { schema: { hide: true, querystring: Filters } }, async (request, reply) => {
+  /** The trials list after its filters failed the schema (an edited address): the valid ones applied, each error tied to its filter. */
+  const listAgain: PageFormRenderer = async (request, reply, errors) => {
     const actor = await requireAdmin(request, reply);
     if (!actor) return reply;
-    const filter = filterOf(request.query);
-    const page = await pageOrFirst(request.query.cursor, (cursor) => services.admin.listWorkspaces(filter, { limit: 25, cursor }));
+    return listPage(reply, actor, validFields(request.query, errors), errors);
+  };
+
+  app.get('/admin', { schema: { hide: true, querystring: Filters }, config: { pageForm: listAgain } }, async (request, reply) => {
+    const actor = await requireAdmin(request, reply);
+    if (!actor) return reply;
+    return listPage(reply, actor, request.query);
+  });
+
+  async function listPage(reply: FastifyReply, actor: string, query: FilterQuery, errors?: FieldErrors) {
+    const filter = filterOf(query);
+    const page = await pageOrFirst(query.cursor, (cursor) => services.admin.listWorkspaces(filter, { limit: 25, cursor }));
     const params = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined) as [string, string][]);
     const next = page.nextCursor ? `/admin?${new URLSearchParams([...params, ['cursor', page.nextCursor]])}` : undefined;
-    return send(reply, 200, 'Trials', html`<h1>Trials</h1>${header(reply, actor)}
+    return send(reply, errors ? 400 : 200, 'Trials', html`<h1>Trials</h1>${header(reply, actor)}
+${errors ? html`<p class="alert" role="alert" id="form-alert" data-autofocus>Some filters need attention; the list below is not filtered by them.</p>` : ''}
 <form method="get" action="/admin" class="filters" role="search" aria-label="Filter workspaces">
-<div class="field"><label for="filter-q">Workspace name or owner email</label><input id="filter-q" name="q" type="search" maxlength="${MAX.q}" value="${filter.q ?? ''}"></div>
+${filterInput('q', 'Workspace name or owner email', 'search', MAX.q, filter.q, errors)}
 ${select('trialState', 'Trial', TRIAL_STATES, filter.trialState)}
 ${select('status', 'Status', STATUSES, filter.status)}
 ${select('onboarding', 'Onboarding', ONBOARDING, filter.onboarding)}
-<div class="field"><label for="filter-plan">Plan</label><input id="filter-plan" name="plan" type="text" maxlength="${MAX.plan}" value="${filter.plan ?? ''}"></div>
+${filterInput('plan', 'Plan', 'text', MAX.plan, filter.plan, errors)}
 <button type="submit">Filter</button>
 </form>
 <p><a href="/admin/workspaces.csv${params.size > 0 ? `?${params}` : ''}" download>Download CSV</a> of every matching workspace</p>
 ${page.items.length === 0 ? html`<p>No workspace matches.</p>` : workspaceTable(page.items)}
 ${next ? html`<p><a href="${next}">Next page</a></p>` : ''}`);
-  });
+  }
 
   function workspaceTable(items: AdminWorkspaceView[]): Html {
     return html`<div class="table-wrap"><table>
@@ -267,13 +286,25 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
     },
   );
 
-  app.get('/admin/leads', { schema: { hide: true, querystring: LeadFilters } }, async (request, reply) => {
+  /** The leads list after its filters failed the schema: the valid ones applied, each error tied to its filter. */
+  const leadsAgain: PageFormRenderer = async (request, reply, errors) => {
     const actor = await requireAdmin(request, reply);
     if (!actor) return reply;
-    const { filter, params, errors } = leadFilterOf(request.query);
-    const page = await pageOrFirst(request.query.cursor, (cursor) => services.signupLeads.list(filter, { limit: 25, cursor }));
-    return send(reply, errors ? 400 : 200, 'Leads', leadsPage(header(reply, actor), request.query, params, page, errors));
+    return leadsList(reply, actor, validFields(request.query, errors), errors);
+  };
+
+  app.get('/admin/leads', { schema: { hide: true, querystring: LeadFilters }, config: { pageForm: leadsAgain } }, async (request, reply) => {
+    const actor = await requireAdmin(request, reply);
+    if (!actor) return reply;
+    return leadsList(reply, actor, request.query);
   });
+
+  async function leadsList(reply: FastifyReply, actor: string, query: Static<typeof LeadFilters>, schemaErrors?: FieldErrors) {
+    const { filter, params, errors } = leadFilterOf(query);
+    const page = await pageOrFirst(query.cursor, (cursor) => services.signupLeads.list(filter, { limit: 25, cursor }));
+    const allErrors = errors || schemaErrors ? { ...schemaErrors, ...errors } : undefined;
+    return send(reply, allErrors ? 400 : 200, 'Leads', leadsPage(header(reply, actor), query, params, page, allErrors));
+  }
 
   app.get('/admin/leads.csv', { schema: { hide: true, querystring: LeadFilters } }, async (request, reply) => {
     if (!(await requireAdmin(request, reply))) return reply;

@@ -4,7 +4,7 @@ import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../../errors.js';
+import { AppError, type FieldError } from '../../errors.js';
 import { toProblem } from '../error-handler.js';
 import type { App, RouteDeps } from '../types.js';
 import { html, layout } from './html.js';
@@ -73,8 +73,9 @@ export async function pageRoutes(app: App, deps: RouteDeps): Promise<void> {
     // The body is checked before CSRF: a form without its token is a CSRF failure, not a field to fix.
     const csrfFailed = code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET' || Boolean(problem.errors?.some((e) => e.field === '_csrf'));
     const pageForm = request.routeOptions.config.pageForm;
-    const formFailed = (error as FastifyError).validationContext === 'body' && problem.errors !== undefined;
-    if (!csrfFailed && formFailed && pageForm) return pageForm(request, reply.code(400), formErrors(problem.errors ?? []));
+    // A GET form (the admin filters) sends its fields in the query string: the same mapping applies.
+    const formFailed = ['body', 'querystring'].includes(String((error as FastifyError).validationContext)) && problem.errors !== undefined;
+    if (!csrfFailed && formFailed && pageForm) return pageForm(request, reply.code(400), formErrors(formFields(problem.errors ?? [])));
     const message = csrfFailed ? 'This form was open too long or came from another site. Go back, reload the page and try again.' : problem.detail;
     if (error instanceof AppError && error.options.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.options.retryAfterSeconds));
     return reply
@@ -89,6 +90,11 @@ export async function pageRoutes(app: App, deps: RouteDeps): Promise<void> {
   await adminPages(app, pageDeps);
   await signupPages(app, pageDeps);
   await onboardingPages(app, pageDeps);
+}
+
+/** Field errors named as the form names its inputs: a query's fields without the API's `querystring.` prefix. */
+function formFields(errors: readonly FieldError[]): FieldError[] {
+  return errors.map(({ field, message }) => ({ field: field.replace(/^querystring\./, ''), message }));
 }
 
 /** A browser asking for a page (not the API, not an asset): its Accept header prefers HTML. */
