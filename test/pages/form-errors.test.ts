@@ -119,3 +119,21 @@ t.test('a sign-in form on another page benefits too: an over-long address comes 
   t.match(inputTag(answer.body, 'email')!, 'aria-invalid="true"');
   t.match(answer.body, 'id="field-email-error">This field must be at most 254 characters long.');
 });
+
+t.test('a link whose token no token can be (cut off or run into other text) opens the page for a link that does not work, not an error in API words', async (t) => {
+  const ctx = await testContext(t);
+  for (const token of ['x'.repeat(201), `${'x'.repeat(43)}%00`]) {
+    const verify = await ctx.app.inject({ url: `/verify-email?token=${token}` });
+    t.equal(verify.statusCode, 400, `verify-email ${token.length}`);
+    t.notMatch(verify.body, 'Something went wrong');
+    t.notMatch(verify.body, 'querystring');
+    t.match(verify.body, '<h1>This link is incomplete</h1>');
+    t.ok(inputTag(verify.body, 'email'), 'with the form to ask for a new link');
+
+    const invitation = await ctx.app.inject({ url: `/invitations/accept?token=${token}` });
+    t.equal(invitation.statusCode, 404, `invitation ${token.length}`);
+    t.notMatch(invitation.body, 'querystring');
+    t.match(invitation.body, 'This invitation link does not work');
+  }
+  t.equal((await ctx.app.inject({ method: 'HEAD', url: `/verify-email?token=${'x'.repeat(201)}` })).statusCode, 400, 'HEAD as GET');
+});
