@@ -137,3 +137,25 @@ t.test('a link whose token no token can be (cut off or run into other text) open
   }
   t.equal((await ctx.app.inject({ method: 'HEAD', url: `/verify-email?token=${'x'.repeat(201)}` })).statusCode, 400, 'HEAD as GET');
 });
+
+t.test("a form's POST address opened in the address bar leads back to the form's page, not to Page not found", async (t) => {
+  const ctx = await testContext(t);
+  const id = '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b';
+  const expected: [string, string][] = [
+    ['/verify-email/request', '/verify-email'],
+    ['/verify-email/resend', '/verify-email'],
+    ['/admin/sign-in', '/admin'],
+    ['/admin/sign-out', '/admin'],
+    [`/admin/workspaces/${id}/extend-trial`, `/admin/workspaces/${id}`],
+    [`/admin/workspaces/${id}/reopen`, `/admin/workspaces/${id}`],
+    [`/onboarding/${id}/sign-in`, `/onboarding/${id}`],
+    [`/onboarding/${id}/sign-out`, `/onboarding/${id}`],
+    [`/onboarding/${id}/steps`, `/onboarding/${id}`],
+  ];
+  for (const [url, page] of expected) {
+    const opened = await ctx.app.inject({ url, headers: { accept: 'text/html' } });
+    t.equal(opened.statusCode, 303, url);
+    t.equal(opened.headers.location, page);
+  }
+  t.equal((await ctx.app.inject({ url: '/admin/workspaces/..%2F..%2Fevil/reopen', headers: { accept: 'text/html' } })).statusCode, 400, 'only a workspace id is sent back');
+});

@@ -4,6 +4,7 @@ import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import { AppError, type FieldError } from '../../errors.js';
 import { toProblem } from '../error-handler.js';
 import type { App, RouteDeps } from '../types.js';
@@ -90,6 +91,31 @@ export async function pageRoutes(app: App, deps: RouteDeps): Promise<void> {
   await adminPages(app, pageDeps);
   await signupPages(app, pageDeps);
   await onboardingPages(app, pageDeps);
+  formAddressesLeadBack(app);
+}
+
+/**
+ * A form's POST address opened in the address bar (Enter on the page a failed POST left) goes to the
+ * page the form is on rather than "Page not found".
+ */
+function formAddressesLeadBack(app: App): void {
+  const Id = Type.String({ format: 'uuid' });
+  const back: [string, (id: string) => string][] = [
+    ['/verify-email/request', () => '/verify-email'],
+    ['/verify-email/resend', () => '/verify-email'],
+    ['/admin/sign-in', () => '/admin'],
+    ['/admin/sign-out', () => '/admin'],
+    ['/admin/workspaces/:id/extend-trial', (id) => `/admin/workspaces/${id}`],
+    ['/admin/workspaces/:id/reopen', (id) => `/admin/workspaces/${id}`],
+    ['/onboarding/:workspaceId/sign-in', (id) => `/onboarding/${id}`],
+    ['/onboarding/:workspaceId/sign-out', (id) => `/onboarding/${id}`],
+    ['/onboarding/:workspaceId/steps', (id) => `/onboarding/${id}`],
+  ];
+  for (const [url, page] of back) {
+    const param = /:(\w+)/.exec(url)?.[1];
+    app.get(url, { schema: { hide: true, ...(param ? { params: Type.Object({ [param]: Id }) } : {}) } }, async (request, reply) =>
+      reply.code(303).redirect(page(param ? (request.params as Record<string, string>)[param]! : '')));
+  }
 }
 
 /** Field errors named as the form names its inputs: a query's fields without the API's `querystring.` prefix. */
