@@ -53,7 +53,17 @@ export function loggerOptions(level: string) {
 
 /** Tokens travel in some paths and links (43 base64url characters); they never reach a log line. */
 export function redactUrl(url: string): string {
-  return url.replace(/[A-Za-z0-9_-]{43,}/g, '[redacted]').replace(/([?&]token=)[^&]*/g, '$1[redacted]');
+  // A `token` parameter is redacted by its decoded name, as the query parser reads it (`%74oken=` is `token=`).
+  return url.replace(/[A-Za-z0-9_-]{43,}/g, '[redacted]').replace(/([?&])([^=&#]*)=([^&#]*)/g, (pair, separator: string, name: string) => (queryName(name) === 'token' ? `${separator}${name}=[redacted]` : pair));
+}
+
+/** A query parameter's name as the query parser decodes it (a malformed escape stays as written). */
+function queryName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
 }
 
 /**

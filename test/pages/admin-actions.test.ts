@@ -4,6 +4,7 @@ import type { TestContext } from '../helpers/app.js';
 import { testContext } from '../helpers/app.js';
 import { AdminBrowser, hiddenValue, trialEnd } from '../helpers/admin-pages.js';
 import { signUpVerified } from '../helpers/factories.js';
+import { inputTag } from '../helpers/page-forms.js';
 
 const DAY_MS = 86_400_000;
 
@@ -110,5 +111,128 @@ t.test('every admin form input announces the bounds the server enforces', async 
 
   const tooLong = (await admin.post(`/admin/workspaces/${owner.workspaceId}/extend-trial`, detail, { days: '366', reason: 'x'.repeat(501), idempotencyKey: 'k' })).body;
   t.match(tooLong, 'Enter a whole number of days from 1 to 365.', 'the server says the same bounds');
-  t.match(tooLong, 'Use at most 500 characters.');
+  t.match(tooLong, 'This field must be at most 500 characters long, not counting spaces at either end.');
+});
+
+t.test('an admin form whose body fails its schema comes back as that form, 400, the error tied to its field', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  await sql`update workspaces set status = 'closed', closed_at = now() where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  const fieldError = (body: string, name: string) => new RegExp(`<p class="error" id="field-${name}-error">([^<]*)</p>`).exec(body)?.[1];
+  const invalid = (body: string, name: string) => new RegExp(`<input id="field-${name}"[^>]*aria-invalid="true"`).test(body);
+
+  const visitor = new AdminBrowser(ctx.app);
+  const signIn = (await visitor.get('/admin')).body;
+  const trimmedBound = 'This field must be at most 100 characters long, not counting spaces at either end.';
+  for (const [actor, message] of [
+    ['x'.repeat(101), trimmedBound],
+    ['x'.repeat(2000), trimmedBound],
+    ['Olivia\nOps', 'This field must not contain control characters such as line breaks or tabs.'],
+  ] as const) {
+    const answer = await visitor.post('/admin/sign-in', signIn, { actor, token: ctx.config.adminToken!, returnTo: '/admin/leads' });
+    t.equal(answer.statusCode, 400, `actor of ${actor.length}`);
+    t.notMatch(answer.body, 'Something went wrong', 'not the generic error page');
+    t.match(answer.body, '<h1>Admin sign-in</h1>');
+    t.ok(invalid(answer.body, 'actor'), 'the name field is marked');
+    t.equal(fieldError(answer.body, 'actor'), message);
+    t.match(answer.body, 'name="returnTo" value="/admin/leads"', 'the deep link is kept');
+    t.notOk(visitor.value('admin_page'), 'not signed in');
+  }
+  const padded = await visitor.post('/admin/sign-in', signIn, { actor: `  ${'x'.repeat(100)}  `, token: ctx.config.adminToken! });
+  t.equal(padded.statusCode, 303, 'the bound counts the name without spaces at either end, as the handler does');
+
+  const tokenVisitor = new AdminBrowser(ctx.app);
+  const tokenForm = (await tokenVisitor.get('/admin')).body;
+  const overLong = await tokenVisitor.post('/admin/sign-in', tokenForm, { actor: 'Olivia', token: 'T'.repeat(600) });
+  t.equal(overLong.statusCode, 400);
+  t.ok(invalid(overLong.body, 'token'), 'the token field is marked');
+  t.notMatch(overLong.body, 'T'.repeat(600), 'the typed token is not echoed');
+  t.match(inputTag(overLong.body, 'actor')!, 'value="Olivia"', 'the name typed is kept');
+
+  const admin = await AdminBrowser.signIn(ctx.app, ctx.config.adminToken!);
+  const before = await trialEnd(ctx, owner.workspaceId);
+  const detail = (await admin.get(`/admin/workspaces/${owner.workspaceId}`)).body;
+  const key = hiddenValue(detail, 'idempotencyKey');
+  const longReason = await admin.post(`/admin/workspaces/${owner.workspaceId}/extend-trial`, detail, { days: '5', reason: 'r'.repeat(2001), idempotencyKey: key });
+  t.equal(longReason.statusCode, 400);
+  t.notMatch(longReason.body, 'Something went wrong');
+  t.match(longReason.body, 'The trial was not changed.');
+  t.equal(fieldError(longReason.body, 'reason'), 'This field must be at most 500 characters long, not counting spaces at either end.');
+  t.match(inputTag(longReason.body, 'days')!, 'value="5"', 'the days typed are kept');
+
+  const longDays = await admin.post(`/admin/workspaces/${owner.workspaceId}/extend-trial`, detail, { days: '1'.repeat(21), reason: 'Because.', idempotencyKey: key });
+  t.equal(longDays.statusCode, 400);
+  t.equal(fieldError(longDays.body, 'days'), 'Enter a whole number of days from 1 to 365.');
+  t.match(inputTag(longDays.body, 'reason')!, 'value="Because."');
+  t.equal(await trialEnd(ctx, owner.workspaceId), before, 'the trial was not changed');
+
+  const longReopen = await admin.post(`/admin/workspaces/${owner.workspaceId}/reopen`, detail, { reopenReason: 'r'.repeat(2001), idempotencyKey: key });
+  t.equal(longReopen.statusCode, 400);
+  t.match(longReopen.body, 'The workspace was not reopened.');
+  t.equal(fieldError(longReopen.body, 'reopenReason'), 'This field must be at most 500 characters long, not counting spaces at either end.');
+  t.equal(await auditCount(ctx, owner.workspaceId, 'workspace.reopened'), 0, 'not reopened');
+
+  const signedOut = await new AdminBrowser(ctx.app).submit(`/admin/workspaces/${owner.workspaceId}/reopen`, { _csrf: 'x', reopenReason: 'r'.repeat(2001) });
+  t.not(signedOut.statusCode, 400, 'a signed-out post never shows the workspace');
+  t.notMatch(signedOut.body, 'Reopen the workspace');
+});
+
+t.test('a form sent again with other values (back, edit, send) changes nothing and says so, with a fresh form to send', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  const admin = await AdminBrowser.signIn(ctx.app, ctx.config.adminToken!);
+  const before = await trialEnd(ctx, owner.workspaceId);
+  const page = (await admin.get(`/admin/workspaces/${owner.workspaceId}`)).body;
+  const key = hiddenValue(page, 'idempotencyKey');
+  const url = `/admin/workspaces/${owner.workspaceId}/extend-trial`;
+  t.equal((await admin.post(url, page, { days: '3', reason: 'First.', idempotencyKey: key })).statusCode, 303);
+  const edited = await admin.post(url, page, { days: '4', reason: 'Second.', idempotencyKey: key });
+  t.equal(edited.statusCode, 409, 'not a 422 error page');
+  t.notMatch(edited.body, 'Something went wrong');
+  t.notMatch(edited.body, 'Idempotency-Key', 'no API words on the page');
+  t.match(edited.body, 'Nothing was changed: this form was already sent with other values');
+  t.match(inputTag(edited.body, 'days')!, 'value="4"', 'the values typed are kept');
+  const fresh = hiddenValue(edited.body, 'idempotencyKey');
+  t.not(fresh, key, 'with a new key');
+  t.equal(await trialEnd(ctx, owner.workspaceId), before + 3 * DAY_MS, 'only the first change');
+  t.equal((await admin.post(url, edited.body, { days: '4', reason: 'Second.', idempotencyKey: fresh })).statusCode, 303, 'sent again, it acts');
+  t.equal(await trialEnd(ctx, owner.workspaceId), before + 7 * DAY_MS);
+
+  await sql`update workspaces set status = 'closed', closed_at = now() where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  const closed = (await admin.get(`/admin/workspaces/${owner.workspaceId}`)).body;
+  const reopenKey = hiddenValue(closed.slice(closed.indexOf('/reopen"')), 'idempotencyKey');
+  const reopenUrl = `/admin/workspaces/${owner.workspaceId}/reopen`;
+  t.equal((await admin.post(reopenUrl, closed, { reopenReason: 'Back.', idempotencyKey: reopenKey })).statusCode, 303);
+  const again = await admin.post(reopenUrl, closed, { reopenReason: 'Back, really.', idempotencyKey: reopenKey });
+  t.equal(again.statusCode, 409);
+  t.match(again.body, 'Nothing was changed: this form was already sent with other values');
+  t.equal(await auditCount(ctx, owner.workspaceId, 'workspace.reopened'), 1);
+});
+
+t.test('the trials and leads filters, edited past their bounds in the address, come back as the list with the error tied to its filter', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx, { workspaceName: 'Filtered Trial' });
+  const admin = await AdminBrowser.signIn(ctx.app, ctx.config.adminToken!);
+  const filterError = (body: string, name: string) => new RegExp(`<p class="error" id="filter-${name}-error">([^<]*)</p>`).exec(body)?.[1];
+
+  const list = await admin.get(`/admin?q=${'q'.repeat(201)}&plan=trial`);
+  t.equal(list.statusCode, 400);
+  t.notMatch(list.body, 'Something went wrong', 'not the generic error page');
+  t.match(list.body, 'Some filters need attention; the list below is not filtered by them.');
+  t.equal(filterError(list.body, 'q'), 'This field must be at most 200 characters long.');
+  t.match(list.body, /<input id="filter-q"[^>]*aria-invalid="true" aria-describedby="filter-q-error"/);
+  t.notMatch(list.body, 'q'.repeat(201), 'the over-long value is not echoed');
+  t.match(list.body, /<input id="filter-plan"[^>]*value="trial"/, 'the valid filter is kept and applied');
+  t.match(list.body, owner.email, 'the list is shown');
+
+  const signedOut = await new AdminBrowser(ctx.app).get(`/admin?q=${'q'.repeat(201)}`);
+  t.equal(signedOut.statusCode, 401, 'signed out: the sign-in page, not the list');
+  t.notMatch(signedOut.body, owner.email);
+
+  const leads = await admin.get(`/admin/leads?from=${'2'.repeat(51)}&to=nonsense&verified=true`);
+  t.equal(leads.statusCode, 400);
+  t.notMatch(leads.body, 'Something went wrong');
+  t.equal(filterError(leads.body, 'from'), 'This field must be at most 50 characters long.');
+  t.equal(filterError(leads.body, 'to'), 'Enter a date as YYYY-MM-DD.', 'the page’s own checks still apply');
+  t.match(leads.body, /<option value="true" selected>/, 'the valid filter is kept');
 });

@@ -67,3 +67,25 @@ t.test('rotating ADMIN_TOKEN ends every page session opened with the old one', a
   const fresh = await AdminBrowser.signIn(restarted, rotated.adminToken);
   t.equal((await fresh.get('/admin')).statusCode, 200, 'signing in with the new token works');
 });
+
+t.test('with an https APP_BASE_URL the admin page cookie and the CSRF cookie are Secure; on http they are not', async (t) => {
+  for (const [base, secure] of [['https://onboarding.example.com', true], ['http://127.0.0.1:3000', false]] as const) {
+    const ctx = await testContext(t, { env: { APP_BASE_URL: base } });
+    const form = await ctx.app.inject({ method: 'GET', url: '/admin' });
+    const csrf = form.cookies.find((c) => c.name === 'csrf');
+    t.equal(Boolean(csrf?.secure), secure, `${base}: the CSRF cookie`);
+    const signedIn = await ctx.app.inject({
+      method: 'POST',
+      url: '/admin/sign-in',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `csrf=${csrf!.value}` },
+      payload: new URLSearchParams({ _csrf: /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!, actor: 'Olivia Ops', token: ctx.config.adminToken! }).toString(),
+    });
+    t.equal(signedIn.statusCode, 303, `${base}: signed in`);
+    const cookie = signedIn.cookies.find((c) => c.name === 'admin_page')!;
+    t.equal(Boolean(cookie.secure), secure, `${base}: the admin page cookie`);
+    t.equal(cookie.httpOnly, true);
+    t.equal(cookie.sameSite, 'Strict');
+    t.equal(cookie.path, '/admin');
+    t.ok(cookie.expires && cookie.expires.getTime() <= Date.now() + 8 * 3_600_000 + 5_000, 'expires within 8 hours');
+  }
+});

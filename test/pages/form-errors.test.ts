@@ -119,3 +119,43 @@ t.test('a sign-in form on another page benefits too: an over-long address comes 
   t.match(inputTag(answer.body, 'email')!, 'aria-invalid="true"');
   t.match(answer.body, 'id="field-email-error">This field must be at most 254 characters long.');
 });
+
+t.test('a link whose token no token can be (cut off or run into other text) opens the page for a link that does not work, not an error in API words', async (t) => {
+  const ctx = await testContext(t);
+  for (const token of ['x'.repeat(201), `${'x'.repeat(43)}%00`]) {
+    const verify = await ctx.app.inject({ url: `/verify-email?token=${token}` });
+    t.equal(verify.statusCode, 400, `verify-email ${token.length}`);
+    t.notMatch(verify.body, 'Something went wrong');
+    t.notMatch(verify.body, 'querystring');
+    t.match(verify.body, '<h1>This link is incomplete</h1>');
+    t.ok(inputTag(verify.body, 'email'), 'with the form to ask for a new link');
+
+    const invitation = await ctx.app.inject({ url: `/invitations/accept?token=${token}` });
+    t.equal(invitation.statusCode, 404, `invitation ${token.length}`);
+    t.notMatch(invitation.body, 'querystring');
+    t.match(invitation.body, 'This invitation link does not work');
+  }
+  t.equal((await ctx.app.inject({ method: 'HEAD', url: `/verify-email?token=${'x'.repeat(201)}` })).statusCode, 400, 'HEAD as GET');
+});
+
+t.test("a form's POST address opened in the address bar leads back to the form's page, not to Page not found", async (t) => {
+  const ctx = await testContext(t);
+  const id = '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b';
+  const expected: [string, string][] = [
+    ['/verify-email/request', '/verify-email'],
+    ['/verify-email/resend', '/verify-email'],
+    ['/admin/sign-in', '/admin'],
+    ['/admin/sign-out', '/admin'],
+    [`/admin/workspaces/${id}/extend-trial`, `/admin/workspaces/${id}`],
+    [`/admin/workspaces/${id}/reopen`, `/admin/workspaces/${id}`],
+    [`/onboarding/${id}/sign-in`, `/onboarding/${id}`],
+    [`/onboarding/${id}/sign-out`, `/onboarding/${id}`],
+    [`/onboarding/${id}/steps`, `/onboarding/${id}`],
+  ];
+  for (const [url, page] of expected) {
+    const opened = await ctx.app.inject({ url, headers: { accept: 'text/html' } });
+    t.equal(opened.statusCode, 303, url);
+    t.equal(opened.headers.location, page);
+  }
+  t.equal((await ctx.app.inject({ url: '/admin/workspaces/..%2F..%2Fevil/reopen', headers: { accept: 'text/html' } })).statusCode, 400, 'only a workspace id is sent back');
+});

@@ -40,6 +40,9 @@ t.test('postal codes: checked against each country\'s format (postcode-validator
   t.same(errors('AT', '0123'), [{ field: 'address.postalCode', message: 'is not a valid AT postal code (expected format: 9999)' }], 'an example the format accepts (no leading 0 in AT)');
   t.same(errors('US', 'ABCDE'), [{ field: 'address.postalCode', message: 'is not a valid US postal code (expected format: 00000)' }]);
   t.same(errors('AQ', 'anything'), [], 'a country without a known format takes any code');
+  for (const [country, code] of [['NL', '1012 ab'], ['IE', 'd02 x285'], ['MT', 'vlt 1117'], ['AR', 'c1002aap'], ['GB', 'sw1a 1aa']]) {
+    t.same(errors(country!, code!), [], `${country} ${code}: letters in either case, as people type them`);
+  }
 });
 
 t.test('plans come from configuration', async (t) => {

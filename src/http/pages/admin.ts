@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../errors.js';
+import { PersonName, TrimmedString } from '../schemas/common.js';
 import type { AdminWorkspaceView } from '../../services/admin-service.js';
 import { perIpLimit } from '../rate-limit-store.js';
 import { CSV_COLUMNS, sendCsv } from '../routes/admin.js';
@@ -10,6 +11,7 @@ import type { App } from '../types.js';
 import { adminPageSessions } from './admin-session.js';
 import { csrfInput, field, html, layout, type FieldErrors, type Html } from './html.js';
 import type { PageDeps } from './index.js';
+import { typed, validFields, type PageFormRenderer } from './page-forms.js';
 import { billingSection, leadFilterOf, leadsPage, LeadFilters, when, words } from './admin-views.js';
 
 const TRIAL_STATES = ['pending_verification', 'active', 'ending_soon', 'expired'] as const;
@@ -18,6 +20,10 @@ const ONBOARDING = ['in_progress', 'completed'] as const;
 
 /** The bounds the forms' inputs announce and the handlers enforce. */
 const MAX = { q: 200, plan: 50, actor: 100, token: 500, reason: 500 } as const;
+/** The name recorded in the audit log: one printable line of at most 100 characters after trimming, as a person's name ("Enter your name" is the handler's). */
+const Actor = PersonName(undefined, 0);
+/** An audit reason: at most 500 characters after trimming (an empty one is the handler's to explain). */
+const Reason = TrimmedString(0, MAX.reason);
 const DAYS = { min: 1, max: 365 } as const;
 
 const Filters = Type.Object({
@@ -41,6 +47,13 @@ function filterOf(query: FilterQuery) {
     status: pick(query.status, STATUSES),
     onboarding: pick(query.onboarding, ONBOARDING),
   };
+}
+
+function filterInput(name: string, label: string, type: string, maxlength: number, value: string | undefined, errors: FieldErrors | undefined): Html {
+  const id = `filter-${name}`;
+  const error = errors?.[name];
+  return html`<div class="field"><label for="${id}">${label}</label>${error ? html`<p class="error" id="${id}-error">${error}</p>` : ''}
+<input id="${id}" name="${name}" type="${type}" maxlength="${maxlength}" value="${value ?? ''}"${error ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}></div>`;
 }
 
 function select(name: string, label: string, options: readonly string[], value: string | undefined): Html {
@@ -73,6 +86,10 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
 </form>`);
   }
 
+  /** The sign-in form again after its body failed the schema: the name typed (never the token), the errors, the deep link. */
+  const signInAgain: PageFormRenderer = (request, reply, errors) =>
+    signInPage(reply, 400, { actor: typed(request.body, 'actor'), errors, alert: 'Sign-in failed.', returnTo: returnPath(typed(request.body, 'returnTo')) });
+
   /** The signed-in admin, or a sign-in page sent instead, which comes back to the page asked for. */
   async function requireAdmin(request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> {
     const actor = await sessions.actor(request);
@@ -89,9 +106,10 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
     {
       onRequest: perIpLimit(app, 'sign-ins-per-ip', config.rateLimits.signInsPerIpPerMinute, 60_000),
       preHandler: app.csrfProtection,
+      config: { pageForm: signInAgain },
       schema: { hide: true, body: Type.Object({
           _csrf: Type.String({ maxLength: 200 }),
-          actor: Type.Optional(Type.String({ maxLength: 500 })),
+          actor: Type.Optional(Actor),
           token: Type.Optional(Type.String({ maxLength: MAX.token })),
           returnTo: Type.Optional(Type.String({ maxLength: 2000 })),
         }),
@@ -100,8 +118,8 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
     async (request, reply) => {
       const actor = (request.body.actor ?? '').trim();
       const errors: FieldErrors = {};
+      // Length and control characters are the schema's (Actor); a body that fails it comes back through signInAgain.
       if (!actor) errors.actor = 'Enter your name or email.';
-      else if (actor.length > MAX.actor) errors.actor = `Use at most ${MAX.actor} characters.`;
       if (!sessions.tokenMatches(request.body.token ?? '')) errors.token = 'This is not the admin token.';
       const returnTo = returnPath(request.body.returnTo);
       if (Object.keys(errors).length > 0) return signInPage(reply, errors.token ? 401 : 400, { actor, errors, alert: 'Sign-in failed.', returnTo });
@@ -115,26 +133,38 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
     return reply.code(303).redirect('/admin');
   });
 
-  app.get('/admin', { schema: { hide: true, querystring: Filters } }, async (request, reply) => {
+  /** The trials list after its filters failed the schema (an edited address): the valid ones applied, each error tied to its filter. */
+  const listAgain: PageFormRenderer = async (request, reply, errors) => {
     const actor = await requireAdmin(request, reply);
     if (!actor) return reply;
-    const filter = filterOf(request.query);
-    const page = await pageOrFirst(request.query.cursor, (cursor) => services.admin.listWorkspaces(filter, { limit: 25, cursor }));
+    return listPage(reply, actor, validFields(request.query, errors), errors);
+  };
+
+  app.get('/admin', { schema: { hide: true, querystring: Filters }, config: { pageForm: listAgain } }, async (request, reply) => {
+    const actor = await requireAdmin(request, reply);
+    if (!actor) return reply;
+    return listPage(reply, actor, request.query);
+  });
+
+  async function listPage(reply: FastifyReply, actor: string, query: FilterQuery, errors?: FieldErrors) {
+    const filter = filterOf(query);
+    const page = await pageOrFirst(query.cursor, (cursor) => services.admin.listWorkspaces(filter, { limit: 25, cursor }));
     const params = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined) as [string, string][]);
     const next = page.nextCursor ? `/admin?${new URLSearchParams([...params, ['cursor', page.nextCursor]])}` : undefined;
-    return send(reply, 200, 'Trials', html`<h1>Trials</h1>${header(reply, actor)}
+    return send(reply, errors ? 400 : 200, 'Trials', html`<h1>Trials</h1>${header(reply, actor)}
+${errors ? html`<p class="alert" role="alert" id="form-alert" data-autofocus>Some filters need attention; the list below is not filtered by them.</p>` : ''}
 <form method="get" action="/admin" class="filters" role="search" aria-label="Filter workspaces">
-<div class="field"><label for="filter-q">Workspace name or owner email</label><input id="filter-q" name="q" type="search" maxlength="${MAX.q}" value="${filter.q ?? ''}"></div>
+${filterInput('q', 'Workspace name or owner email', 'search', MAX.q, filter.q, errors)}
 ${select('trialState', 'Trial', TRIAL_STATES, filter.trialState)}
 ${select('status', 'Status', STATUSES, filter.status)}
 ${select('onboarding', 'Onboarding', ONBOARDING, filter.onboarding)}
-<div class="field"><label for="filter-plan">Plan</label><input id="filter-plan" name="plan" type="text" maxlength="${MAX.plan}" value="${filter.plan ?? ''}"></div>
+${filterInput('plan', 'Plan', 'text', MAX.plan, filter.plan, errors)}
 <button type="submit">Filter</button>
 </form>
 <p><a href="/admin/workspaces.csv${params.size > 0 ? `?${params}` : ''}" download>Download CSV</a> of every matching workspace</p>
 ${page.items.length === 0 ? html`<p>No workspace matches.</p>` : workspaceTable(page.items)}
 ${next ? html`<p><a href="${next}">Next page</a></p>` : ''}`);
-  });
+  }
 
   function workspaceTable(items: AdminWorkspaceView[]): Html {
     return html`<div class="table-wrap"><table>
@@ -152,12 +182,13 @@ ${next ? html`<p><a href="${next}">Next page</a></p>` : ''}`);
 
   const Params = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
-  async function detailPage(reply: FastifyReply, actor: string, id: string, form: { errors?: FieldErrors; days?: string; reason?: string; notice?: string; reopenErrors?: FieldErrors; reopenReason?: string } = {}, status = 200) {
+  async function detailPage(reply: FastifyReply, actor: string, id: string, form: { errors?: FieldErrors; days?: string; reason?: string; notice?: string; alert?: string; reopenErrors?: FieldErrors; reopenReason?: string } = {}, status = 200) {
     const detail = await services.admin.workspaceDetail(id);
     const w = detail.workspace;
     return send(reply, status, w.name, html`<p><a href="/admin">All trials</a></p>
 <h1>${w.name}</h1>${header(reply, actor)}
 ${form.notice ? html`<p class="success" role="status" data-autofocus>${form.notice}</p>` : ''}
+${form.alert ? html`<p class="alert" role="alert" id="page-alert" data-autofocus>${form.alert}</p>` : ''}
 <dl>
 <dt>Owner</dt><dd>${w.owner ? `${w.owner.name} <${w.owner.email}>${w.owner.emailVerified ? '' : ' (unverified)'}` : '—'}</dd>
 <dt>Plan</dt><dd>${w.plan}</dd>
@@ -199,6 +230,21 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
     return detailPage(reply, actor, request.params.id, notice ? { notice } : {});
   });
 
+  /** The extend form again after its body failed the schema: the handler's own checks of what was typed, which word a field better where both speak (days), and the schema's errors. */
+  const extendAgain: PageFormRenderer = async (request, reply, schemaErrors) => {
+    const actor = await requireAdmin(request, reply);
+    if (!actor) return reply;
+    const { days, reason, errors } = extensionOf({ days: typed(request.body, 'days'), reason: typed(request.body, 'reason') });
+    return detailPage(reply, actor, (request.params as { id: string }).id, { errors: { ...schemaErrors, ...errors }, days, reason }, 400);
+  };
+
+  /** The reopen form again after its body failed the schema. */
+  const reopenAgain: PageFormRenderer = async (request, reply, reopenErrors) => {
+    const actor = await requireAdmin(request, reply);
+    if (!actor) return reply;
+    return detailPage(reply, actor, (request.params as { id: string }).id, { reopenErrors, reopenReason: typed(request.body, 'reopenReason')?.trim() }, 400);
+  };
+
   app.post(
     '/admin/workspaces/:id/extend-trial',
     {
@@ -206,21 +252,17 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
       schema: {
         hide: true,
         params: Params,
-        body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), idempotencyKey: OnceKey, days: Type.Optional(Type.String({ maxLength: 20 })), reason: Type.Optional(Type.String({ maxLength: 2000 })) }),
+        body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), idempotencyKey: OnceKey, days: Type.Optional(Type.String({ maxLength: 20 })), reason: Type.Optional(Reason) }),
       },
+      config: { pageForm: extendAgain },
     },
     async (request, reply) => {
       const actor = await requireAdmin(request, reply);
       if (!actor) return reply;
-      const days = (request.body.days ?? '').trim();
-      const reason = (request.body.reason ?? '').trim();
-      const errors: FieldErrors = {};
-      const extendDays = /^\d{1,3}$/.test(days) ? Number(days) : NaN;
-      if (!(extendDays >= DAYS.min && extendDays <= DAYS.max)) errors.days = `Enter a whole number of days from ${DAYS.min} to ${DAYS.max}.`;
-      const reasonProblem = reasonError(reason);
-      if (reasonProblem) errors.reason = reasonProblem;
+      const { days, reason, extendDays, errors } = extensionOf(request.body);
       if (Object.keys(errors).length > 0) return detailPage(reply, actor, request.params.id, { errors, days, reason }, 400);
-      await services.admin.changeTrial(request.params.id, { type: 'admin', id: actor }, { extendDays, reason }, request.body.idempotencyKey);
+      const changed = await actedOnce(() => services.admin.changeTrial(request.params.id, { type: 'admin', id: actor }, { extendDays, reason }, request.body.idempotencyKey));
+      if (!changed) return detailPage(reply, actor, request.params.id, { alert: ALREADY_SENT, days, reason }, 409);
       return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?done=extended`);
     },
   );
@@ -229,7 +271,8 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
     '/admin/workspaces/:id/reopen',
     {
       preHandler: app.csrfProtection,
-      schema: { hide: true, params: Params, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), idempotencyKey: OnceKey, reopenReason: Type.Optional(Type.String({ maxLength: 2000 })) }) },
+      schema: { hide: true, params: Params, body: Type.Object({ _csrf: Type.String({ maxLength: 200 }), idempotencyKey: OnceKey, reopenReason: Type.Optional(Reason) }) },
+      config: { pageForm: reopenAgain },
     },
     async (request, reply) => {
       const actor = await requireAdmin(request, reply);
@@ -237,18 +280,31 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
       const reason = (request.body.reopenReason ?? '').trim();
       const problem = reasonError(reason);
       if (problem) return detailPage(reply, actor, request.params.id, { reopenErrors: { reopenReason: problem }, reopenReason: reason }, 400);
-      await services.admin.reopen(request.params.id, { type: 'admin', id: actor }, reason, request.body.idempotencyKey);
+      const reopened = await actedOnce(() => services.admin.reopen(request.params.id, { type: 'admin', id: actor }, reason, request.body.idempotencyKey));
+      if (!reopened) return detailPage(reply, actor, request.params.id, { alert: ALREADY_SENT, reopenReason: reason }, 409);
       return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?done=reopened`);
     },
   );
 
-  app.get('/admin/leads', { schema: { hide: true, querystring: LeadFilters } }, async (request, reply) => {
+  /** The leads list after its filters failed the schema: the valid ones applied, each error tied to its filter. */
+  const leadsAgain: PageFormRenderer = async (request, reply, errors) => {
     const actor = await requireAdmin(request, reply);
     if (!actor) return reply;
-    const { filter, params, errors } = leadFilterOf(request.query);
-    const page = await pageOrFirst(request.query.cursor, (cursor) => services.signupLeads.list(filter, { limit: 25, cursor }));
-    return send(reply, errors ? 400 : 200, 'Leads', leadsPage(header(reply, actor), request.query, params, page, errors));
+    return leadsList(reply, actor, validFields(request.query, errors), errors);
+  };
+
+  app.get('/admin/leads', { schema: { hide: true, querystring: LeadFilters }, config: { pageForm: leadsAgain } }, async (request, reply) => {
+    const actor = await requireAdmin(request, reply);
+    if (!actor) return reply;
+    return leadsList(reply, actor, request.query);
   });
+
+  async function leadsList(reply: FastifyReply, actor: string, query: Static<typeof LeadFilters>, schemaErrors?: FieldErrors) {
+    const { filter, params, errors } = leadFilterOf(query);
+    const page = await pageOrFirst(query.cursor, (cursor) => services.signupLeads.list(filter, { limit: 25, cursor }));
+    const allErrors = errors || schemaErrors ? { ...schemaErrors, ...errors } : undefined;
+    return send(reply, allErrors ? 400 : 200, 'Leads', leadsPage(header(reply, actor), query, params, page, allErrors));
+  }
 
   app.get('/admin/leads.csv', { schema: { hide: true, querystring: LeadFilters } }, async (request, reply) => {
     if (!(await requireAdmin(request, reply))) return reply;
@@ -260,10 +316,35 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
 const onceInput = () => html`<input type="hidden" name="idempotencyKey" value="${randomUUID()}">`;
 const OnceKey = Type.Optional(Type.String({ minLength: 1, maxLength: 255 }));
 
-/** What is wrong with an audit reason, if anything. */
+/** A form sent again with other values (back, edit, send): its one-time key already acted, so this change was not made. */
+const ALREADY_SENT = 'Nothing was changed: this form was already sent with other values, and the page below shows the result. Send the form again to make this change too.';
+
+/** Runs an admin form's action; false when its one-time key already acted on another request (the page says so instead of a 422). */
+async function actedOnce(act: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await act();
+    return true;
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'idempotency_key_reused') return false;
+    throw error;
+  }
+}
+
+/** What is wrong with an audit reason, if anything (its length is the schema's, Reason). */
 function reasonError(reason: string): string | undefined {
-  if (!reason) return 'Say why: the reason is kept in the audit log.';
-  return reason.length > MAX.reason ? `Use at most ${MAX.reason} characters.` : undefined;
+  return reason ? undefined : 'Say why: the reason is kept in the audit log.';
+}
+
+/** The extend form's days and reason as typed (trimmed), the days as a number, and what is wrong with them. */
+function extensionOf(body: { days?: string; reason?: string }): { days: string; reason: string; extendDays: number; errors: FieldErrors } {
+  const days = (body.days ?? '').trim();
+  const reason = (body.reason ?? '').trim();
+  const errors: FieldErrors = {};
+  const extendDays = /^\d{1,3}$/.test(days) ? Number(days) : NaN;
+  if (!(extendDays >= DAYS.min && extendDays <= DAYS.max)) errors.days = `Enter a whole number of days from ${DAYS.min} to ${DAYS.max}.`;
+  const reasonProblem = reasonError(reason);
+  if (reasonProblem) errors.reason = reasonProblem;
+  return { days, reason, extendDays, errors };
 }
 
 /** Where to go after signing in: only a path of the admin pages on this site, else nowhere. */

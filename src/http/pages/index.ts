@@ -4,7 +4,8 @@ import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../../errors.js';
+import { Type } from 'typebox';
+import { AppError, type FieldError } from '../../errors.js';
 import { toProblem } from '../error-handler.js';
 import type { App, RouteDeps } from '../types.js';
 import { html, layout } from './html.js';
@@ -73,8 +74,9 @@ export async function pageRoutes(app: App, deps: RouteDeps): Promise<void> {
     // The body is checked before CSRF: a form without its token is a CSRF failure, not a field to fix.
     const csrfFailed = code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET' || Boolean(problem.errors?.some((e) => e.field === '_csrf'));
     const pageForm = request.routeOptions.config.pageForm;
-    const formFailed = (error as FastifyError).validationContext === 'body' && problem.errors !== undefined;
-    if (!csrfFailed && formFailed && pageForm) return pageForm(request, reply.code(400), formErrors(problem.errors ?? []));
+    // A GET form (the admin filters) sends its fields in the query string: the same mapping applies.
+    const formFailed = ['body', 'querystring'].includes(String((error as FastifyError).validationContext)) && problem.errors !== undefined;
+    if (!csrfFailed && formFailed && pageForm) return pageForm(request, reply.code(400), formErrors(formFields(problem.errors ?? [])));
     const message = csrfFailed ? 'This form was open too long or came from another site. Go back, reload the page and try again.' : problem.detail;
     if (error instanceof AppError && error.options.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.options.retryAfterSeconds));
     return reply
@@ -89,6 +91,36 @@ export async function pageRoutes(app: App, deps: RouteDeps): Promise<void> {
   await adminPages(app, pageDeps);
   await signupPages(app, pageDeps);
   await onboardingPages(app, pageDeps);
+  formAddressesLeadBack(app);
+}
+
+/**
+ * A form's POST address opened in the address bar (Enter on the page a failed POST left) goes to the
+ * page the form is on rather than "Page not found".
+ */
+function formAddressesLeadBack(app: App): void {
+  const Id = Type.String({ format: 'uuid' });
+  const back: [string, (id: string) => string][] = [
+    ['/verify-email/request', () => '/verify-email'],
+    ['/verify-email/resend', () => '/verify-email'],
+    ['/admin/sign-in', () => '/admin'],
+    ['/admin/sign-out', () => '/admin'],
+    ['/admin/workspaces/:id/extend-trial', (id) => `/admin/workspaces/${id}`],
+    ['/admin/workspaces/:id/reopen', (id) => `/admin/workspaces/${id}`],
+    ['/onboarding/:workspaceId/sign-in', (id) => `/onboarding/${id}`],
+    ['/onboarding/:workspaceId/sign-out', (id) => `/onboarding/${id}`],
+    ['/onboarding/:workspaceId/steps', (id) => `/onboarding/${id}`],
+  ];
+  for (const [url, page] of back) {
+    const param = /:(\w+)/.exec(url)?.[1];
+    app.get(url, { schema: { hide: true, ...(param ? { params: Type.Object({ [param]: Id }) } : {}) } }, async (request, reply) =>
+      reply.code(303).redirect(page(param ? (request.params as Record<string, string>)[param]! : '')));
+  }
+}
+
+/** Field errors named as the form names its inputs: a query's fields without the API's `querystring.` prefix. */
+function formFields(errors: readonly FieldError[]): FieldError[] {
+  return errors.map(({ field, message }) => ({ field: field.replace(/^querystring\./, ''), message }));
 }
 
 /** A browser asking for a page (not the API, not an asset): its Accept header prefers HTML. */

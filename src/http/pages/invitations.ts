@@ -148,7 +148,8 @@ ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: '
     '/invitations/accept',
     {
       preHandler: guards.optionalAccount,
-      config: { rateLimit: { max: config.rateLimits.confirmsPerMinute, timeWindow: 60_000 } },
+      // A token no token can be (cut off, run into other text) is a link that does not work, not an error in API words.
+      config: { rateLimit: { max: config.rateLimits.confirmsPerMinute, timeWindow: 60_000 }, pageForm: (_request, reply) => deadLinkPage(reply, undefined) },
       schema: { hide: true, querystring: Type.Object({ token: Type.Optional(Token) }) },
     },
     async (request, reply) => {

@@ -49,15 +49,17 @@ ${csrfInput(reply.generateCsrf())}
 </form>`;
   }
 
+  /** A link without its token, or with one no token can be (cut off, run into other text): what to do, and a new link. */
+  const incompleteLink: PageFormRenderer = async (request, reply) =>
+    send(reply, 400, 'Incomplete link', html`<h1>This link is incomplete</h1>
+<p>Open the link from the verification email again, or copy the whole address into the browser.</p>${await newLinkOffer(request, reply)}`);
+
   app.get(
     '/verify-email',
-    { schema: { hide: true, querystring: Type.Object({ token: Type.Optional(Token) }) }, config: { rateLimit: false } },
+    { schema: { hide: true, querystring: Type.Object({ token: Type.Optional(Token) }) }, config: { rateLimit: false, pageForm: incompleteLink } },
     async (request, reply) => {
       const token = request.query.token;
-      if (!token) {
-        return send(reply, 400, 'Incomplete link', html`<h1>This link is incomplete</h1>
-<p>Open the link from the verification email again, or copy the whole address into the browser.</p>${await newLinkOffer(request, reply)}`);
-      }
+      if (!token) return incompleteLink(request, reply, {});
       return send(reply, 200, 'Confirm your email address', html`<h1>Confirm your email address</h1>
 <p>Press the button to confirm that this email address is yours. Confirming starts your trial.</p>
 <form method="post" action="/verify-email">

@@ -9,11 +9,12 @@ const RandExp = ((randexpModule as { default?: unknown }).default ?? randexpModu
 const examples = new Map<string, string | undefined>();
 
 /**
- * Why a postal code does not fit its country's format (postcode-validator's rules), with an example
+ * Why a postal code does not fit its country's format (postcode-validator's rules, letters in either case), with an example
  * of the format; undefined when it fits or the library knows no format for the country.
  */
 export function postalCodeProblem(postalCode: string, country: string): string | undefined {
-  if (!postcodeValidatorExistsForCountry(country) || postcodeValidator(postalCode, country)) return undefined;
+  // The library's patterns spell letters in capitals (only some take either case): people type 1012 ab as often as 1012 AB.
+  if (!postcodeValidatorExistsForCountry(country) || postcodeValidator(postalCode.toUpperCase(), country)) return undefined;
   const example = formatExample(country);
   return `is not a valid ${country} postal code${example ? ` (expected format: ${example})` : ''}`;
 }
