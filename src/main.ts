@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const log = pino(loggerOptions(config.logLevel));
   const runtime = await createRuntime(config, log);
-  const app = await buildServer({ config, services: runtime.services, logger: log, metrics: runtime.metrics, serving: true });
+  const app = await buildServer({ config, services: runtime.services, logger: log, metrics: runtime.metrics });
   let worker: RunningWorker | undefined;
   if (config.runWorker) {
     worker = await startWorker({ pool: runtime.directPool, services: runtime.services, log, concurrency: config.workerConcurrency, heartbeatSeconds: config.workerHeartbeatSeconds, events: runtime.metrics.jobEvents });

@@ -81,18 +81,12 @@ function drainOnClose(app: App): void {
 
 /**
  * Builds the HTTP API; it never listens (the caller does), so tests drive it with inject. With
- * `metrics`, every request is measured and METRICS_TOKEN opens `GET /metrics`. `serving` is for the
- * process that will listen: it does its one-off work at start rather than in its first requests.
+ * `metrics`, every request is measured and METRICS_TOKEN opens `GET /metrics`.
  */
-export async function buildServer(deps: { config: Config; services: Services; logger?: FastifyBaseLogger; metrics?: Metrics; serving?: boolean }): Promise<App> {
+export async function buildServer(deps: { config: Config; services: Services; logger?: FastifyBaseLogger; metrics?: Metrics }): Promise<App> {
   const { config, services } = deps;
   const options: FastifyServerOptions = {
     bodyLimit: BODY_LIMIT_BYTES,
-    // A response schema with a union (nullable fields) is serialised through an Ajv validator that
-    // fast-json-stringify compiles on first use: about 140 ms of CPU inside the first sign-up's answer,
-    // holding up every request and job behind it. The serving process pays it at start instead;
-    // tests, which build many apps and answer few requests each, keep it lazy.
-    serializerOpts: { compileValidators: deps.serving ?? false },
     trustProxy: trustProxyOption(config.trustProxy),
     // Errors met before routing (a malformed %-escape, an over-long path parameter) are problems too.
     frameworkErrors: (error, request, reply) => void sendProblem(error as never, request, reply),
