@@ -14,6 +14,7 @@ import type { InvitationView } from './invitation-service.js';
 import type { MemberView } from './membership-service.js';
 import type { OnboardingService } from './onboarding-service.js';
 import { decodeCursor, encodeCursor, type CursorField } from './opaque-input.js';
+import { IDEMPOTENCY_TTL_SECONDS, KeyAlreadyUsed } from './idempotency.js';
 
 /** Trial state as admins see it: `ending_soon` singles out active trials ending within TRIAL_ENDING_SOON_DAYS. */
 export type AdminTrialState = 'pending_verification' | 'active' | 'ending_soon' | 'expired';
@@ -44,8 +45,6 @@ export interface Page<T> {
 }
 
 const DAY_MS = 86_400_000;
-/** How long an admin action's idempotency key replays instead of acting again. */
-const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 
 /** An admin action's idempotency key, where it applies, and what was asked (a reused key must ask the same). */
 interface AdminIdempotency {
@@ -56,9 +55,6 @@ interface AdminIdempotency {
 
 /** Claims the key inside the action's transaction, or throws KeyAlreadyUsed. */
 type Claim = (trx: Tx) => Promise<void>;
-
-/** Thrown inside the transaction when another request already holds the idempotency key. */
-class KeyAlreadyUsed extends Error {}
 
 /** The back office: reports, lists and actions for the product's admins. */
 export class AdminService {

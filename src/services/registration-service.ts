@@ -12,6 +12,7 @@ import type { IssuedSession, SessionService } from './session-service.js';
 import { emailedTokens } from './emailed-tokens.js';
 import type { TokenDeriver } from './token-deriver.js';
 import { toAccountView, toWorkspaceView, type AccountView, type WorkspaceView } from './views.js';
+import { IDEMPOTENCY_TTL_SECONDS, KeyAlreadyUsed } from './idempotency.js';
 
 /** What a person gives to sign up; names arrive trimmed. */
 export interface RegistrationInput {
@@ -28,10 +29,6 @@ export interface Registration {
 }
 
 const IDEMPOTENCY_SCOPE = 'registration';
-const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
-
-/** Thrown inside the transaction when another request already holds the idempotency key. */
-class KeyAlreadyUsed extends Error {}
 
 /** Sign-up: one transaction for account, workspace, membership, progress, token, session and jobs. */
 export class RegistrationService {

@@ -8,11 +8,8 @@ import { enqueueJob } from '../repositories/job-queue.js';
 import type { NewWorkspaceRepository } from '../repositories/new-workspace-repository.js';
 import { toWorkspaceView, type MembershipView } from './views.js';
 import type { EventRecorder } from './events/event-recorder.js';
+import { IDEMPOTENCY_TTL_SECONDS, KeyAlreadyUsed } from './idempotency.js';
 
-const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
-
-/** Thrown inside the transaction when another request already holds the idempotency key. */
-class KeyAlreadyUsed extends Error {}
 
 /** The plan a workspace gets without choosing: the first free plan on offer. */
 export function defaultPlan(plans: readonly Plan[]): Plan {
