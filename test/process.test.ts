@@ -38,7 +38,11 @@ t.test('npm start with no DATABASE_URL and no SMTP_URL: embedded PostgreSQL, dev
     const names = (await readdir(mailDir).catch(() => [])).filter((name) => name.endsWith('.eml'));
     return names.length > 0 ? names : undefined;
   });
-  const eml = await readFile(path.join(mailDir, files[0]!), 'utf8');
+  // The file can be listed before its last write lands: wait for the whole message.
+  const eml = await eventually(async () => {
+    const text = await readFile(path.join(mailDir, files[0]!), 'utf8');
+    return text.includes('verify-email?token=') ? text : undefined;
+  });
   t.match(eml, `To: ${email}`);
   t.match(eml, 'http://localhost:5173/verify-email?token=');
   // The log line follows the saved files; wait for it rather than race it.

