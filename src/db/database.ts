@@ -53,6 +53,15 @@ export function createDb(pool: pg.Pool, options: { preparedStatements?: boolean 
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool, options.preparedStatements ?? true) }) });
 }
 
+/**
+ * Put first in a statement's text to run it unnamed even where statements are prepared: PostgreSQL
+ * plans an unnamed statement for the values it is bound to, on every call ("one-shot" plans; see
+ * PostgreSQL's protocol docs, Extended Query). For statements whose best plan depends on their
+ * values, where a prepared statement's generic plan would be cheap for some values and ruinous for
+ * others. Costs a planning per call.
+ */
+export const PLANNED_PER_CALL = '/* planned per call */';
+
 /** A statement name derived from its text, so the same text is prepared once per connection. */
 function statementName(text: string): string {
   return `k${createHash('sha1').update(text).digest('hex')}`;
@@ -61,7 +70,8 @@ function statementName(text: string): string {
 /**
  * The pool as Kysely sees it: with `prepare`, every parameterized statement runs as a named (prepared) statement,
  * planned once per connection. Planning a statement like the sign-up CTE costs more than running it
- * (measured: 0.86 -> 0.47 ms of PostgreSQL CPU). Statements without parameters (BEGIN, COMMIT) run as they are.
+ * (measured: 0.86 -> 0.47 ms of PostgreSQL CPU). Statements without parameters (BEGIN, COMMIT), and those
+ * that start with PLANNED_PER_CALL, run unnamed.
  * A statement cancelled by the statement timeout, or a database out of reach, becomes a 503 the
  * client may retry.
  */
@@ -72,7 +82,7 @@ function preparingPool(pool: pg.Pool, prepare: boolean): pg.Pool {
       get(target, property) {
         if (property === 'query') {
           return (text: unknown, values?: unknown[]) =>
-            (prepare && typeof text === 'string' && values && values.length > 0
+            (prepare && typeof text === 'string' && values && values.length > 0 && !text.startsWith(PLANNED_PER_CALL)
               ? target.query({ name: statementName(text), text, values })
               : target.query(text as string, values)
             ).catch(unavailable);

@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import { PLANNED_PER_CALL } from '../db/database.js';
 import type { ActorType, WorkspaceStatus } from '../db/schema.js';
 import { Repository } from './repository.js';
 
@@ -110,7 +111,10 @@ export class AdminRepository extends Repository {
     // entries where it serves (migration 0014); the row, the owner and the counts are looked up for
     // its rows only, never for every candidate. The limit is inlined so that the planner knows the
     // page is small and fetches its rows by id.
-    const query = sql<AdminWorkspaceRow>`
+    // Planned for its values every time (PLANNED_PER_CALL): a prepared statement's generic plan cannot
+    // know whether a fragment is shared by 1 name in 10 (walk the list in order) or by 1 in 100,000
+    // (trigram index), and at 100,000 workspaces the wrong guess read 40,000 buffers a page instead of 1,000.
+    const { rows } = await sql<AdminWorkspaceRow>`${sql.raw(PLANNED_PER_CALL)}
       select w.id, w.name, w.plan, w.status, w.created_at as "createdAt", w.created_at::text as "keysetAt",
              w.trial_ends_at as "trialEndsAt", w.initialized_at as "initializedAt",
              o.account_id as "ownerAccountId", o.email as "ownerEmail", o.name as "ownerName", o.email_verified_at as "ownerVerifiedAt",
@@ -134,14 +138,8 @@ export class AdminRepository extends Repository {
         where m.workspace_id = w.id and m.role = 'owner'
         order by m.joined_at limit 1
       ) o on true
-      order by w.created_at desc, w.id desc`;
-    // Planned for its values every time: a prepared statement's generic plan cannot know whether a
-    // fragment is shared by 1 name in 10 (walk the list in order) or by 1 in 100,000 (trigram index),
-    // and at 100,000 workspaces the wrong guess read 40,000 buffers a page instead of 1,000.
-    return this.db.transaction().execute(async (trx) => {
-      await sql`set local plan_cache_mode = force_custom_plan`.execute(trx);
-      return (await query.execute(trx)).rows;
-    });
+      order by w.created_at desc, w.id desc`.execute(this.db);
+    return rows;
   }
 
   /** Audit events matching the filter, newest first, after the keyset position. */

@@ -1,6 +1,7 @@
 import t from 'tap';
+import { sql } from 'kysely';
 import pg from 'pg';
-import { createPool, warmPool } from '../../src/db/database.js';
+import { createDb, createPool, PLANNED_PER_CALL, warmPool } from '../../src/db/database.js';
 import { createTestDatabase } from '../helpers/database.js';
 
 /** Connections PostgreSQL has open to `database` for clients other than `observer`. */
@@ -39,4 +40,20 @@ t.test('warmPool never opens more than the pool allows', async (t) => {
   t.teardown(() => pool.end());
   await warmPool(pool, 8);
   t.equal(pool.totalCount, 2);
+});
+
+t.test('parameterised statements are prepared once per connection, except those marked PLANNED_PER_CALL', async (t) => {
+  const url = await createTestDatabase(t);
+  const pool = createPool(url, 1);
+  t.teardown(() => pool.end());
+  const db = createDb(pool);
+  const prepared = async () =>
+    (await sql<{ statement: string }>`select statement from pg_prepared_statements where ${1} = 1`.execute(db)).rows.map((row) => row.statement);
+
+  await sql`select ${'a'}::text as value`.execute(db);
+  t.ok((await prepared()).some((text) => text.includes('as value')), 'an ordinary statement is prepared (named) on its connection');
+
+  const { rows } = await sql<{ planned_value: string }>`${sql.raw(PLANNED_PER_CALL)} select ${'b'}::text as planned_value`.execute(db);
+  t.same(rows, [{ planned_value: 'b' }], 'a marked statement runs with its values');
+  t.notOk((await prepared()).some((text) => text.includes('planned_value')), 'and stays unnamed: planned for its values on every call');
 });

@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
 import t from 'tap';
 import { FRAGMENTS, seedAdminWorkspaces } from '../../bench/seed-admin.js';
-import { createPool, type Database } from '../../src/db/database.js';
+import { createPool, PLANNED_PER_CALL, type Database } from '../../src/db/database.js';
 import { AdminRepository, type WorkspaceFilter } from '../../src/repositories/admin-repository.js';
 import { createTestDatabase } from '../helpers/database.js';
 
@@ -33,7 +33,7 @@ t.test('admin search', async (t) => {
 
   /**
    * The plan PostgreSQL runs for the list query with `filter`, with actual loop counts: planned as the
-   * repository has it planned (it sets plan_cache_mode for the statement), else as a prepared
+   * repository has it planned (for its values when it is marked PLANNED_PER_CALL), else as a prepared
    * statement may be, generically.
    */
   async function plan(filter: WorkspaceFilter, cursorPage = false): Promise<PlanNode[]> {
@@ -44,8 +44,8 @@ t.test('admin search', async (t) => {
       captured.length = 0;
       await admin.listWorkspaces(filter, 3, { at: last.keysetAt, id: last.id }, 26);
     }
-    const query = captured.find((q) => q.sql.trimStart().startsWith('select'))!;
-    const mode = /plan_cache_mode = (\w+)/.exec(captured.map((q) => q.sql).join('\n'))?.[1] ?? 'force_generic_plan';
+    const query = captured.find((q) => /^\s*(\/\*.*?\*\/)?\s*select/.test(q.sql))!;
+    const mode = query.sql.startsWith(PLANNED_PER_CALL) ? 'force_custom_plan' : 'force_generic_plan';
     const client = await pool.connect();
     try {
       await client.query(`set plan_cache_mode = ${mode}`);
