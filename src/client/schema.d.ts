@@ -1215,8 +1215,10 @@ export interface components {
             /** @description Id of a plan in PLANS. */
             plan: string;
             status: components["schemas"]["WorkspaceStatus"];
+            /** Format: date-time */
             trialEndsAt: string | null;
             trialState: components["schemas"]["TrialState"];
+            /** Format: date-time */
             initializedAt: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -1253,8 +1255,10 @@ export interface components {
             /** @description Id of a plan in PLANS. */
             plan: string;
             status: components["schemas"]["WorkspaceStatus"];
+            /** Format: date-time */
             trialEndsAt: string | null;
             trialState: components["schemas"]["TrialState"];
+            /** Format: date-time */
             initializedAt: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -1276,6 +1280,7 @@ export interface components {
             /** Format: date-time */
             expiresAt: string;
             invitedBy: {
+                /** Format: uuid */
                 accountId: string | null;
                 name: string | null;
             };
@@ -1307,8 +1312,10 @@ export interface components {
             steps: {
                 key: string;
                 completed: boolean;
+                /** Format: date-time */
                 completedAt: string | null;
             }[];
+            /** Format: date-time */
             completedAt: string | null;
             currentStep: string | null;
             data: {
@@ -1360,6 +1367,7 @@ export interface components {
             status: string;
             /** Format: date-time */
             createdAt: string;
+            /** Format: date-time */
             trialEndsAt: string | null;
             trialDaysLeft: number | null;
             trialState: string;
@@ -1375,8 +1383,10 @@ export interface components {
             onboarding: {
                 status: string;
                 completedSteps: string[];
+                /** Format: date-time */
                 completedAt: string | null;
             };
+            /** Format: date-time */
             initializedAt: string | null;
             subscriptionStatus: string | null;
         };
@@ -1404,7 +1414,9 @@ export interface components {
             actorType: string;
             actorId: string | null;
             action: string;
+            /** Format: uuid */
             workspaceId: string | null;
+            /** Format: uuid */
             accountId: string | null;
             data: {
                 [key: string]: unknown;
@@ -6454,9 +6466,12 @@ export interface operations {
                                 id: string;
                                 plan: string;
                                 status: string;
+                                /** Format: date-time */
                                 trialEnd: string | null;
+                                /** Format: date-time */
                                 currentPeriodEnd: string | null;
                                 cancelAtPeriodEnd: boolean;
+                                /** Format: date-time */
                                 canceledAt: string | null;
                             } | null;
                             paymentMethod: {
@@ -7576,6 +7591,7 @@ export interface operations {
                     "application/json": {
                         /** Format: uuid */
                         id: string;
+                        /** @enum {string} */
                         status: "in_progress" | "completed" | "expired";
                         /** @description The first step not done yet; null when all are. */
                         currentStep: string | null;
@@ -7618,6 +7634,7 @@ export interface operations {
                         marketingConsent: {
                             granted: boolean;
                             textVersion: string | null;
+                            /** Format: date-time */
                             at: string | null;
                         };
                         version: number;
@@ -7831,6 +7848,7 @@ export interface operations {
                     "application/json": {
                         /** Format: uuid */
                         id: string;
+                        /** @enum {string} */
                         status: "in_progress" | "completed" | "expired";
                         /** @description The first step not done yet; null when all are. */
                         currentStep: string | null;
@@ -7873,6 +7891,7 @@ export interface operations {
                         marketingConsent: {
                             granted: boolean;
                             textVersion: string | null;
+                            /** Format: date-time */
                             at: string | null;
                         };
                         version: number;
@@ -8246,6 +8265,7 @@ export interface operations {
                     "application/json": {
                         /** Format: uuid */
                         id: string;
+                        /** @enum {string} */
                         status: "in_progress" | "completed" | "expired";
                         /** @description The first step not done yet; null when all are. */
                         currentStep: string | null;
@@ -8288,6 +8308,7 @@ export interface operations {
                         marketingConsent: {
                             granted: boolean;
                             textVersion: string | null;
+                            /** Format: date-time */
                             at: string | null;
                         };
                         version: number;
@@ -8573,6 +8594,7 @@ export interface operations {
                     "application/json": {
                         /** Format: uuid */
                         id: string;
+                        /** @enum {string} */
                         status: "in_progress" | "completed" | "expired";
                         /** @description The first step not done yet; null when all are. */
                         currentStep: string | null;
@@ -8615,6 +8637,7 @@ export interface operations {
                         marketingConsent: {
                             granted: boolean;
                             textVersion: string | null;
+                            /** Format: date-time */
                             at: string | null;
                         };
                         version: number;
@@ -8897,6 +8920,7 @@ export interface operations {
                     "application/json": {
                         /** Format: uuid */
                         id: string;
+                        /** @enum {string} */
                         status: "in_progress" | "completed" | "expired";
                         /** @description The first step not done yet; null when all are. */
                         currentStep: string | null;
@@ -8939,6 +8963,7 @@ export interface operations {
                         marketingConsent: {
                             granted: boolean;
                             textVersion: string | null;
+                            /** Format: date-time */
                             at: string | null;
                         };
                         version: number;
@@ -9218,6 +9243,7 @@ export interface operations {
                     "application/json": {
                         /** Format: uuid */
                         id: string;
+                        /** @enum {string} */
                         status: "in_progress" | "completed" | "expired";
                         /** @description The first step not done yet; null when all are. */
                         currentStep: string | null;
@@ -9260,6 +9286,7 @@ export interface operations {
                         marketingConsent: {
                             granted: boolean;
                             textVersion: string | null;
+                            /** Format: date-time */
                             at: string | null;
                         };
                         version: number;
@@ -9958,6 +9985,7 @@ export interface operations {
                     "application/json": {
                         /** Format: uuid */
                         id: string;
+                        /** @enum {string} */
                         status: "in_progress" | "completed" | "expired";
                         /** @description The first step not done yet; null when all are. */
                         currentStep: string | null;
@@ -10000,6 +10028,7 @@ export interface operations {
                         marketingConsent: {
                             granted: boolean;
                             textVersion: string | null;
+                            /** Format: date-time */
                             at: string | null;
                         };
                         version: number;
@@ -10204,6 +10233,7 @@ export interface operations {
                             abandonedAt: string;
                             marketingConsent: boolean;
                             consentTextVersion: string | null;
+                            /** Format: date-time */
                             consentAt: string | null;
                             /** Format: date-time */
                             exportedAt: string;
@@ -10675,14 +10705,19 @@ export interface operations {
                         /** Format: uuid */
                         workspaceId: string;
                         plan: string;
+                        /** Format: date-time */
                         trialEndsAt: string | null;
+                        /** @description stripe or local */
                         gateway: string | null;
                         customerId: string | null;
                         subscription: {
                             id: string;
                             plan: string;
+                            /** @enum {string} */
                             status: "trialing" | "active" | "past_due" | "canceled";
+                            /** Format: date-time */
                             trialEnd: string | null;
+                            /** Format: date-time */
                             currentPeriodEnd: string | null;
                             cancelAtPeriodEnd: boolean;
                         } | null;
@@ -10895,14 +10930,19 @@ export interface operations {
                         /** Format: uuid */
                         workspaceId: string;
                         plan: string;
+                        /** Format: date-time */
                         trialEndsAt: string | null;
+                        /** @description stripe or local */
                         gateway: string | null;
                         customerId: string | null;
                         subscription: {
                             id: string;
                             plan: string;
+                            /** @enum {string} */
                             status: "trialing" | "active" | "past_due" | "canceled";
+                            /** Format: date-time */
                             trialEnd: string | null;
+                            /** Format: date-time */
                             currentPeriodEnd: string | null;
                             cancelAtPeriodEnd: boolean;
                         } | null;
@@ -11169,14 +11209,19 @@ export interface operations {
                         /** Format: uuid */
                         workspaceId: string;
                         plan: string;
+                        /** Format: date-time */
                         trialEndsAt: string | null;
+                        /** @description stripe or local */
                         gateway: string | null;
                         customerId: string | null;
                         subscription: {
                             id: string;
                             plan: string;
+                            /** @enum {string} */
                             status: "trialing" | "active" | "past_due" | "canceled";
+                            /** Format: date-time */
                             trialEnd: string | null;
+                            /** Format: date-time */
                             currentPeriodEnd: string | null;
                             cancelAtPeriodEnd: boolean;
                         } | null;
@@ -11440,14 +11485,19 @@ export interface operations {
                         /** Format: uuid */
                         workspaceId: string;
                         plan: string;
+                        /** Format: date-time */
                         trialEndsAt: string | null;
+                        /** @description stripe or local */
                         gateway: string | null;
                         customerId: string | null;
                         subscription: {
                             id: string;
                             plan: string;
+                            /** @enum {string} */
                             status: "trialing" | "active" | "past_due" | "canceled";
+                            /** Format: date-time */
                             trialEnd: string | null;
+                            /** Format: date-time */
                             currentPeriodEnd: string | null;
                             cancelAtPeriodEnd: boolean;
                         } | null;
@@ -12039,7 +12089,10 @@ export interface operations {
                             eventTypes: string[] | null;
                             enabled: boolean;
                             disabledReason: string | null;
-                            /** @description Until when the rotated-out secret still signs, during an overlap. */
+                            /**
+                             * Format: date-time
+                             * @description Until when the rotated-out secret still signs, during an overlap.
+                             */
                             previousSecretExpiresAt: string | null;
                             /** Format: date-time */
                             createdAt: string;
@@ -12191,7 +12244,10 @@ export interface operations {
                         eventTypes: string[] | null;
                         enabled: boolean;
                         disabledReason: string | null;
-                        /** @description Until when the rotated-out secret still signs, during an overlap. */
+                        /**
+                         * Format: date-time
+                         * @description Until when the rotated-out secret still signs, during an overlap.
+                         */
                         previousSecretExpiresAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -12378,7 +12434,10 @@ export interface operations {
                         eventTypes: string[] | null;
                         enabled: boolean;
                         disabledReason: string | null;
-                        /** @description Until when the rotated-out secret still signs, during an overlap. */
+                        /**
+                         * Format: date-time
+                         * @description Until when the rotated-out secret still signs, during an overlap.
+                         */
                         previousSecretExpiresAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -12735,7 +12794,10 @@ export interface operations {
                         eventTypes: string[] | null;
                         enabled: boolean;
                         disabledReason: string | null;
-                        /** @description Until when the rotated-out secret still signs, during an overlap. */
+                        /**
+                         * Format: date-time
+                         * @description Until when the rotated-out secret still signs, during an overlap.
+                         */
                         previousSecretExpiresAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -12956,7 +13018,10 @@ export interface operations {
                         eventTypes: string[] | null;
                         enabled: boolean;
                         disabledReason: string | null;
-                        /** @description Until when the rotated-out secret still signs, during an overlap. */
+                        /**
+                         * Format: date-time
+                         * @description Until when the rotated-out secret still signs, during an overlap.
+                         */
                         previousSecretExpiresAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -13160,7 +13225,10 @@ export interface operations {
                         eventTypes: string[] | null;
                         enabled: boolean;
                         disabledReason: string | null;
-                        /** @description Until when the rotated-out secret still signs, during an overlap. */
+                        /**
+                         * Format: date-time
+                         * @description Until when the rotated-out secret still signs, during an overlap.
+                         */
                         previousSecretExpiresAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -13380,12 +13448,17 @@ export interface operations {
                         /** Format: uuid */
                         eventId: string;
                         eventType: string;
+                        /** Format: uuid */
                         workspaceId: string | null;
                         sequence: number | null;
+                        /** @enum {string} */
                         status: "pending" | "delivered" | "failed" | "cancelled";
                         attempts: number;
+                        /** Format: date-time */
                         nextAttemptAt: string | null;
+                        /** Format: date-time */
                         lastAttemptAt: string | null;
+                        /** Format: date-time */
                         deliveredAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -13834,6 +13907,7 @@ export interface operations {
                             type: string;
                             /** Format: date-time */
                             occurredAt: string;
+                            /** Format: uuid */
                             workspaceId: string | null;
                             sequence: number | null;
                             data: {
@@ -13985,12 +14059,17 @@ export interface operations {
                             /** Format: uuid */
                             eventId: string;
                             eventType: string;
+                            /** Format: uuid */
                             workspaceId: string | null;
                             sequence: number | null;
+                            /** @enum {string} */
                             status: "pending" | "delivered" | "failed" | "cancelled";
                             attempts: number;
+                            /** Format: date-time */
                             nextAttemptAt: string | null;
+                            /** Format: date-time */
                             lastAttemptAt: string | null;
+                            /** Format: date-time */
                             deliveredAt: string | null;
                             /** Format: date-time */
                             createdAt: string;
@@ -14183,12 +14262,17 @@ export interface operations {
                         /** Format: uuid */
                         eventId: string;
                         eventType: string;
+                        /** Format: uuid */
                         workspaceId: string | null;
                         sequence: number | null;
+                        /** @enum {string} */
                         status: "pending" | "delivered" | "failed" | "cancelled";
                         attempts: number;
+                        /** Format: date-time */
                         nextAttemptAt: string | null;
+                        /** Format: date-time */
                         lastAttemptAt: string | null;
+                        /** Format: date-time */
                         deliveredAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -14389,12 +14473,17 @@ export interface operations {
                         /** Format: uuid */
                         eventId: string;
                         eventType: string;
+                        /** Format: uuid */
                         workspaceId: string | null;
                         sequence: number | null;
+                        /** @enum {string} */
                         status: "pending" | "delivered" | "failed" | "cancelled";
                         attempts: number;
+                        /** Format: date-time */
                         nextAttemptAt: string | null;
+                        /** Format: date-time */
                         lastAttemptAt: string | null;
+                        /** Format: date-time */
                         deliveredAt: string | null;
                         /** Format: date-time */
                         createdAt: string;

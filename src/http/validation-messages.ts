@@ -59,8 +59,12 @@ function describe(error: ErrorObject): string {
     case 'pattern':
       // A pattern is for machines; a schema that means something by it says so in words.
       return typeof parent['x-pattern-message'] === 'string' ? parent['x-pattern-message'] : (error.message ?? 'is invalid');
-    case 'type':
-      return `must be ${noun({ type: (error.params as { type: string }).type })}`;
+    case 'type': {
+      // A type list (a Nullable field) is an array here, or "string,null" in some Ajv versions.
+      const { type } = error.params as { type: string | string[] };
+      const types = Array.isArray(type) ? type : type.split(',');
+      return `must be ${types.map((one) => noun({ type: one })).join(' or ')}`;
+    }
     case 'additionalProperties':
       return `must not have the property "${(error.params as { additionalProperty: string }).additionalProperty}"`;
     default:

@@ -59,3 +59,18 @@ t.test('a union that is not all literals lists each branch', async (t) => {
   ]);
   t.equal(error!.message, 'must be a date-time in RFC 3339 form, e.g. 2026-01-31T09:00:00Z or null');
 });
+
+t.test('a nullable field names the rule it broke, not only "a string or null"', async (t) => {
+  const ctx = await testContext(t);
+  const create = (payload: Record<string, unknown>) => ctx.app.inject({ method: 'POST', url: '/v1/admin/webhooks', headers: ADMIN, payload });
+  const tooLong = await create({ url: 'https://hooks.example.com/in', description: 'd'.repeat(501) });
+  t.equal(tooLong.statusCode, 400);
+  t.same(tooLong.json().errors, [{ field: 'description', message: 'must be at most 500 characters long' }]);
+  const badType = await create({ url: 'https://hooks.example.com/in', description: 42 });
+  t.same(badType.json().errors, [{ field: 'description', message: 'must be a string or null' }]);
+  const badItem = await create({ url: 'https://hooks.example.com/in', eventTypes: ['Member.Joined'] });
+  t.equal(badItem.json().errors[0]?.field, 'eventTypes.0', 'an event type list points at the bad item');
+  const cleared = await create({ url: 'https://hooks.example.com/in', description: null, eventTypes: null });
+  t.equal(cleared.statusCode, 201, 'null is still allowed');
+  t.equal(cleared.json().description, null);
+});

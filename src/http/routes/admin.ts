@@ -7,7 +7,7 @@ import type { BillingRow } from '../../repositories/billing/billing-repository.j
 import type { AdminWorkspaceView, Page } from '../../services/admin-service.js';
 import { parseTimestamp } from '../../services/opaque-input.js';
 import { invitationJson, iso, memberJson } from '../presenters.js';
-import { DateTime, IdempotencyKey, Invitation, Member, NullableDateTime, problems, Uuid } from '../schemas/common.js';
+import { DateTime, IdempotencyKey, Invitation, Member, Nullable, NullableDateTime, problems, Uuid } from '../schemas/common.js';
 import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
 
@@ -24,14 +24,14 @@ const AdminWorkspace = Type.Object({
   status: Type.String(),
   createdAt: DateTime,
   trialEndsAt: NullableDateTime,
-  trialDaysLeft: Type.Union([Type.Integer(), Type.Null()]),
+  trialDaysLeft: Nullable(Type.Integer()),
   trialState: Type.String(),
-  owner: Type.Union([Type.Object({ accountId: Uuid, email: Type.String(), name: Type.String(), emailVerified: Type.Boolean() }), Type.Null()]),
+  owner: Nullable(Type.Object({ accountId: Uuid, email: Type.String(), name: Type.String(), emailVerified: Type.Boolean() })),
   memberCount: Type.Integer(),
   pendingInvitations: Type.Integer(),
   onboarding: Type.Object({ status: Type.String(), completedSteps: Type.Array(Type.String()), completedAt: NullableDateTime }),
   initializedAt: NullableDateTime,
-  subscriptionStatus: Type.Union([Type.String(), Type.Null()]),
+  subscriptionStatus: Nullable(Type.String()),
 }, { title: 'AdminWorkspace', examples: [examples.adminWorkspace] });
 
 const SubscriptionStatusFilter = Type.Union(['trialing', 'active', 'past_due', 'canceled', 'none'].map((v) => Type.Literal(v)), {
@@ -40,10 +40,9 @@ const SubscriptionStatusFilter = Type.Union(['trialing', 'active', 'past_due', '
 
 /** A workspace's billing in the back office: the gateway ids an operator looks up, never card data. */
 const AdminBilling = Type.Object({
-  gateway: Type.Union([Type.String(), Type.Null()]),
-  customerId: Type.Union([Type.String(), Type.Null()]),
-  subscription: Type.Union([
-    Type.Object({
+  gateway: Nullable(Type.String()),
+  customerId: Nullable(Type.String()),
+  subscription: Nullable(Type.Object({
       id: Type.String(),
       plan: Type.String(),
       status: Type.String(),
@@ -51,10 +50,8 @@ const AdminBilling = Type.Object({
       currentPeriodEnd: NullableDateTime,
       cancelAtPeriodEnd: Type.Boolean(),
       canceledAt: NullableDateTime,
-    }),
-    Type.Null(),
-  ]),
-  paymentMethod: Type.Union([Type.Object({ id: Type.String(), brand: Type.String(), last4: Type.String(), expMonth: Type.Integer(), expYear: Type.Integer() }), Type.Null()]),
+    })),
+  paymentMethod: Nullable(Type.Object({ id: Type.String(), brand: Type.String(), last4: Type.String(), expMonth: Type.Integer(), expYear: Type.Integer() })),
 });
 
 function adminBillingJson(billing: BillingRow) {
@@ -73,10 +70,10 @@ const AuditEvent = Type.Object({
   id: Uuid,
   occurredAt: DateTime,
   actorType: Type.String(),
-  actorId: Type.Union([Type.String(), Type.Null()]),
+  actorId: Nullable(Type.String()),
   action: Type.String(),
-  workspaceId: Type.Union([Uuid, Type.Null()]),
-  accountId: Type.Union([Uuid, Type.Null()]),
+  workspaceId: Nullable(Uuid),
+  accountId: Nullable(Uuid),
   data: Type.Record(Type.String(), Type.Unknown()),
 }, { title: 'AuditEvent', examples: [examples.auditEvent] });
 
@@ -220,7 +217,7 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
             content: {
               'application/json': {
                 schema: Type.Object(
-                  { items: Type.Array(AdminWorkspace), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+                  { items: Type.Array(AdminWorkspace), nextCursor: Nullable(Type.String()) },
                   { examples: [{ items: [examples.adminWorkspace], nextCursor: 'eyJjIjoiMjAyNi0xMS0yOVQxMDowMDowMC4wMDBaIn0' }] },
                 ),
               },
@@ -385,7 +382,7 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
         }),
         response: {
           200: Type.Object(
-            { items: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+            { items: Type.Array(AuditEvent), nextCursor: Nullable(Type.String()) },
             { examples: [{ items: [examples.auditEvent], nextCursor: null }] },
           ),
         },

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { BillingView } from '../../services/billing/billing-service.js';
 import { iso } from '../presenters.js';
-import { memberRouteProblems, NullableDateTime, problems, WorkspaceParams } from '../schemas/common.js';
+import { memberRouteProblems, Nullable, NullableDateTime, problems, WorkspaceParams } from '../schemas/common.js';
 import type { App, RouteDeps } from '../types.js';
 import { workspaceReadRoute } from './workspace-read.js';
 
@@ -14,30 +14,24 @@ const PaymentMethodId = Type.String({
   examples: ['pm_card_visa'],
 });
 
-const SubscriptionStatus = Type.Union([Type.Literal('trialing'), Type.Literal('active'), Type.Literal('past_due'), Type.Literal('canceled')]);
+const SubscriptionStatus = Type.Enum(['trialing', 'active', 'past_due', 'canceled'], { type: 'string' });
 
 export const Billing = Type.Object(
   {
     workspaceId: Type.String({ format: 'uuid' }),
     plan: Type.String(),
     trialEndsAt: NullableDateTime,
-    gateway: Type.Union([Type.String({ description: 'stripe or local' }), Type.Null()]),
-    customerId: Type.Union([Type.String(), Type.Null()]),
-    subscription: Type.Union([
-      Type.Object({
+    gateway: Nullable(Type.String({ description: 'stripe or local' })),
+    customerId: Nullable(Type.String()),
+    subscription: Nullable(Type.Object({
         id: Type.String(),
         plan: Type.String(),
         status: SubscriptionStatus,
         trialEnd: NullableDateTime,
         currentPeriodEnd: NullableDateTime,
         cancelAtPeriodEnd: Type.Boolean(),
-      }),
-      Type.Null(),
-    ]),
-    paymentMethod: Type.Union([
-      Type.Object({ id: Type.String(), brand: Type.String(), last4: Type.String(), expMonth: Type.Integer(), expYear: Type.Integer() }),
-      Type.Null(),
-    ]),
+      })),
+    paymentMethod: Nullable(Type.Object({ id: Type.String(), brand: Type.String(), last4: Type.String(), expMonth: Type.Integer(), expYear: Type.Integer() })),
   },
   { examples: [{ workspaceId: '0b7f6a52-3c1e-4f43-9a43-5d2f4b8a9e10', plan: 'pro', trialEndsAt: '2026-12-13T16:00:00.000Z', gateway: 'stripe', customerId: 'cus_QX2b9YHk3s1', subscription: { id: 'sub_1QX2c0', plan: 'pro', status: 'trialing', trialEnd: '2026-12-13T16:00:00.000Z', currentPeriodEnd: '2026-12-13T16:00:00.000Z', cancelAtPeriodEnd: false }, paymentMethod: { id: 'pm_1QX2bz', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2029 } }] },
 );

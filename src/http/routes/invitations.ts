@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { invitationJson, invitationPreviewJson } from '../presenters.js';
-import { Email, Invitation, memberRouteProblems, Password, PersonName, problems, Role, Uuid, WorkspaceParams } from '../schemas/common.js';
+import { Email, Invitation, memberRouteProblems, Nullable, Password, PersonName, problems, Role, Uuid, WorkspaceParams } from '../schemas/common.js';
 import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
 
@@ -102,7 +102,7 @@ export async function invitationRoutes(app: App, { services, config, guards, coo
             workspace: Type.Object({ id: Uuid, name: Type.String() }),
             email: Type.String(),
             role: Role,
-            invitedBy: Type.Object({ name: Type.Union([Type.String(), Type.Null()]) }),
+            invitedBy: Type.Object({ name: Nullable(Type.String()) }),
             expiresAt: Type.String({ format: 'date-time' }),
             accountExists: Type.Boolean(),
           }, {

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { iso } from '../presenters.js';
-import { DateTime, memberRouteProblems, NullableDateTime, problems, Uuid, WorkspaceParams } from '../schemas/common.js';
+import { DateTime, memberRouteProblems, Nullable, NullableDateTime, problems, Uuid, WorkspaceParams } from '../schemas/common.js';
 import type { OnboardingView } from '../../services/onboarding-service.js';
 import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
@@ -12,7 +12,7 @@ const Onboarding = Type.Object(
   status: OnboardingStatus,
   steps: Type.Array(Type.Object({ key: Type.String(), completed: Type.Boolean(), completedAt: NullableDateTime })),
   completedAt: NullableDateTime,
-  currentStep: Type.Union([Type.String(), Type.Null()]),
+  currentStep: Nullable(Type.String()),
   data: Type.Record(Type.String(), Type.Unknown()),
   version: Type.Integer(),
   updatedAt: DateTime,

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { LeadFilter, LeadRow } from '../../repositories/signup/signup-lead-repository.js';
 import { iso } from '../presenters.js';
-import { DateTime, NullableDateTime, problems, Uuid } from '../schemas/common.js';
+import { DateTime, Nullable, NullableDateTime, problems, Uuid } from '../schemas/common.js';
 import type { App, RouteDeps } from '../types.js';
 import { adminActor, Cursor, keysetList, Limit, toDate, type KeysetListSource } from './admin.js';
 
@@ -28,14 +28,14 @@ const Lead = Type.Object({
   id: Uuid,
   email: Type.String(),
   emailVerified: Type.Boolean(),
-  firstName: Type.Union([Type.String(), Type.Null()]),
-  lastName: Type.Union([Type.String(), Type.Null()]),
-  companyName: Type.Union([Type.String(), Type.Null()]),
-  lastStep: Type.Union([Type.String(), Type.Null()]),
+  firstName: Nullable(Type.String()),
+  lastName: Nullable(Type.String()),
+  companyName: Nullable(Type.String()),
+  lastStep: Nullable(Type.String()),
   startedAt: DateTime,
   abandonedAt: DateTime,
   marketingConsent: Type.Boolean(),
-  consentTextVersion: Type.Union([Type.String(), Type.Null()]),
+  consentTextVersion: Nullable(Type.String()),
   consentAt: NullableDateTime,
   exportedAt: DateTime,
 });
@@ -88,7 +88,7 @@ export async function signupAdminRoutes(app: App, { services, guards }: RouteDep
           cursor: Type.Optional(Cursor),
         }),
         response: {
-          200: Type.Object({ items: Type.Array(Lead), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { examples: [{ items: [LEAD_EXAMPLE], nextCursor: null }] }),
+          200: Type.Object({ items: Type.Array(Lead), nextCursor: Nullable(Type.String()) }, { examples: [{ items: [LEAD_EXAMPLE], nextCursor: null }] }),
           ...problems(400, 401),
         },
       },
@@ -137,7 +137,7 @@ export async function signupAdminRoutes(app: App, { services, guards }: RouteDep
             abandoned: Type.Integer(),
             discarded: Type.Integer(),
             inProgress: Type.Integer(),
-            steps: Type.Array(Type.Object({ step: Type.String(), reached: Type.Integer(), conversion: Type.Union([Type.Number(), Type.Null()]) })),
+            steps: Type.Array(Type.Object({ step: Type.String(), reached: Type.Integer(), conversion: Nullable(Type.Number()) })),
           }, {
             examples: [{
               from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z', started: 200, completed: 61, abandoned: 120, discarded: 9, inProgress: 19,

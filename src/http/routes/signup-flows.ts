@@ -4,14 +4,14 @@ import { COUNTRY_CODES } from '../../services/signup/signup-fields.js';
 import { viewJson, type FlowView } from '../../services/signup/signup-flow-service.js';
 import { accountJson, workspaceJson } from '../presenters.js';
 import * as examples from '../schemas/examples.js';
-import { Account, DateTime, Email, NullableDateTime, Password, problems, Uuid, Workspace } from '../schemas/common.js';
+import { Account, DateTime, Email, Nullable, NullableDateTime, Password, problems, Uuid, Workspace } from '../schemas/common.js';
 import { SignupFields } from '../schemas/signup.js';
 import { flowToken, signupFlowCookies } from '../signup-cookie.js';
 import type { App, RouteDeps } from '../types.js';
 
 const tags = ['signup-flows'];
 const security = [{ signupFlowCookie: [] }];
-const Section = <T extends Parameters<typeof Type.Object>[0]>(properties: T) => Type.Union([Type.Object(properties), Type.Null()]);
+const Section = <T extends Parameters<typeof Type.Object>[0]>(properties: T) => Nullable(Type.Object(properties));
 
 const Profile = { firstName: Type.String(), lastName: Type.String() };
 const Address = {
@@ -26,13 +26,13 @@ const Address = {
 const Flow = Type.Object(
   {
     id: Uuid,
-    status: Type.Union([Type.Literal('in_progress'), Type.Literal('completed'), Type.Literal('expired')]),
-    currentStep: Type.Union([Type.String(), Type.Null()], { description: 'The first step not done yet; null when all are.' }),
+    status: Type.Enum(['in_progress', 'completed', 'expired'], { type: 'string' }),
+    currentStep: Nullable(Type.String(), { description: 'The first step not done yet; null when all are.' }),
     steps: Type.Array(Type.Object({ key: Type.String(), completed: Type.Boolean() })),
     requiredFields: Type.Array(Type.String()),
     missingFields: Type.Array(Type.String()),
     unverifiedFields: Type.Array(Type.String()),
-    email: Type.Union([Type.String(), Type.Null()]),
+    email: Nullable(Type.String()),
     emailVerified: Type.Boolean(),
     data: Type.Object({
       profile: Section(Profile),
@@ -41,7 +41,7 @@ const Flow = Type.Object(
       plan: Section({ id: Type.String() }),
       paymentMethod: Type.Optional(Section({ id: Type.String(), brand: Type.String(), last4: Type.String(), expMonth: Type.Integer(), expYear: Type.Integer() })),
     }),
-    marketingConsent: Type.Object({ granted: Type.Boolean(), textVersion: Type.Union([Type.String(), Type.Null()]), at: NullableDateTime }),
+    marketingConsent: Type.Object({ granted: Type.Boolean(), textVersion: Nullable(Type.String()), at: NullableDateTime }),
     version: Type.Integer(),
     expiresAt: DateTime,
   },

@@ -3,7 +3,7 @@ import type { AttemptRow } from '../../repositories/events/webhook-repository.js
 import type { DeliveryView, EndpointView } from '../../services/events/webhook-service.js';
 import { parseTimestamp } from '../../services/opaque-input.js';
 import { iso } from '../presenters.js';
-import { DateTime, NullableDateTime, problems, Uuid } from '../schemas/common.js';
+import { DateTime, Nullable, NullableDateTime, problems, Uuid } from '../schemas/common.js';
 import type { App, RouteDeps } from '../types.js';
 import { adminActor } from './admin.js';
 
@@ -11,15 +11,12 @@ const security = [{ adminToken: [] }];
 const tags = ['admin'];
 const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
 const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
-const EventTypes = Type.Union(
-  [Type.Array(Type.String({ pattern: '^[a-z][a-z_]*(\\.[a-z][a-z_]*)*(\\.\\*)?$', maxLength: 100 }), { minItems: 1, maxItems: 50, uniqueItems: true }), Type.Null()],
-  { description: 'Event types to receive (exact, or prefix.* such as member.*); null or absent: every event.' },
-);
+const EventTypes = Nullable(Type.Array(Type.String({ pattern: '^[a-z][a-z_]*(\\.[a-z][a-z_]*)*(\\.\\*)?$', maxLength: 100 }), { minItems: 1, maxItems: 50, uniqueItems: true }), { description: 'Event types to receive (exact, or prefix.* such as member.*); null or absent: every event.' });
 const Url = Type.String({ minLength: 8, maxLength: 2000, description: 'http(s) URL; private addresses are refused in production unless WEBHOOK_ALLOW_PRIVATE=true.' });
-const Description = Type.Union([Type.String({ maxLength: 500 }), Type.Null()]);
+const Description = Nullable(Type.String({ maxLength: 500 }));
 const EndpointParams = Type.Object({ id: Uuid });
 const DeliveryParams = Type.Object({ id: Uuid, deliveryId: Uuid });
-const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed'), Type.Literal('cancelled')]);
+const DeliveryStatus = Type.Enum(['pending', 'delivered', 'failed', 'cancelled'], { type: 'string' });
 
 const ENDPOINT_ID = '7d9b0a4e-3c1f-4e55-9a57-0d6f1c2b8e11';
 const EVENT_ID = '0f4c9a2e-8b1d-4c3a-9e7f-5a6b7c8d9e01';
@@ -65,10 +62,10 @@ const Endpoint = Type.Object({
   id: Uuid,
   url: Type.String(),
   description: Description,
-  eventTypes: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  eventTypes: Nullable(Type.Array(Type.String())),
   enabled: Type.Boolean(),
-  disabledReason: Type.Union([Type.String(), Type.Null()]),
-  previousSecretExpiresAt: Type.Union([DateTime, Type.Null()], { description: 'Until when the rotated-out secret still signs, during an overlap.' }),
+  disabledReason: Nullable(Type.String()),
+  previousSecretExpiresAt: Nullable(DateTime, { description: 'Until when the rotated-out secret still signs, during an overlap.' }),
   createdAt: DateTime,
   updatedAt: DateTime,
 }, { examples: [endpointExample] });
@@ -80,30 +77,30 @@ const Attempt = Type.Object({
   id: Uuid,
   attemptedAt: DateTime,
   durationMs: Type.Integer(),
-  statusCode: Type.Union([Type.Integer(), Type.Null()]),
-  error: Type.Union([Type.String(), Type.Null()]),
-  responseExcerpt: Type.Union([Type.String(), Type.Null()]),
+  statusCode: Nullable(Type.Integer()),
+  error: Nullable(Type.String()),
+  responseExcerpt: Nullable(Type.String()),
 });
 const Delivery = Type.Object({
   id: Uuid,
   eventId: Uuid,
   eventType: Type.String(),
-  workspaceId: Type.Union([Uuid, Type.Null()]),
-  sequence: Type.Union([Type.Integer(), Type.Null()]),
+  workspaceId: Nullable(Uuid),
+  sequence: Nullable(Type.Integer()),
   status: DeliveryStatus,
   attempts: Type.Integer(),
   nextAttemptAt: NullableDateTime,
   lastAttemptAt: NullableDateTime,
   deliveredAt: NullableDateTime,
   createdAt: DateTime,
-  lastAttempt: Type.Union([Attempt, Type.Null()]),
+  lastAttempt: Nullable(Attempt),
 }, { examples: [deliveryExample] });
 const Event = Type.Object({
   id: Uuid,
   type: Type.String(),
   occurredAt: DateTime,
-  workspaceId: Type.Union([Uuid, Type.Null()]),
-  sequence: Type.Union([Type.Integer(), Type.Null()]),
+  workspaceId: Nullable(Uuid),
+  sequence: Nullable(Type.Integer()),
   data: Type.Record(Type.String(), Type.Unknown()),
 }, { examples: [eventExample] });
 const DeliveryWithLog = Type.Object({ ...Delivery.properties, attemptLog: Type.Array(Attempt) }, { examples: [{ ...deliveryExample, attemptLog: [attemptExample] }] });
@@ -169,7 +166,7 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
         security,
         querystring: Type.Object({ enabled: Type.Optional(Type.Boolean()), limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
         response: {
-          200: Type.Object({ items: Type.Array(Endpoint), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { examples: [{ items: [endpointExample], nextCursor }] }),
+          200: Type.Object({ items: Type.Array(Endpoint), nextCursor: Nullable(Type.String()) }, { examples: [{ items: [endpointExample], nextCursor }] }),
           ...problems(400, 401),
         },
       },
@@ -338,7 +335,7 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
           cursor: Type.Optional(Cursor),
         }),
         response: {
-          200: Type.Object({ items: Type.Array(Event), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { examples: [{ items: [eventExample], nextCursor }] }),
+          200: Type.Object({ items: Type.Array(Event), nextCursor: Nullable(Type.String()) }, { examples: [{ items: [eventExample], nextCursor }] }),
           ...problems(400, 401),
         },
       },
@@ -369,7 +366,7 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
           cursor: Type.Optional(Cursor),
         }),
         response: {
-          200: Type.Object({ items: Type.Array(Delivery), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { examples: [{ items: [deliveryExample], nextCursor }] }),
+          200: Type.Object({ items: Type.Array(Delivery), nextCursor: Nullable(Type.String()) }, { examples: [{ items: [deliveryExample], nextCursor }] }),
           ...problems(400, 401, 404),
         },
       },
