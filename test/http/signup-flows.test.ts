@@ -215,6 +215,9 @@ t.test('saves: every bad field listed, ISO countries, regions for US and CA, pla
   const stale = await api.patch(flow, { version: 1, company: { name: 'Late' } });
   t.equal(stale.statusCode, 409);
   t.match(stale.json(), { code: 'version_conflict', current: { version: 2, data: { address: { region: 'QC' } } } });
+
+  const jp = await api.patch(flow, { version: 2, address: { line1: '1-1 Chiyoda', city: 'Tokyo', postalCode: '1000001', country: 'JP' } });
+  t.equal(jp.json().data?.address?.postalCode, '100-0001', 'a postal code typed without its separator comes back in its country\'s format');
 });
 
 t.test('a paid plan cannot complete until billing puts a payment method on file', async (t) => {

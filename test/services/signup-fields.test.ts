@@ -1,6 +1,6 @@
 import t from 'tap';
 import { loadConfig } from '../../src/config.js';
-import { COUNTRY_CODES, sectionErrors } from '../../src/services/signup/signup-fields.js';
+import { COUNTRY_CODES, sectionErrors, storedSections } from '../../src/services/signup/signup-fields.js';
 
 const plans = loadConfig({}).plans;
 const address = (country: string, region?: string, postalCode = '00000') => ({ address: { line1: '1 Main St', city: 'Town', postalCode, country, ...(region === undefined ? {} : { region }) } });
@@ -36,13 +36,29 @@ t.test('postal codes: checked against each country\'s format (postcode-validator
   t.same(errors('GB', 'SW1A 1AA'), []);
   t.same(errors('NL', '1012'), [{ field: 'address.postalCode', message: 'is not a valid NL postal code (expected format: 0000AA)' }]);
   t.same(errors('NL', '1012 AB'), []);
-  t.same(errors('JP', '1000001'), [{ field: 'address.postalCode', message: 'is not a valid JP postal code (expected format: 000-0000)' }]);
+  t.same(errors('JP', '10000'), [{ field: 'address.postalCode', message: 'is not a valid JP postal code (expected format: 000-0000)' }]);
   t.same(errors('AT', '0123'), [{ field: 'address.postalCode', message: 'is not a valid AT postal code (expected format: 9999)' }], 'an example the format accepts (no leading 0 in AT)');
   t.same(errors('US', 'ABCDE'), [{ field: 'address.postalCode', message: 'is not a valid US postal code (expected format: 00000)' }]);
   t.same(errors('AQ', 'anything'), [], 'a country without a known format takes any code');
   for (const [country, code] of [['NL', '1012 ab'], ['IE', 'd02 x285'], ['MT', 'vlt 1117'], ['AR', 'c1002aap'], ['GB', 'sw1a 1aa']]) {
     t.same(errors(country!, code!), [], `${country} ${code}: letters in either case, as people type them`);
   }
+});
+
+t.test('a postal code typed without its separator, or with another one, is kept in its country\'s format', async (t) => {
+  const stored = (country: string, postalCode: string) => {
+    const patch = address(country, country === 'US' ? 'NY' : undefined, postalCode);
+    t.same(sectionErrors(patch, plans), [], `${country} ${postalCode} is accepted`);
+    return storedSections(patch).address?.postalCode;
+  };
+  t.equal(stored('JP', '1000001'), '100-0001');
+  t.equal(stored('JP', '100 0001'), '100-0001');
+  t.equal(stored('IN', '110 001'), '110001');
+  t.equal(stored('US', '12345 6789'), '12345-6789', 'a ZIP+4 without its hyphen');
+  t.equal(stored('PL', '00950'), '00-950');
+  t.equal(stored('NL', '1012 ab'), '1012 ab', 'a code that fits as typed is kept as typed');
+  t.equal(stored('AQ', 'anything'), 'anything', 'a country without a known format keeps any code');
+  t.same(sectionErrors(address('JP', undefined, '10000011'), plans).map((error) => error.field), ['address.postalCode'], 'one digit too many still fits no shape');
 });
 
 t.test('plans come from configuration', async (t) => {

@@ -6,32 +6,52 @@ import randexpModule from 'randexp';
 // randexp sets module.exports to the class while its types declare a default export: take either.
 const RandExp = ((randexpModule as { default?: unknown }).default ?? randexpModule) as typeof randexpModule.default;
 
-const examples = new Map<string, string | undefined>();
+const shapes = new Map<string, string[]>();
 
 /**
- * Why a postal code does not fit its country's format (postcode-validator's rules, letters in either case), with an example
- * of the format; undefined when it fits or the library knows no format for the country.
+ * Why a postal code does not fit its country's format (postcode-validator's rules, letters in either
+ * case), with an example of the format; undefined when it fits, as typed or laid out as
+ * normalizePostalCode does, or when the library knows no format for the country.
  */
 export function postalCodeProblem(postalCode: string, country: string): string | undefined {
-  // The library's patterns spell letters in capitals (only some take either case): people type 1012 ab as often as 1012 AB.
-  if (!postcodeValidatorExistsForCountry(country) || postcodeValidator(postalCode.toUpperCase(), country)) return undefined;
-  const example = formatExample(country);
+  if (!postcodeValidatorExistsForCountry(country) || normalizePostalCode(postalCode, country) !== undefined) return undefined;
+  const example = formatShapes(country)[0];
   return `is not a valid ${country} postal code${example ? ` (expected format: ${example})` : ''}`;
 }
 
 /**
- * A code of the country's format made from its pattern: the lowest choices (digits 0, letters A), or
- * failing that the highest or middle ones (some patterns exclude a leading 0); each checked by the
- * library itself, and remembered per country.
+ * The postal code as it is kept: as typed when it fits its country's format (letters in either case:
+ * the library's patterns spell them in capitals, and people type 1012 ab as often as 1012 AB); else
+ * its letters and digits laid out in one of the format's shapes, in capitals, when that fits
+ * (JP 1000001 is 100-0001, IN 110 001 is 110001, US 12345 6789 is 12345-6789); else undefined.
+ * Countries the library has no format for keep any code as typed.
  */
-function formatExample(country: string): string | undefined {
-  if (!examples.has(country)) {
+export function normalizePostalCode(postalCode: string, country: string): string | undefined {
+  if (!postcodeValidatorExistsForCountry(country) || postcodeValidator(postalCode.toUpperCase(), country)) return postalCode;
+  const characters = postalCode.replace(/[^0-9A-Za-z]/g, '').toUpperCase();
+  for (const shape of formatShapes(country)) {
+    if (shape.replace(/[^0-9A-Z]/g, '').length !== characters.length) continue;
+    let next = 0;
+    const laidOut = shape.replace(/[0-9A-Z]/g, () => characters[next++]!);
+    if (postcodeValidator(laidOut, country)) return laidOut;
+  }
+  return undefined;
+}
+
+/**
+ * Codes of the country's format made from its pattern, each checked by the library itself and
+ * remembered per country: the lowest choices first (digits 0, letters A; the message's example), then
+ * the highest and middle ones (some patterns exclude a leading 0; the highest takes optional parts,
+ * such as the US ZIP+4).
+ */
+function formatShapes(country: string): string[] {
+  if (!shapes.has(country)) {
     const pattern = POSTCODE_REGEXES.get(country);
     const picks = [(low: number) => low, (_low: number, high: number) => high, (low: number, high: number) => Math.floor((low + high) / 2)];
     const candidates = pattern ? picks.map((pick) => generate(pattern, pick)) : [];
-    examples.set(country, candidates.find((code) => code !== '' && postcodeValidator(code, country)));
+    shapes.set(country, [...new Set(candidates.filter((code) => code !== '' && postcodeValidator(code, country)))]);
   }
-  return examples.get(country);
+  return shapes.get(country)!;
 }
 
 function generate(pattern: RegExp, pick: (low: number, high: number) => number): string {

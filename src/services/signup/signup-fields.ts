@@ -2,7 +2,7 @@ import countries from 'i18n-iso-countries';
 import type { Plan } from '../../config.js';
 import type { FieldError } from '../../errors.js';
 import type { FlowData, FlowRow } from '../../repositories/signup/signup-flow-repository.js';
-import { postalCodeProblem } from './postal-codes.js';
+import { normalizePostalCode, postalCodeProblem } from './postal-codes.js';
 
 /**
  * Every ISO 3166-1 alpha-2 code (249), from i18n-iso-countries. XK (Kosovo) is left out: it is a
@@ -66,13 +66,17 @@ export function sectionErrors(patch: FlowPatch, plans: readonly Plan[]): FieldEr
   return errors;
 }
 
-/** The sections as stored: the password leaves the profile (it is stored as a hash), regions in upper case. */
+/**
+ * The sections as stored: the password leaves the profile (it is stored as a hash), regions in upper
+ * case, a postal code typed without its separator laid out in its country's format (normalizePostalCode).
+ */
 export function storedSections(patch: FlowPatch): Partial<FlowData> {
   const sections: Partial<FlowData> = {};
   if (patch.profile) sections.profile = { firstName: patch.profile.firstName, lastName: patch.profile.lastName };
   if (patch.company) sections.company = { name: patch.company.name };
   if (patch.address) {
     const { region, line2, ...rest } = patch.address;
+    rest.postalCode = normalizePostalCode(rest.postalCode, rest.country) ?? rest.postalCode;
     sections.address = { ...rest, ...(line2 ? { line2 } : {}), ...(region ? { region: REGIONS[rest.country] ? region.toUpperCase() : region } : {}) };
   }
   if (patch.plan) sections.plan = { id: patch.plan.id };
