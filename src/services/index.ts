@@ -139,7 +139,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     audit,
     access,
     plans: config.plans,
-    gatewayMaxAttempts: billingConfig.gatewayMaxAttempts,
+    gatewayRetries: { maxAttempts: billingConfig.gatewayMaxAttempts, baseMs: billingConfig.gatewayRetryBaseMs },
     outbox: events,
   });
   const signupCompletion = new SignupCompletion({ accounts, workspaces, onboarding, profiles: new ProfileRepository(db), flows: signupFlows, audit, events, plans: config.plans });

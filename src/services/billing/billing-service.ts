@@ -14,6 +14,7 @@ import { writePaidPlanRows } from './paid-plan-rows.js';
 import { cardOf, customerIdOf, customerStep, defaultPaymentMethodStep, setupIntentStep, subscriptionStep, type PaidPlanInput } from './paid-plan-steps.js';
 import { LocalGateway } from './adapters/local-gateway.js';
 import { GatewayRejectedError, GatewayUnavailableError, type PaymentGateway, type SubscriptionState } from './payment-gateway.js';
+import { retryWhileUnavailable, type GatewayRetryPolicy } from './gateway-retries.js';
 import { SagaRunner, type SagaContext, type SagaDefinition } from './saga.js';
 import { signupSaga, type SignupCompletionPort, type SignupSagaInput, type SignupSagaResult } from './signup-saga.js';
 import type { EventRecorder } from '../events/event-recorder.js';
@@ -74,7 +75,7 @@ export class BillingService {
       audit: AuditRepository;
       access: WorkspaceService;
       plans: readonly Plan[];
-      gatewayMaxAttempts: number;
+      gatewayRetries: GatewayRetryPolicy;
     },
   ) {
     deps.runner.define(this.subscriptionSaga());
@@ -270,16 +271,13 @@ export class BillingService {
     };
   }
 
+  /** A gateway call outside a saga (cancel, card lookup), retried as sagas retry; 503 payment_unavailable when it stays down. */
   private async withRetries<T>(call: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        if (!(error instanceof GatewayUnavailableError)) throw error;
-        if (attempt >= this.deps.gatewayMaxAttempts) {
-          throw new AppError('payment_unavailable', 'The payment gateway is unavailable right now. Please try again in a minute.', { retryAfterSeconds: 30 });
-        }
-      }
+    try {
+      return await retryWhileUnavailable(this.deps.gatewayRetries, call);
+    } catch (error) {
+      if (!(error instanceof GatewayUnavailableError)) throw error;
+      throw new AppError('payment_unavailable', 'The payment gateway is unavailable right now. Please try again in a minute.', { retryAfterSeconds: 30 });
     }
   }
 

@@ -3,6 +3,7 @@ import type { Db, Tx } from '../../db/database.js';
 import type { SagaKind } from '../../db/schema.js';
 import { AppError, type ErrorCode } from '../../errors.js';
 import type { SagaRepository, SagaRow, StepRow } from '../../repositories/billing/saga-repository.js';
+import { retryWhileUnavailable } from './gateway-retries.js';
 import { CardDeclinedError, GatewayRejectedError, GatewayUnavailableError } from './payment-gateway.js';
 
 /**
@@ -300,16 +301,8 @@ export class SagaRunner {
   }
 
   /** Same key every attempt; backoff doubles with jitter; each attempt is progress (the heartbeat). */
-  private async retrying<T>(ctx: SagaContext<unknown>, call: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        if (!(error instanceof GatewayUnavailableError) || attempt >= this.options.maxAttempts) throw error;
-        await sleep(this.options.retryBaseMs * 2 ** (attempt - 1) * (0.5 + Math.random()));
-        await this.deps.sagas.touch(ctx.saga.id);
-      }
-    }
+  private retrying<T>(ctx: SagaContext<unknown>, call: () => Promise<T>): Promise<T> {
+    return retryWhileUnavailable({ maxAttempts: this.options.maxAttempts, baseMs: this.options.retryBaseMs }, call, () => this.deps.sagas.touch(ctx.saga.id));
   }
 
   private crashPoint(step: string): void {
