@@ -86,9 +86,9 @@ function problem(code: ErrorCode, detail: string, errors?: FieldError[], extra?:
 /** Field-level messages from the schema validator. */
 function fieldErrors(error: FastifyError): FieldError[] {
   return (error.validation ?? []).map((issue) => {
-    const missing = (issue.params as { missingProperty?: string }).missingProperty;
+    const { missingProperty: missing, additionalProperty: unknown } = issue.params as { missingProperty?: string; additionalProperty?: string };
     const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
-    const field = [error.validationContext === 'body' ? '' : error.validationContext, path, missing]
+    const field = [error.validationContext === 'body' ? '' : error.validationContext, path, missing ?? unknown]
       .filter(Boolean)
       .join('.');
     return { field: field || (error.validationContext ?? 'body'), message: missing ? 'is required' : (issue.message ?? 'is invalid') };

@@ -65,8 +65,11 @@ function describe(error: ErrorObject): string {
       const types = Array.isArray(type) ? type : type.split(',');
       return `must be ${types.map((one) => noun({ type: one })).join(' or ')}`;
     }
-    case 'additionalProperties':
-      return `must not have the property "${(error.params as { additionalProperty: string }).additionalProperty}"`;
+    case 'additionalProperties': {
+      // The error's field is the unknown property itself (see the error handler).
+      const known = Object.keys((parent.properties as Schema | undefined) ?? {});
+      return known.length > 0 ? `is not a known field here; the fields are: ${known.join(', ')}` : 'is not a known field here';
+    }
     default:
       return error.message ?? 'is invalid';
   }

@@ -19,14 +19,22 @@ const rfc3339DateTime = fullFormats['date-time'] as { validate: (text: string) =
 const isRfc3339DateTime = (text: string) => rfc3339DateTime.validate(text);
 
 /**
- * Validation with two Ajv instances: JSON bodies are taken as typed (42 is not a name), while query
- * strings, params and headers, which are always text, are coerced to the schema's types. Every
- * part is first checked for strings PostgreSQL cannot store.
+ * Validation with three Ajv instances. API bodies (under /v1/) are taken as typed (42 is not a name)
+ * and a property their schema does not know is an error naming it, as Stripe answers an unknown
+ * parameter: a misspelt optional field must not be dropped while the call reports success. Page
+ * form bodies are taken as typed too, but a field no schema knows (a button's name) is dropped.
+ * Query strings, params and headers, which are always text, are coerced to the schema's types, and
+ * unknown ones (tracking parameters on a link) are dropped. Every part is first checked for strings
+ * PostgreSQL cannot store.
  */
 export function validatorCompiler(): FastifySchemaCompiler<unknown> {
-  const strict = makeAjv({ coerceTypes: false });
+  const apiBody = makeAjv({ coerceTypes: false, removeAdditional: false });
+  const formBody = makeAjv({ coerceTypes: false });
   const coercing = makeAjv({ coerceTypes: 'array' });
-  return ({ schema, httpPart }) => storableFirst((httpPart === 'body' ? strict : coercing).compile(schema as object)) as never;
+  return ({ schema, httpPart, url }) => {
+    const ajv = httpPart !== 'body' ? coercing : url.startsWith('/v1/') ? apiBody : formBody;
+    return storableFirst(ajv.compile(schema as object)) as never;
+  };
 }
 
 /**

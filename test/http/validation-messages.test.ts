@@ -74,3 +74,20 @@ t.test('a nullable field names the rule it broke, not only "a string or null"', 
   t.equal(cleared.statusCode, 201, 'null is still allowed');
   t.equal(cleared.json().description, null);
 });
+
+t.test('an API body with a property its schema does not know is refused, naming it and the known ones', async (t) => {
+  const ctx = await testContext(t);
+  const misspelt = await register(ctx.app, { email: 'typo@example.com', password: 'long enough password', name: 'Ada', workspaceName: 'Acme', workspace_name: 'Acme' });
+  t.equal(misspelt.statusCode, 400);
+  t.same(misspelt.json().errors, [{ field: 'workspace_name', message: 'is not a known field here; the fields are: email, password, name, workspaceName' }]);
+  const owner = await signUp(ctx.app);
+  const nested = await ctx.app.inject({
+    method: 'PATCH',
+    url: `/v1/workspaces/${owner.workspaceId}/members/${owner.accountId}`,
+    headers: { cookie: owner.cookie },
+    payload: { role: 'owner', rolee: 'admin' },
+  });
+  t.same(nested.json().errors?.map((e: { field: string }) => e.field), ['rolee']);
+  const tracked = await ctx.app.inject({ url: '/v1/admin/workspaces?utm_source=newsletter', headers: ADMIN });
+  t.equal(tracked.statusCode, 200, 'an unknown query parameter is still dropped, not refused');
+});
