@@ -6,12 +6,17 @@ import { parseTimestamp } from '../services/opaque-input.js';
 import { trimKeyword } from './ajv-keywords.js';
 import { explainErrors } from './validation-messages.js';
 
+const BARE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function makeAjv(options: Options): Ajv {
   const ajv = new Ajv({ allErrors: true, removeAdditional: true, useDefaults: true, strict: false, verbose: true, ...options });
   addFormats.default(ajv);
   // RFC 3339 allows a leap second (23:59:60) and year 0000, which JavaScript dates and PostgreSQL do
   // not agree on: parseTimestamp, the one decoder of client-supplied date-times, refuses them.
   ajv.addFormat('date-time', { type: 'string', validate: (text: string) => isRfc3339DateTime(text) && parseTimestamp(text) !== undefined });
+  // ajv-formats' uuid also takes RFC 4122's URN form (urn:uuid:...), which PostgreSQL's uuid type
+  // refuses: an id is the bare 8-4-4-4-12 hex form, in either letter case.
+  ajv.addFormat('uuid', BARE_UUID);
   return trimKeyword(ajv);
 }
 

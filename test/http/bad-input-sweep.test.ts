@@ -26,8 +26,10 @@ interface Operation {
 }
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123';
-const WRONG_VALUES: unknown[] = [null, true, 0, -1, 1.5, 1e20, '', 'x', 'x'.repeat(5000), '\u0000', '2026-12-31T23:59:60Z', [], ['x'], {}, { a: { b: 1 } }];
-const WRONG_TEXT = ['', 'x', '-1', '0', '1e309', '%00', '%ZZ', 'x'.repeat(3000), '2026-13-45', '2026-12-31T23:59:60Z', 'true', '[]'];
+// An id in RFC 4122's URN form passes some uuid checks but not PostgreSQL's uuid type.
+const URN_UUID = `urn:uuid:${randomUUID()}`;
+const WRONG_VALUES: unknown[] = [null, true, 0, -1, 1.5, 1e20, '', 'x', 'x'.repeat(5000), '\u0000', '2026-12-31T23:59:60Z', URN_UUID, [], ['x'], {}, { a: { b: 1 } }];
+const WRONG_TEXT = ['', 'x', '-1', '0', '1e309', '%00', '%ZZ', 'x'.repeat(3000), '2026-13-45', '2026-12-31T23:59:60Z', 'true', '[]', URN_UUID];
 
 /** A value the schema accepts, so that one wrong property at a time gets past the others. */
 function example(schema: Schema): unknown {

@@ -91,3 +91,14 @@ t.test('an API body with a property its schema does not know is refused, naming 
   const tracked = await ctx.app.inject({ url: '/v1/admin/workspaces?utm_source=newsletter', headers: ADMIN });
   t.equal(tracked.statusCode, 200, 'an unknown query parameter is still dropped, not refused');
 });
+
+t.test('an id in the URN form (urn:uuid:...) is not a UUID here: 400, never a database error', async (t) => {
+  const ctx = await testContext(t);
+  const id = 'urn:uuid:da86341b-e16e-4cec-b924-51818b701644';
+  const api = await ctx.app.inject({ url: `/v1/admin/workspaces/${id}`, headers: ADMIN });
+  t.equal(api.statusCode, 400);
+  t.same(api.json().errors, [{ field: 'params.id', message: 'must be a UUID' }]);
+  const page = await ctx.app.inject({ url: `/onboarding/${id.toUpperCase()}` });
+  t.equal(page.statusCode, 400, 'a page with such an id answers its 400 page');
+  t.match(page.headers['content-type'], /text\/html/);
+});
