@@ -1,7 +1,7 @@
 import t from 'tap';
 import { explainErrors } from '../../src/http/validation-messages.js';
 import { testContext } from '../helpers/app.js';
-import { register, signUp } from '../helpers/factories.js';
+import { register, signUp, uniqueEmail } from '../helpers/factories.js';
 
 const ADMIN = { authorization: 'Bearer test-admin-token-0123456789abcdef0123' };
 
@@ -101,4 +101,28 @@ t.test('an id in the URN form (urn:uuid:...) is not a UUID here: 400, never a da
   const page = await ctx.app.inject({ url: `/onboarding/${id.toUpperCase()}` });
   t.equal(page.statusCode, 400, 'a page with such an id answers its 400 page');
   t.match(page.headers['content-type'], /text\/html/);
+});
+
+t.test('names, company and address lines are one line of visible text', async (t) => {
+  const ctx = await testContext(t);
+  const registered = (workspaceName: string) => register(ctx.app, { email: uniqueEmail('line'), password: 'long enough password', name: 'Ada', workspaceName });
+  const cases: [string, string][] = [
+    ['Inj\r\nBcc: victim@evil.example', 'must not contain control characters such as line breaks or tabs'],
+    ['Evil\tCo\u001b[31m', 'must not contain control characters such as line breaks or tabs'],
+    ['\u202eevil', 'must not contain direction override characters'],
+    ['\u200b\u200b', 'must contain visible characters, not only spaces or invisible ones'],
+  ];
+  for (const [name, message] of cases) {
+    const answer = await registered(name);
+    t.equal(answer.statusCode, 400, JSON.stringify(name));
+    t.same(answer.json().errors, [{ field: 'workspaceName', message }], JSON.stringify(name));
+  }
+  const trailing = await registered('  Acme Labs\n');
+  t.equal(trailing.statusCode, 201, 'a line break at either end is trimmed away like spaces');
+  t.equal(trailing.json().workspace.name, 'Acme Labs');
+  t.equal((await registered('Café 🧑‍💻 Ltd')).statusCode, 201, 'accents and emoji sequences (with their zero-width joiners) are fine');
+
+  const owner = await signUp(ctx.app);
+  const created = await ctx.app.inject({ method: 'POST', url: '/v1/workspaces', headers: { cookie: owner.cookie }, payload: { name: 'Second\nLine' } });
+  t.same(created.json().errors, [{ field: 'name', message: 'must not contain control characters such as line breaks or tabs' }], 'a new workspace too');
 });

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Account, Email, IdempotencyKey, Password, PersonName, problems, TrimmedString, Workspace } from '../schemas/common.js';
+import { Account, Email, IdempotencyKey, Password, PersonName, problems, SingleLine, Workspace } from '../schemas/common.js';
 import * as examples from '../schemas/examples.js';
 import { accountJson, workspaceJson } from '../presenters.js';
 import type { App, RouteDeps } from '../types.js';
@@ -9,7 +9,7 @@ const RegistrationBody = Type.Object(
     email: Email,
     password: Password,
     name: PersonName('Your name.'),
-    workspaceName: TrimmedString(1, 100, 'The name of the new workspace.'),
+    workspaceName: SingleLine(1, 100, 'The name of the new workspace.'),
   },
   { additionalProperties: false, examples: [{ email: 'ada@example.com', password: 'correct horse battery', name: 'Ada', workspaceName: 'Acme' }] },
 );

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { membershipJson } from '../presenters.js';
-import { IdempotencyKey, Membership, problems, TrimmedString } from '../schemas/common.js';
+import { IdempotencyKey, Membership, problems, SingleLine } from '../schemas/common.js';
 import type { App, RouteDeps } from '../types.js';
 
 /** A signed-in account starts a workspace of its own. */
@@ -25,7 +25,7 @@ export async function workspaceRoutes(app: App, { services, guards, config }: Ro
           'An account creates at most RATE_LIMIT_WORKSPACE_CREATIONS_PER_HOUR (default 20) workspaces an hour; past that, 429 with Retry-After.',
         security: [{ sessionCookie: [] }],
         headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) }),
-        body: Type.Object({ name: TrimmedString(1, 100, 'The name of the new workspace.') }, { additionalProperties: false, examples: [{ name: 'Acme Labs' }] }),
+        body: Type.Object({ name: SingleLine(1, 100, 'The name of the new workspace.') }, { additionalProperties: false, examples: [{ name: 'Acme Labs' }] }),
         response: { 201: Membership, ...problems(422) },
       },
     },

@@ -6,18 +6,24 @@ export function TrimmedString(min: number, max: number, description?: string) {
   return Type.String({ 'x-trim': { min, max }, maxLength: max * 10, ...(description ? { description } : {}) });
 }
 
+/**
+ * One line of visible text, trimmed, `min` to `max` characters: no control characters (line breaks,
+ * tabs, ESC), no direction overrides, not only invisible characters (ajv-keywords.ts, lineProblem).
+ * For names, company and address lines: what others read in emails, pages and exports.
+ */
+export function SingleLine(min: number, max: number, description?: string) {
+  return Type.String({ 'x-trim': { min, max, line: true }, maxLength: max * 10, ...(description ? { description } : {}) });
+}
+
 /** The longest person name, after trimming (the pages' maxlength). */
 export const PERSON_NAME_MAX = 100;
 
-/** Refuses control characters (NUL, BEL, tabs, line breaks, ...): a name is one line of printable text. */
-const NO_CONTROL_CHARACTERS = { pattern: '^[^\\p{Cc}\\p{Zl}\\p{Zp}]*$', 'x-pattern-message': 'must not contain control characters such as line breaks or tabs' };
-
 /**
- * A person's name (registration, invitation accept, sign-up profile): trimmed, `min` (1) to 100
- * characters, one printable line. A page that says "Enter your name" itself passes `min` 0.
+ * A person's name (registration, invitation accept, sign-up profile): one line of visible text,
+ * trimmed, `min` (1) to 100 characters. A page that says "Enter your name" itself passes `min` 0.
  */
 export function PersonName(description?: string, min = 1) {
-  return Type.String({ ...TrimmedString(min, PERSON_NAME_MAX, description), ...NO_CONTROL_CHARACTERS });
+  return SingleLine(min, PERSON_NAME_MAX, description);
 }
 
 /**

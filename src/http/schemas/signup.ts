@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { PersonName, TrimmedString } from './common.js';
+import { PersonName, SingleLine } from './common.js';
 
 /** The emailed code's digits (the page's minlength and maxlength). */
 export const CODE_LENGTH = 6;
@@ -9,10 +9,10 @@ export const SignupFields = {
   code: Type.String({ pattern: `^[0-9]{${CODE_LENGTH}}$`, description: 'The 6-digit code from the email.', examples: ['042917'] }),
   firstName: PersonName(),
   lastName: PersonName(),
-  companyName: TrimmedString(1, 100),
-  line1: TrimmedString(1, 200),
-  line2: TrimmedString(0, 200),
-  city: TrimmedString(1, 100),
-  region: TrimmedString(0, 100, 'Required for US (state) and CA (province), as the ISO 3166-2 code, e.g. NY or QC.'),
-  postalCode: TrimmedString(1, 20),
+  companyName: SingleLine(1, 100),
+  line1: SingleLine(1, 200),
+  line2: SingleLine(0, 200),
+  city: SingleLine(1, 100),
+  region: SingleLine(0, 100, 'Required for US (state) and CA (province), as the ISO 3166-2 code, e.g. NY or QC.'),
+  postalCode: SingleLine(1, 20),
 };
