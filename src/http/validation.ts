@@ -68,9 +68,11 @@ const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF
 const unstorable = (text: string) => UNSTORABLE.test(text);
 const UNSTORABLE_TEXT = 'must not contain NUL characters or unpaired surrogates';
 
-/** The JSON pointer of the first string (value or key) PostgreSQL cannot store, or of too deep a nesting. */
+/** The JSON pointer of the first string (value or key) or number PostgreSQL cannot store, or of too deep a nesting. */
 function unstorableAt(value: unknown, path: string, depth: number): { path: string; message: string } | undefined {
   if (typeof value === 'string') return unstorable(value) ? { path, message: UNSTORABLE_TEXT } : undefined;
+  // JSON has no Infinity, but a number past double range (1e400) parses to it, and would be stored as null.
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { path, message: 'must be a finite number (this one is beyond the range of a double)' };
   if (typeof value !== 'object' || value === null) return undefined;
   if (depth === MAX_INPUT_DEPTH) return { path, message: `must not nest more than ${MAX_INPUT_DEPTH} levels deep` };
   for (const [key, item] of Object.entries(value)) {

@@ -126,3 +126,18 @@ t.test('names, company and address lines are one line of visible text', async (t
   const created = await ctx.app.inject({ method: 'POST', url: '/v1/workspaces', headers: { cookie: owner.cookie }, payload: { name: 'Second\nLine' } });
   t.same(created.json().errors, [{ field: 'name', message: 'must not contain control characters such as line breaks or tabs' }], 'a new workspace too');
 });
+
+t.test('a number beyond the range of a double (1e400) is refused, not stored as null', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUp(ctx.app);
+  const answer = await ctx.app.inject({
+    method: 'PATCH',
+    url: `/v1/workspaces/${owner.workspaceId}/onboarding/draft`,
+    headers: { cookie: owner.cookie, 'content-type': 'application/json' },
+    payload: '{"data":{"seats":1e400},"version":0}',
+  });
+  t.equal(answer.statusCode, 400);
+  t.same(answer.json().errors, [{ field: 'data.seats', message: 'must be a finite number (this one is beyond the range of a double)' }]);
+  const saved = await ctx.app.inject({ url: `/v1/workspaces/${owner.workspaceId}/onboarding`, headers: { cookie: owner.cookie } });
+  t.same(saved.json().data, {}, 'nothing was saved');
+});
