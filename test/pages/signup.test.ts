@@ -112,7 +112,7 @@ t.test('the whole staged sign-up in the browser to a paid plan: auto-save, a rel
   t.equal(await page.getAttribute('#field-address\\.region', 'required'), null, 'the region is optional until the country needs one');
   await fillAddress(page, 'ABCDE');
   t.equal(await page.getAttribute('#field-address\\.region', 'required'), '', 'the region is required for the US');
-  await page.locator('#field-address\\.postalCode-error', { hasText: 'Postal code is not a valid US postal code (expected format: 00000).' }).waitFor();
+  await page.locator('#field-address\\.postalCode-error', { hasText: 'Postal code is not a valid US postal code (expected format: 00000 or 99999-9999).' }).waitFor();
   t.equal(await page.getAttribute('#field-address\\.postalCode', 'aria-invalid'), 'true');
   await page.locator('#save-status', { hasText: "Couldn't save" }).waitFor();
   await checkPage(t, page, 'signup-4-address-error');

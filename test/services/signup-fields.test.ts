@@ -32,13 +32,13 @@ t.test('postal codes: checked against each country\'s format (postcode-validator
   const errors = (country: string, postalCode: string) => sectionErrors(address(country, country === 'US' ? 'NY' : undefined, postalCode), plans);
   t.same(errors('DE', '1011'), [{ field: 'address.postalCode', message: 'is not a valid DE postal code (expected format: 00000)' }]);
   t.same(errors('DE', '10115'), []);
-  t.same(errors('GB', '12345'), [{ field: 'address.postalCode', message: 'is not a valid GB postal code (expected format: A000AA)' }]);
+  t.same(errors('GB', '12345'), [{ field: 'address.postalCode', message: 'is not a valid GB postal code (expected format: A000AA or Z9Z 9ZZ)' }]);
   t.same(errors('GB', 'SW1A 1AA'), []);
-  t.same(errors('NL', '1012'), [{ field: 'address.postalCode', message: 'is not a valid NL postal code (expected format: 0000AA)' }]);
+  t.same(errors('NL', '1012'), [{ field: 'address.postalCode', message: 'is not a valid NL postal code (expected format: 0000AA or 9999 ZZ)' }]);
   t.same(errors('NL', '1012 AB'), []);
   t.same(errors('JP', '10000'), [{ field: 'address.postalCode', message: 'is not a valid JP postal code (expected format: 000-0000)' }]);
   t.same(errors('AT', '0123'), [{ field: 'address.postalCode', message: 'is not a valid AT postal code (expected format: 9999)' }], 'an example the format accepts (no leading 0 in AT)');
-  t.same(errors('US', 'ABCDE'), [{ field: 'address.postalCode', message: 'is not a valid US postal code (expected format: 00000)' }]);
+  t.same(errors('US', 'ABCDE'), [{ field: 'address.postalCode', message: 'is not a valid US postal code (expected format: 00000 or 99999-9999)' }]);
   t.same(errors('AQ', 'anything'), [], 'a country without a known format takes any code');
   for (const [country, code] of [['NL', '1012 ab'], ['IE', 'd02 x285'], ['MT', 'vlt 1117'], ['AR', 'c1002aap'], ['GB', 'sw1a 1aa']]) {
     t.same(errors(country!, code!), [], `${country} ${code}: letters in either case, as people type them`);
@@ -56,6 +56,7 @@ t.test('a postal code typed without its separator, or with another one, is kept 
   t.equal(stored('IN', '110 001'), '110001');
   t.equal(stored('US', '12345 6789'), '12345-6789', 'a ZIP+4 without its hyphen');
   t.equal(stored('PL', '00950'), '00-950');
+  t.equal(stored('JP', '１００-０００１'), '100-0001', 'full-width digits, as Japanese input methods type them');
   t.equal(stored('NL', '1012 ab'), '1012 ab', 'a code that fits as typed is kept as typed');
   t.equal(stored('AQ', 'anything'), 'anything', 'a country without a known format keeps any code');
   t.same(sectionErrors(address('JP', undefined, '10000011'), plans).map((error) => error.field), ['address.postalCode'], 'one digit too many still fits no shape');

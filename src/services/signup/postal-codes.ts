@@ -15,24 +15,25 @@ const shapes = new Map<string, string[]>();
  */
 export function postalCodeProblem(postalCode: string, country: string): string | undefined {
   if (!postcodeValidatorExistsForCountry(country) || normalizePostalCode(postalCode, country) !== undefined) return undefined;
-  const example = formatShapes(country)[0];
-  return `is not a valid ${country} postal code${example ? ` (expected format: ${example})` : ''}`;
+  const examples = distinctLayouts(formatShapes(country)).slice(0, 2);
+  return `is not a valid ${country} postal code${examples.length > 0 ? ` (expected format: ${examples.join(' or ')})` : ''}`;
 }
 
 /**
  * The postal code as it is kept: as typed when it fits its country's format (letters in either case:
  * the library's patterns spell them in capitals, and people type 1012 ab as often as 1012 AB); else
  * its letters and digits laid out in one of the format's shapes, in capitals, when that fits
- * (JP 1000001 is 100-0001, IN 110 001 is 110001, US 12345 6789 is 12345-6789); else undefined.
+ * (JP 1000001 or １００-０００１ is 100-0001, IN 110 001 is 110001, US 12345 6789 is 12345-6789); else undefined.
  * Countries the library has no format for keep any code as typed.
  */
 export function normalizePostalCode(postalCode: string, country: string): string | undefined {
   if (!postcodeValidatorExistsForCountry(country) || postcodeValidator(postalCode.toUpperCase(), country)) return postalCode;
-  const characters = postalCode.replace(/[^0-9A-Za-z]/g, '').toUpperCase();
+  // NFKC first: full-width digits and letters (１００-０００１, as Japanese input methods type them) become ASCII.
+  const characters = postalCode.normalize('NFKC').replace(/[^0-9A-Za-z]/g, '').toUpperCase();
   for (const shape of formatShapes(country)) {
-    if (shape.replace(/[^0-9A-Z]/g, '').length !== characters.length) continue;
+    if (shape.replace(/[^0-9A-Za-z]/g, '').length !== characters.length) continue;
     let next = 0;
-    const laidOut = shape.replace(/[0-9A-Z]/g, () => characters[next++]!);
+    const laidOut = shape.replace(/[0-9A-Za-z]/g, () => characters[next++]!);
     if (postcodeValidator(laidOut, country)) return laidOut;
   }
   return undefined;
@@ -52,6 +53,16 @@ function formatShapes(country: string): string[] {
     shapes.set(country, [...new Set(candidates.filter((code) => code !== '' && postcodeValidator(code, country)))]);
   }
   return shapes.get(country)!;
+}
+
+/** One example per layout (digits, letters and separators in place), in capitals, in the order given. */
+function distinctLayouts(examples: string[]): string[] {
+  const byLayout = new Map<string, string>();
+  for (const example of examples) {
+    const layout = example.replace(/[0-9]/g, '0').replace(/[A-Za-z]/g, 'A');
+    if (!byLayout.has(layout)) byLayout.set(layout, example.toUpperCase());
+  }
+  return [...byLayout.values()];
 }
 
 function generate(pattern: RegExp, pick: (low: number, high: number) => number): string {
