@@ -127,9 +127,11 @@ function frameworkDetail(code: ErrorCode, error: FastifyError): string {
       return 'There is nothing at this address.';
     default:
       if (error.code === 'FST_ERR_BAD_URL') return 'The address is not valid: it holds a malformed %-escape.';
+      // Fastify's JSON parser (secure-json-parse) gives one error for malformed JSON and for valid JSON
+      // with a prototype-poisoning key, without saying which.
       return error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
         ? 'The request says it has a JSON body but the body is empty.'
-        : 'The request body is not valid JSON.';
+        : 'The request body is not valid JSON, or holds a "__proto__" or "constructor" key, which is refused.';
   }
 }
 

@@ -51,6 +51,8 @@ function describe(error: ErrorObject): string {
     case 'minimum':
     case 'maximum':
       return `must be ${bounds(parent.minimum, parent.maximum)}`;
+    case 'uniqueItems':
+      return 'must not list the same value twice';
     case 'minItems':
     case 'maxItems':
       return `must hold ${bounds(parent.minItems, parent.maxItems)} items`;
@@ -58,7 +60,7 @@ function describe(error: ErrorObject): string {
       return `must be ${noun(parent)}`;
     case 'pattern':
       // A pattern is for machines; a schema that means something by it says so in words.
-      return typeof parent['x-pattern-message'] === 'string' ? parent['x-pattern-message'] : (error.message ?? 'is invalid');
+      return typeof parent['x-pattern-message'] === 'string' ? parent['x-pattern-message'] : 'is not in the expected format';
     case 'type': {
       // A type list (a Nullable field) is an array here, or "string,null" in some Ajv versions.
       const { type } = error.params as { type: string | string[] };

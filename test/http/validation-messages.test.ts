@@ -141,3 +141,18 @@ t.test('a number beyond the range of a double (1e400) is refused, not stored as 
   const saved = await ctx.app.inject({ url: `/v1/workspaces/${owner.workspaceId}/onboarding`, headers: { cookie: owner.cookie } });
   t.same(saved.json().data, {}, 'nothing was saved');
 });
+
+t.test('every message is written for people: patterns, repeated items, prototype keys', async (t) => {
+  const ctx = await testContext(t);
+  const webhook = await ctx.app.inject({ method: 'POST', url: '/v1/admin/webhooks', headers: ADMIN, payload: { url: 'https://hooks.example.com/in', eventTypes: ['member.joined', 'member.joined', 'Member'] } });
+  t.same(
+    webhook.json().errors,
+    [
+      { field: 'eventTypes.2', message: 'must be an event type in lower case, such as member.joined, or a prefix such as member.*' },
+      { field: 'eventTypes', message: 'must not list the same value twice' },
+    ],
+  );
+  const poisoned = await ctx.app.inject({ method: 'POST', url: '/v1/sessions', headers: { 'content-type': 'application/json' }, payload: '{"email":"a@example.com","password":"long enough","__proto__":{"admin":true}}' });
+  t.equal(poisoned.statusCode, 400);
+  t.equal(poisoned.json().detail, 'The request body is not valid JSON, or holds a "__proto__" or "constructor" key, which is refused.');
+});

@@ -10,6 +10,7 @@ const security = [{ sessionCookie: [] }];
 /** A gateway payment-method id (Stripe's `pm_...`); never card data. */
 const PaymentMethodId = Type.String({
   pattern: '^pm_[A-Za-z0-9_]{1,200}$',
+  'x-pattern-message': 'must be a payment method id (pm_...) from Stripe.js',
   description: 'The payment-method id Stripe.js (Elements) made from the card in the browser; with the local gateway, a Stripe test id such as pm_card_visa.',
   examples: ['pm_card_visa'],
 });
@@ -132,7 +133,7 @@ export async function billingRoutes(app: App, { services, guards }: RouteDeps): 
         operationId: 'finishLocalChallenge',
         summary: 'Local gateway only: finish the 3-D Secure challenge of a SetupIntent',
         description: 'Stands in for what Stripe.js does in the browser with the client secret, so the 3-D Secure path runs without Stripe. 404 when the Stripe gateway is configured.',
-        params: Type.Object({ setupIntentId: Type.String({ pattern: '^seti_[A-Za-z0-9_]{1,200}$' }) }),
+        params: Type.Object({ setupIntentId: Type.String({ pattern: '^seti_[A-Za-z0-9_]{1,200}$', 'x-pattern-message': 'must be a SetupIntent id (seti_...)' }) }),
         body: Type.Object({ succeeded: Type.Boolean() }, { additionalProperties: false, examples: [{ succeeded: true }] }),
         response: { 200: Type.Object({ setupIntentId: Type.String(), status: Type.String() }, { examples: [{ setupIntentId: 'seti_local_1a2b', status: 'succeeded' }] }), ...problems(400, 404) },
       },

@@ -232,7 +232,7 @@ export async function signupFlowRoutes(app: App, { services, config, cookies }: 
           'Validated through the payment gateway (it exists, it is a card: else 400 invalid_payment_method); the flow keeps the id with brand, last 4 and expiry for display. The card is attached and the subscription started only by complete, through the billing saga. A plan that takes no payment method: 400.',
         security,
         body: Type.Object(
-          { paymentMethodId: Type.String({ pattern: '^pm_[A-Za-z0-9_]{1,200}$', description: 'From Stripe.js (Elements); with the local gateway, a Stripe test id such as pm_card_visa.' }) },
+          { paymentMethodId: Type.String({ pattern: '^pm_[A-Za-z0-9_]{1,200}$', 'x-pattern-message': 'must be a payment method id (pm_...) from Stripe.js', description: 'From Stripe.js (Elements); with the local gateway, a Stripe test id such as pm_card_visa.' }) },
           { additionalProperties: false, examples: [{ paymentMethodId: 'pm_card_visa' }] },
         ),
         response: { 200: Flow, ...problems(400, 401, 409, 410, 503) },

@@ -6,7 +6,7 @@ export const CODE_LENGTH = 6;
 
 /** The staged sign-up's fields: the API validates with them and the /signup page takes its input bounds from them. */
 export const SignupFields = {
-  code: Type.String({ pattern: `^[0-9]{${CODE_LENGTH}}$`, description: 'The 6-digit code from the email.', examples: ['042917'] }),
+  code: Type.String({ pattern: `^[0-9]{${CODE_LENGTH}}$`, 'x-pattern-message': `must be the ${CODE_LENGTH} digits from the email`, description: 'The 6-digit code from the email.', examples: ['042917'] }),
   firstName: PersonName(),
   lastName: PersonName(),
   companyName: SingleLine(1, 100),
