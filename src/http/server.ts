@@ -4,7 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Services } from '../services/index.js';
@@ -101,6 +101,7 @@ export async function buildServer(deps: { config: Config; services: Services; lo
   app.removeContentTypeParser('text/plain');
   app.addSchema(Problem);
   app.setErrorHandler((error, request, reply) => sendProblem(error as never, request, reply));
+  app.addHook('onRequest', refuseContentEncoding);
   // Every route: a body holding a card number or security code is refused before anything reads it.
   app.addHook('preValidation', refuseCardData);
   app.setNotFoundHandler((request, reply) => {
@@ -143,4 +144,16 @@ export async function buildServer(deps: { config: Config; services: Services; lo
   if (!config.smtpUrl && config.nodeEnv !== 'production') await app.register(async (scope) => devMailRoutes(scope as App, routeDeps));
   if (config.hostedPages) await app.register(async (scope) => pageRoutes(scope as App, routeDeps));
   return app;
+}
+
+/**
+ * Bodies are read as sent: a compressed one (a Content-Encoding other than identity) would only fail as
+ * "not valid JSON", so it is a 415 saying why, as RFC 9110 (section 15.5.16) has it for a content
+ * coding the server does not support.
+ */
+async function refuseContentEncoding(request: FastifyRequest): Promise<void> {
+  const coding = request.headers['content-encoding'];
+  if (coding && coding.trim().toLowerCase() !== 'identity') {
+    throw new AppError('unsupported_media_type', `A request body with Content-Encoding ${coding} is not accepted: send it uncompressed.`);
+  }
 }

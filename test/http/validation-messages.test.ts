@@ -156,3 +156,18 @@ t.test('every message is written for people: patterns, repeated items, prototype
   t.equal(poisoned.statusCode, 400);
   t.equal(poisoned.json().detail, 'The request body is not valid JSON, or holds a "__proto__" or "constructor" key, which is refused.');
 });
+
+t.test('a compressed body is a 415 that says so, not "not valid JSON"', async (t) => {
+  const ctx = await testContext(t);
+  const { gzipSync } = await import('node:zlib');
+  const answer = await ctx.app.inject({
+    method: 'POST',
+    url: '/v1/sessions',
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    payload: gzipSync(JSON.stringify({ email: 'a@example.com', password: 'long enough' })),
+  });
+  t.equal(answer.statusCode, 415);
+  t.equal(answer.json().detail, 'A request body with Content-Encoding gzip is not accepted: send it uncompressed.');
+  const plain = await ctx.app.inject({ method: 'POST', url: '/v1/sessions', headers: { 'content-encoding': 'identity' }, payload: { email: 'a@example.com', password: 'long enough' } });
+  t.equal(plain.statusCode, 401, 'identity is no coding at all: the request goes on (and these credentials are wrong)');
+});
