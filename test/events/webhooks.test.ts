@@ -340,7 +340,7 @@ t.test('two instances deliver each event to each endpoint once', async (t) => {
 });
 
 t.test('in production, private, loopback and link-local addresses are refused unless allowed', async (t) => {
-  const ctx = await testContext(t, { env: { NODE_ENV: 'production' } });
+  const ctx = await testContext(t, { env: { NODE_ENV: 'production', PAYMENT_GATEWAY: 'local' } });
   const refusedUrls = [
     'http://127.0.0.1:8080/hook',
     'http://localhost/hook',
@@ -378,7 +378,7 @@ t.test('in production, private, loopback and link-local addresses are refused un
   const log = await call(ctx, 'GET', `/v1/admin/webhooks/${created.json().id}/deliveries/${delivery!.id}`);
   t.match(log.json().attemptLog[0].error, /private, loopback or link-local/);
 
-  const allowed = await testContext(t, { env: { NODE_ENV: 'production', WEBHOOK_ALLOW_PRIVATE: 'true' } });
+  const allowed = await testContext(t, { env: { NODE_ENV: 'production', PAYMENT_GATEWAY: 'local', WEBHOOK_ALLOW_PRIVATE: 'true' } });
   t.equal((await call(allowed, 'POST', '/v1/admin/webhooks', { url: 'http://127.0.0.1:8080/hook' })).statusCode, 201, 'WEBHOOK_ALLOW_PRIVATE=true allows it');
   t.equal((await call(allowed, 'POST', '/v1/admin/webhooks', { url: 'ftp://127.0.0.1/hook' })).statusCode, 400, 'still only http(s)');
 });
