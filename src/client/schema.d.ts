@@ -12204,7 +12204,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @description http(s) URL; private addresses are refused in production unless WEBHOOK_ALLOW_PRIVATE=true. */
+                    /** @description http(s) URL without credentials or #fragment, stored as the URL parser writes it (lower-case scheme and host, no default port); private addresses are refused in production unless WEBHOOK_ALLOW_PRIVATE=true. */
                     url: string;
                     /** @description Event types to receive (exact, or prefix.* such as member.*); null or absent: every event. */
                     eventTypes?: string[] | null;
@@ -12754,7 +12754,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @description http(s) URL; private addresses are refused in production unless WEBHOOK_ALLOW_PRIVATE=true. */
+                    /** @description http(s) URL without credentials or #fragment, stored as the URL parser writes it (lower-case scheme and host, no default port); private addresses are refused in production unless WEBHOOK_ALLOW_PRIVATE=true. */
                     url?: string;
                     /** @description Event types to receive (exact, or prefix.* such as member.*); null or absent: every event. */
                     eventTypes?: string[] | null;
