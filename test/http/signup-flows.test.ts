@@ -72,6 +72,9 @@ t.test('the whole journey on one device: start, email code, steps, complete, sig
   t.ok(clearedHint.value === '' || (clearedHint.expires && clearedHint.expires.getTime() < Date.now()), "and the page's hint with it");
   const me = await ctx.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: sessionCookie(done) } });
   t.equal(me.statusCode, 200, 'a session is open');
+  const after = (await api.get(flow)).json();
+  t.match(after, { status: 'completed', currentStep: null, missingFields: [], unverifiedFields: [] }, 'read back by the cookie that completed it');
+  t.same(after.steps.filter((step: { completed: boolean }) => !step.completed), [], 'every step completed, the profile too (its password hash now lives on the account)');
 
   const db = ctx.runtime.db;
   const accountRow = await db.selectFrom('accounts').selectAll().where('id', '=', account.id).executeTakeFirstOrThrow();
