@@ -102,7 +102,7 @@ export interface Config {
 
 /** The payment gateway and the billing saga. */
 export interface BillingConfig {
-  /** Set: the Stripe gateway; unset: the local gateway in PostgreSQL. */
+  /** Set: the Stripe gateway; unset: the local gateway in PostgreSQL (in production only with PAYMENT_GATEWAY=local). */
   readonly stripeSecretKey: string | undefined;
   /** Verifies POST /v1/webhooks/stripe; required with STRIPE_SECRET_KEY. */
   readonly stripeWebhookSecret: string | undefined;
@@ -257,6 +257,16 @@ export function loadConfig(env: Env = process.env): Config {
   if (directDatabaseUrl && !config.databaseUrl) problems.push('DIRECT_DATABASE_URL needs DATABASE_URL: it is the direct route beside a pooled DATABASE_URL.');
   if (config.billing.stripePublishableKey && !config.billing.stripeSecretKey) {
     problems.push('STRIPE_PUBLISHABLE_KEY needs STRIPE_SECRET_KEY: cards collected by Stripe Elements exist only at Stripe, and the local gateway cannot charge them.');
+  }
+  // PAYMENT_GATEWAY only says what STRIPE_SECRET_KEY implies, except where it is the opt-in below.
+  const paymentGateway = env.PAYMENT_GATEWAY?.trim() ? read.oneOf('PAYMENT_GATEWAY', config.billing.stripeSecretKey ? 'stripe' : 'local', ['stripe', 'local']) : undefined;
+  if (paymentGateway === 'stripe' && !config.billing.stripeSecretKey) {
+    problems.push('PAYMENT_GATEWAY=stripe needs STRIPE_SECRET_KEY.');
+  } else if (paymentGateway === 'local' && config.billing.stripeSecretKey) {
+    problems.push('PAYMENT_GATEWAY=local contradicts STRIPE_SECRET_KEY: unset one of them.');
+  } else if (paymentGateway === undefined && !config.billing.stripeSecretKey && config.nodeEnv === 'production') {
+    // The local gateway accepts test cards (pm_card_visa) as payment and serves an unauthenticated challenge route.
+    problems.push('STRIPE_SECRET_KEY is required with NODE_ENV=production: without it the local gateway gives the paid plans away for test cards. Set PAYMENT_GATEWAY=local to run it anyway (a demo or staging).');
   }
   if (config.billing.stripeSecretKey && !config.billing.stripeWebhookSecret) {
     problems.push('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY: without it, subscription changes made at Stripe never reach the service.');

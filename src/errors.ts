@@ -75,3 +75,9 @@ export class AppError extends Error {
 export function workspaceNotFound(): AppError {
   return new AppError('not_found', 'No workspace with this id exists, or you are not a member of it.');
 }
+
+/**
+ * A job that cannot run yet because what it needs has not happened yet (an expected race): thrown so
+ * the job retries, and logged as a warning naming what it waits for, unless it was the last attempt.
+ */
+export class RetryLater extends Error {}

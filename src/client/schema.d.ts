@@ -674,7 +674,7 @@ export interface paths {
         get?: never;
         /**
          * Set the email address and email a 6-digit code (202); a new code replaces the old one
-         * @description Changing the address clears its verification. Codes go out at most once per RESEND_COOLDOWN_SECONDS (429 resend_too_soon with Retry-After) and work for SIGNUP_CODE_TTL_SECONDS; rate-limited per IP across flows (RATE_LIMIT_SIGNUP_CODES_PER_MINUTE, 429 rate_limited). `marketingConsent` records the consent with the text version shown (SIGNUP_CONSENT_TEXT_VERSION unless `consentTextVersion` is sent).
+         * @description Changing the address clears its verification. Codes to the same address go out at most once per RESEND_COOLDOWN_SECONDS (429 resend_too_soon with Retry-After); a changed address gets its code at once, up to 3 changes per flow within that time. Codes work for SIGNUP_CODE_TTL_SECONDS; rate-limited per IP across flows (RATE_LIMIT_SIGNUP_CODES_PER_MINUTE, 429 rate_limited). `marketingConsent` records the consent with the text version shown (SIGNUP_CONSENT_TEXT_VERSION unless `consentTextVersion` is sent).
          */
         put: operations["setSignupFlowEmail"];
         post?: never;
@@ -12204,7 +12204,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @description http(s) URL; private addresses are refused in production unless WEBHOOK_ALLOW_PRIVATE=true. */
+                    /** @description http(s) URL without credentials or #fragment, stored as the URL parser writes it (lower-case scheme and host, no default port); private addresses are refused in production unless WEBHOOK_ALLOW_PRIVATE=true. */
                     url: string;
                     /** @description Event types to receive (exact, or prefix.* such as member.*); null or absent: every event. */
                     eventTypes?: string[] | null;
@@ -12754,7 +12754,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @description http(s) URL; private addresses are refused in production unless WEBHOOK_ALLOW_PRIVATE=true. */
+                    /** @description http(s) URL without credentials or #fragment, stored as the URL parser writes it (lower-case scheme and host, no default port); private addresses are refused in production unless WEBHOOK_ALLOW_PRIVATE=true. */
                     url?: string;
                     /** @description Event types to receive (exact, or prefix.* such as member.*); null or absent: every event. */
                     eventTypes?: string[] | null;

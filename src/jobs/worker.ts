@@ -2,14 +2,24 @@ import { EventEmitter } from 'node:events';
 import { Logger, parseCrontab, run, type Runner, type WorkerEvents } from 'graphile-worker';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
+import { RetryLater } from '../errors.js';
 import type { Services } from '../services/index.js';
 import { startHeartbeat } from './heartbeat.js';
 import { createTaskList } from './tasks.js';
 
-/** graphile-worker's log lines, through our JSON logger. */
+/**
+ * graphile-worker's log lines, through our JSON logger. A job that failed with RetryLater before its
+ * last attempt is a warning saying what it waits for, not an error: it is expected to succeed later.
+ */
 export function workerLogger(log: FastifyBaseLogger): Logger {
   return new Logger((scope) => (level, message, meta) => {
-    const fields = { scope: { label: scope.label, taskIdentifier: scope.taskIdentifier, jobId: scope.jobId }, ...(meta?.error ? { err: meta.error } : {}) };
+    const scopeFields = { label: scope.label, taskIdentifier: scope.taskIdentifier, jobId: scope.jobId };
+    const job = meta?.job as { id: string; task_identifier: string; attempts: number; max_attempts: number } | undefined;
+    if (meta?.error instanceof RetryLater && job && job.attempts < job.max_attempts) {
+      log.warn({ scope: scopeFields }, `Task ${job.id} (${job.task_identifier}, attempt ${job.attempts} of ${job.max_attempts}) waits: ${meta.error.message}`);
+      return;
+    }
+    const fields = { scope: scopeFields, ...(meta?.error ? { err: meta.error } : {}) };
     if (level === 'error') log.error(fields, message);
     else if (level === 'warning') log.warn(fields, message);
     else if (level === 'info') log.info(fields, message);

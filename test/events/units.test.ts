@@ -11,8 +11,8 @@ t.test('webhook and step-event configuration', async (t) => {
     webhookTimeoutMs: 15_000,
     webhookLogRetentionDays: 30,
   });
-  t.equal(loadConfig({ NODE_ENV: 'production' }).webhookAllowPrivate, false, 'production refuses private addresses by default');
-  t.equal(loadConfig({ NODE_ENV: 'production', WEBHOOK_ALLOW_PRIVATE: 'true' }).webhookAllowPrivate, true);
+  t.equal(loadConfig({ NODE_ENV: 'production', PAYMENT_GATEWAY: 'local' }).webhookAllowPrivate, false, 'production refuses private addresses by default');
+  t.equal(loadConfig({ NODE_ENV: 'production', PAYMENT_GATEWAY: 'local', WEBHOOK_ALLOW_PRIVATE: 'true' }).webhookAllowPrivate, true);
   t.same(loadConfig({ ONBOARDING_STEPS: 'a,b' }).onboardingStepEvents, [], 'the default mapping needs its step');
   t.same(loadConfig({ ONBOARDING_STEP_EVENTS: 'none' }).onboardingStepEvents, []);
   t.same(loadConfig({ ONBOARDING_STEP_EVENTS: 'first_integration:member.joined, invited_teammate:member.invited' }).onboardingStepEvents, [

@@ -256,6 +256,29 @@ t.test('one endpoint per URL: a double-clicked create makes one endpoint, and a 
   t.equal((await call(ctx, 'PATCH', `/v1/admin/webhooks/${created.id}`, { url: receiver.url, description: 'same URL' })).statusCode, 200, 'its own URL is not taken');
 });
 
+t.test('endpoint URLs: a #fragment is refused, and one endpoint per URL compares URLs as parsed (scheme and host case, default port)', async (t) => {
+  const ctx = await testContext(t);
+  const created = await call(ctx, 'POST', '/v1/admin/webhooks', { url: 'https://dbl.example/h' });
+  t.equal(created.statusCode, 201);
+  const other = await call(ctx, 'POST', '/v1/admin/webhooks', { url: 'https://other.example/h' });
+  t.equal(other.statusCode, 201);
+  for (const url of ['https://dbl.example/h#frag', 'https://dbl.example/h#', 'https://new.example/h#frag']) {
+    for (const [method, path] of [['POST', '/v1/admin/webhooks'], ['PATCH', `/v1/admin/webhooks/${other.json().id}`]] as const) {
+      const refused = await call(ctx, method, path, { url });
+      t.equal(refused.statusCode, 400, `${method} ${url}`);
+      t.match(refused.json(), { code: 'validation_failed', errors: [{ field: 'url', message: 'must not contain a #fragment (fragments are not sent over HTTP)' }] });
+    }
+  }
+  for (const url of ['HTTPS://DBL.Example:443/h', 'https://dbl.example:443/h', 'HTTPS://dbl.EXAMPLE/h']) {
+    t.match((await call(ctx, 'POST', '/v1/admin/webhooks', { url })).json(), { status: 409, code: 'endpoint_exists', endpointId: created.json().id }, `POST ${url}`);
+    t.match((await call(ctx, 'PATCH', `/v1/admin/webhooks/${other.json().id}`, { url })).json(), { status: 409, code: 'endpoint_exists' }, `PATCH ${url}`);
+  }
+  const moved = await call(ctx, 'PATCH', `/v1/admin/webhooks/${other.json().id}`, { url: 'HTTP://Other.Example:80/h2' });
+  t.equal(moved.json().url, 'http://other.example/h2', 'stored as parsed');
+  const { rows } = await sql<{ url: string }>`select url from webhook_endpoints order by url`.execute(ctx.runtime.db);
+  t.same(rows.map((row) => row.url), ['http://other.example/h2', 'https://dbl.example/h']);
+});
+
 t.test('two rotations in a row (a double click): the secret from before both keeps signing with the newest', async (t) => {
   const ctx = await testContext(t);
   const receiver = await startReceiver(t);
@@ -340,7 +363,7 @@ t.test('two instances deliver each event to each endpoint once', async (t) => {
 });
 
 t.test('in production, private, loopback and link-local addresses are refused unless allowed', async (t) => {
-  const ctx = await testContext(t, { env: { NODE_ENV: 'production' } });
+  const ctx = await testContext(t, { env: { NODE_ENV: 'production', PAYMENT_GATEWAY: 'local' } });
   const refusedUrls = [
     'http://127.0.0.1:8080/hook',
     'http://localhost/hook',
@@ -378,7 +401,7 @@ t.test('in production, private, loopback and link-local addresses are refused un
   const log = await call(ctx, 'GET', `/v1/admin/webhooks/${created.json().id}/deliveries/${delivery!.id}`);
   t.match(log.json().attemptLog[0].error, /private, loopback or link-local/);
 
-  const allowed = await testContext(t, { env: { NODE_ENV: 'production', WEBHOOK_ALLOW_PRIVATE: 'true' } });
+  const allowed = await testContext(t, { env: { NODE_ENV: 'production', PAYMENT_GATEWAY: 'local', WEBHOOK_ALLOW_PRIVATE: 'true' } });
   t.equal((await call(allowed, 'POST', '/v1/admin/webhooks', { url: 'http://127.0.0.1:8080/hook' })).statusCode, 201, 'WEBHOOK_ALLOW_PRIVATE=true allows it');
   t.equal((await call(allowed, 'POST', '/v1/admin/webhooks', { url: 'ftp://127.0.0.1/hook' })).statusCode, 400, 'still only http(s)');
 });

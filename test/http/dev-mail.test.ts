@@ -39,7 +39,7 @@ t.test('/dev/mail is not served when SMTP_URL is set', async (t) => {
 });
 
 t.test('/dev/mail is not served when NODE_ENV is production, and no emailed link reaches the log', async (t) => {
-  const ctx = await testContext(t, { env: { SMTP_URL: '', NODE_ENV: 'production', DATA_DIR: await tempDir(t) }, captureLogs: true });
+  const ctx = await testContext(t, { env: { SMTP_URL: '', NODE_ENV: 'production', PAYMENT_GATEWAY: 'local', DATA_DIR: await tempDir(t) }, captureLogs: true });
   await signUp(ctx.app);
   await ctx.runJobs();
   t.equal((await ctx.app.inject({ url: '/dev/mail' })).statusCode, 404);

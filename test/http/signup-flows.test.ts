@@ -72,6 +72,9 @@ t.test('the whole journey on one device: start, email code, steps, complete, sig
   t.ok(clearedHint.value === '' || (clearedHint.expires && clearedHint.expires.getTime() < Date.now()), "and the page's hint with it");
   const me = await ctx.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: sessionCookie(done) } });
   t.equal(me.statusCode, 200, 'a session is open');
+  const after = (await api.get(flow)).json();
+  t.match(after, { status: 'completed', currentStep: null, missingFields: [], unverifiedFields: [] }, 'read back by the cookie that completed it');
+  t.same(after.steps.filter((step: { completed: boolean }) => !step.completed), [], 'every step completed, the profile too (its password hash now lives on the account)');
 
   const db = ctx.runtime.db;
   const accountRow = await db.selectFrom('accounts').selectAll().where('id', '=', account.id).executeTakeFirstOrThrow();
@@ -159,6 +162,26 @@ t.test('codes: cooldown, wrong code with attemptsLeft, 5 attempts, expiry, repla
   const other = uniqueEmail('changed');
   await sql`update signup_flows set code_sent_at = now() - interval '61 seconds'`.execute(ctx.runtime.db);
   t.match((await api.setEmail(flow, { email: other })).json(), { email: other, emailVerified: false, unverifiedFields: ['email'] }, 'a new address clears verification');
+});
+
+t.test('a changed address gets its code at once, the same one waits the cooldown; at most 3 changes per flow within it', async (t) => {
+  const ctx = await testContext(t, { env: { RESEND_COOLDOWN_SECONDS: '60' } });
+  const api = flowApi(ctx);
+  const flow = await startFlow(ctx);
+  t.equal((await api.setEmail(flow, { email: uniqueEmail('typo') })).statusCode, 202);
+  const fixed = uniqueEmail('fixed');
+  const corrected = await api.setEmail(flow, { email: fixed });
+  t.equal(corrected.statusCode, 202, 'a mistyped address is corrected at once');
+  t.match(corrected.json(), { email: fixed, emailVerified: false });
+  t.match(await latestCode(ctx, fixed), /^\d{6}$/, 'and its code is emailed');
+  t.match((await api.setEmail(flow, { email: fixed })).json(), { status: 429, code: 'resend_too_soon' }, 'the same address again waits');
+  const last = uniqueEmail('last');
+  for (const email of [uniqueEmail('again'), last]) t.equal((await api.setEmail(flow, { email })).statusCode, 202, 'changes 2 and 3');
+  const capped = await api.setEmail(flow, { email: uniqueEmail('spray') });
+  t.equal(capped.statusCode, 429, 'a fourth change within the cooldown is refused: a flow cannot mail address after address');
+  t.match(capped.json(), { code: 'resend_too_soon', detail: /changed 3 times/ });
+  t.ok(Number(capped.headers['retry-after']) > 0 && Number(capped.headers['retry-after']) <= 60);
+  t.equal((await api.verify(flow, await latestCode(ctx, last))).statusCode, 200, 'the last accepted address keeps its code');
 });
 
 t.test('a code works SIGNUP_CODE_TTL_SECONDS after it is sent', async (t) => {

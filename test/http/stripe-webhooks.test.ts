@@ -103,8 +103,8 @@ t.test('events out of order never move a subscription backwards', async (t) => {
   t.same(outcomes.map((o) => o.outcome), ['stale', 'applied', 'stale', 'stale']);
 });
 
-t.test('a webhook that arrives before the commit is kept and applied once the saga commits', async (t) => {
-  const { ctx, stripe } = await stripeContext(t);
+t.test('a webhook that arrives before the commit is kept (a warning, not an error) and applied once the saga commits', async (t) => {
+  const { ctx, stripe } = await stripeContext(t, { captureLogs: true });
   const owner = await trialOwner(ctx);
   ctx.runtime.services.sagaRunner.crashAfter = 'subscription';
   t.equal((await subscribe(ctx, owner)).statusCode, 500);
@@ -118,6 +118,13 @@ t.test('a webhook that arrives before the commit is kept and applied once the sa
   t.equal(row.processed_at, null, 'not dropped: waiting for its subscription');
   t.equal(row.attempts, 1);
   t.match(row.last_error, /No subscription/);
+  const waits = (level: number) => ctx.logs().split('\n').filter((line) => line.includes(`"level":${level}`) && line.includes(`No subscription ${subId} is known yet`));
+  t.equal(waits(50).length, 0, 'an expected wait is not logged as an error');
+  t.match(waits(40), [/"msg":"Task \d+ \(process_gateway_event, attempt 1 of 20\) waits: No subscription sub_\w+ is known yet; the event is retried later\."/]);
+  // Its last attempt is a real failure: an error.
+  await sql`update graphile_worker._private_jobs set max_attempts = 2 where key = ${`gateway_event:${early.id}`}`.execute(ctx.runtime.db);
+  await processEvents(ctx);
+  t.equal(waits(50).length, 1, 'the last attempt is logged as an error');
 
   // The same request again finishes the saga; its pivot queues the waiting event at once.
   t.equal((await subscribe(ctx, owner)).statusCode, 200);

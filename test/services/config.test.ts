@@ -93,3 +93,14 @@ t.test('TRUST_PROXY: false, a hop count, or the proxies; never true, which would
   const error = t.throws(() => loadConfig({ TRUST_PROXY: 'true' })) as ConfigError;
   t.match(error.problems[0], /"true" is refused because it would believe the client-supplied leftmost X-Forwarded-For entry/);
 });
+
+t.test('production needs STRIPE_SECRET_KEY, unless PAYMENT_GATEWAY=local opts in to the local gateway', async (t) => {
+  const error = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as ConfigError;
+  t.match(error.problems, [/^STRIPE_SECRET_KEY is required with NODE_ENV=production: .*Set PAYMENT_GATEWAY=local/]);
+  t.equal(loadConfig({ NODE_ENV: 'production', PAYMENT_GATEWAY: 'local' }).billing.stripeSecretKey, undefined, 'the opt-in runs the local gateway');
+  t.ok(loadConfig({ NODE_ENV: 'production', STRIPE_SECRET_KEY: 'sk_test_12345678', STRIPE_WEBHOOK_SECRET: 'whsec_12345678' }), 'Stripe needs no opt-in');
+  for (const nodeEnv of [undefined, 'development', 'test']) t.equal(loadConfig({ NODE_ENV: nodeEnv }).billing.stripeSecretKey, undefined, `${nodeEnv}: the local gateway without an opt-in`);
+  t.match((t.throws(() => loadConfig({ PAYMENT_GATEWAY: 'stripe' })) as ConfigError).problems, [/^PAYMENT_GATEWAY=stripe needs STRIPE_SECRET_KEY/]);
+  t.match((t.throws(() => loadConfig({ PAYMENT_GATEWAY: 'local', STRIPE_SECRET_KEY: 'sk_test_12345678', STRIPE_WEBHOOK_SECRET: 'whsec_12345678' })) as ConfigError).problems, [/^PAYMENT_GATEWAY=local contradicts STRIPE_SECRET_KEY/]);
+  t.match((t.throws(() => loadConfig({ NODE_ENV: 'production', PAYMENT_GATEWAY: 'free' })) as ConfigError).problems, [/^PAYMENT_GATEWAY must be one of stripe, local/]);
+});

@@ -191,7 +191,7 @@ export async function signupFlowRoutes(app: App, { services, config, cookies }: 
         operationId: 'setSignupFlowEmail',
         summary: 'Set the email address and email a 6-digit code (202); a new code replaces the old one',
         description:
-          'Changing the address clears its verification. Codes go out at most once per RESEND_COOLDOWN_SECONDS (429 resend_too_soon with Retry-After) and work for SIGNUP_CODE_TTL_SECONDS; rate-limited per IP across flows (RATE_LIMIT_SIGNUP_CODES_PER_MINUTE, 429 rate_limited). `marketingConsent` records the consent with the text version shown (SIGNUP_CONSENT_TEXT_VERSION unless `consentTextVersion` is sent).',
+          'Changing the address clears its verification. Codes to the same address go out at most once per RESEND_COOLDOWN_SECONDS (429 resend_too_soon with Retry-After); a changed address gets its code at once, up to 3 changes per flow within that time. Codes work for SIGNUP_CODE_TTL_SECONDS; rate-limited per IP across flows (RATE_LIMIT_SIGNUP_CODES_PER_MINUTE, 429 rate_limited). `marketingConsent` records the consent with the text version shown (SIGNUP_CONSENT_TEXT_VERSION unless `consentTextVersion` is sent).',
         security,
         body: Type.Object(
           { email: Email, marketingConsent: Type.Optional(Type.Boolean()), consentTextVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })) },

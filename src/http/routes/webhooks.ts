@@ -12,7 +12,7 @@ const tags = ['admin'];
 const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
 const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
 const EventTypes = Nullable(Type.Array(Type.String({ pattern: '^[a-z][a-z_]*(\\.[a-z][a-z_]*)*(\\.\\*)?$', 'x-pattern-message': 'must be an event type in lower case, such as member.joined, or a prefix such as member.*', maxLength: 100 }), { minItems: 1, maxItems: 50, uniqueItems: true }), { description: 'Event types to receive (exact, or prefix.* such as member.*); null or absent: every event.' });
-const Url = Type.String({ minLength: 8, maxLength: 2000, description: 'http(s) URL; private addresses are refused in production unless WEBHOOK_ALLOW_PRIVATE=true.' });
+const Url = Type.String({ minLength: 8, maxLength: 2000, description: 'http(s) URL without credentials or #fragment, stored as the URL parser writes it (lower-case scheme and host, no default port); private addresses are refused in production unless WEBHOOK_ALLOW_PRIVATE=true.' });
 const Description = Nullable(Type.String({ maxLength: 500 }));
 const EndpointParams = Type.Object({ id: Uuid });
 const DeliveryParams = Type.Object({ id: Uuid, deliveryId: Uuid });

@@ -1,7 +1,7 @@
 import type { Db, Tx } from '../../db/database.js';
 import type { SagaRepository } from '../../repositories/billing/saga-repository.js';
 import { enqueueJob } from '../../repositories/job-queue.js';
-import { AppError } from '../../errors.js';
+import { AppError, RetryLater } from '../../errors.js';
 import type { GatewayName, SubscriptionStatus } from '../../db/schema.js';
 import type { BillingRepository } from '../../repositories/billing/billing-repository.js';
 import type { GatewayEventRepository } from '../../repositories/billing/gateway-event-repository.js';
@@ -51,7 +51,7 @@ export function ourStatus(status: SubscriptionState['status']): SubscriptionStat
 }
 
 /** An event about an object we do not know yet (it raced its sign-up): processed again later. */
-export class UnknownGatewayObject extends Error {
+export class UnknownGatewayObject extends RetryLater {
   constructor(objectId: string | null) {
     super(`No subscription ${objectId ?? '(none)'} is known yet; the event is retried later.`);
     this.name = 'UnknownGatewayObject';

@@ -32,8 +32,8 @@ export class RefusedAddress extends Error {
 }
 
 /**
- * Why a URL cannot be an endpoint, or undefined when it can: only http(s), no credentials in the URL,
- * and unless private addresses are allowed, a host that is (or resolves only to) public addresses.
+ * Why a URL cannot be an endpoint, or undefined when it can: only http(s), no credentials or fragment
+ * in the URL, and unless private addresses are allowed, a host that is (or resolves only to) public addresses.
  * Checked at create and update; delivery checks again (see postWebhook), since DNS can change.
  */
 export async function refuseUrl(raw: string, allowPrivate: boolean): Promise<string | undefined> {
@@ -45,6 +45,8 @@ export async function refuseUrl(raw: string, allowPrivate: boolean): Promise<str
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http or https URL';
   if (url.username || url.password) return 'must not contain a user name or password';
+  // A fragment is never sent over HTTP: https://x/h#a would be a second endpoint receiving what https://x/h does.
+  if (url.href.includes('#')) return 'must not contain a #fragment (fragments are not sent over HTTP)';
   if (allowPrivate) return undefined;
   const host = url.hostname.replace(/^\[|\]$/g, '');
   try {

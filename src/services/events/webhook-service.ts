@@ -288,7 +288,10 @@ export class WebhookService {
     return { deliveries, events };
   }
 
-  /** The URL as it will be called (what the URL parser makes of it: trimmed, host in punycode), or 400. */
+  /**
+   * The URL as it will be called, or 400: what the WHATWG URL parser makes of it (trimmed, scheme and
+   * host lower-case, host in punycode, default port dropped), the form one-endpoint-per-URL compares.
+   */
   private async checkUrl(url: string): Promise<string> {
     const reason = await refuseUrl(url, this.deps.allowPrivate);
     if (reason) throw new AppError('validation_failed', `The webhook URL ${reason}.`, { fields: [{ field: 'url', message: reason }] });

@@ -105,7 +105,8 @@ export function flowProgress(flow: FlowRow, plans: readonly Plan[]): FlowProgres
     email: flow.email !== null,
     'profile.firstName': Boolean(data.profile?.firstName),
     'profile.lastName': Boolean(data.profile?.lastName),
-    'profile.password': flow.passwordHash !== null,
+    // Completion moves the hash to the account and clears it here: a completed flow had its password.
+    'profile.password': flow.passwordHash !== null || flow.completedAt !== null,
     'company.name': Boolean(data.company?.name),
     'address.line1': Boolean(data.address?.line1),
     'address.city': Boolean(data.address?.city),

@@ -74,6 +74,8 @@ export interface IssuedFlowCookie {
 
 /** How many wrong codes kill a code. */
 export const MAX_CODE_ATTEMPTS = 5;
+/** Codes a flow may send to changed addresses within one RESEND_COOLDOWN_SECONDS (typo fixes, not a mailing list). */
+export const MAX_ADDRESS_CHANGES_PER_COOLDOWN = 3;
 /** How long the cookie that completed a flow may replay that completion (a retry after a lost answer). */
 const COMPLETION_REPLAY_SECONDS = 15 * 60;
 /** Bounds the cookie -> flow id memory; the oldest entry goes first. */
@@ -190,7 +192,9 @@ export class SignupFlowService {
   /**
    * Sets the address (and marketing consent) and emails a new 6-digit code, through a job added in
    * the same transaction. A changed address loses its verification; the same verified address only
-   * updates the consent. Codes go out at most once per RESEND_COOLDOWN_SECONDS.
+   * updates the consent. Codes go out to the same address at most once per RESEND_COOLDOWN_SECONDS;
+   * a changed address (a typo fixed) gets its code at once, up to MAX_ADDRESS_CHANGES_PER_COOLDOWN
+   * times per flow in that window, on top of the routes' per-IP limit.
    */
   async setEmail(token: string, input: { email: string; marketingConsent?: boolean; consentTextVersion?: string }): Promise<FlowView> {
     const email = normalizeEmail(input.email);
@@ -199,7 +203,11 @@ export class SignupFlowService {
       const current = await this.lockWritable(trx, token);
       const flows = this.deps.flows.withTx(trx);
       const alreadyVerified = current.emailVerifiedAt !== null && current.email === email;
-      if (!alreadyVerified) this.assertCooldown(current);
+      if (current.email === email) {
+        if (!alreadyVerified) this.assertCooldown(current);
+      } else {
+        await this.limitAddressChanges(current);
+      }
       const updated = await flows.setEmail(current.id, { email, consent }, this.lifetime);
       if (alreadyVerified) return updated;
       await this.sendCode(trx, updated, 'verify_email');
@@ -393,6 +401,16 @@ export class SignupFlowService {
     if (left > 0) {
       const retryAfterSeconds = Math.max(1, Math.ceil(left));
       throw new AppError('resend_too_soon', `A code was sent moments ago. Check your inbox, or try again in ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
+    }
+  }
+
+  /** A code to a changed address skips the cooldown, but only a few times per flow per cooldown window. */
+  private async limitAddressChanges(flow: FlowRow): Promise<void> {
+    if (this.cooldownLeft(flow) <= 0) return;
+    const { hits, ttlMs } = await this.deps.rateLimits.hit(`signup-code-flow|${flow.id}`, this.deps.config.resendCooldownSeconds * 1000);
+    if (hits > MAX_ADDRESS_CHANGES_PER_COOLDOWN) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(ttlMs / 1000));
+      throw new AppError('resend_too_soon', `This sign-up's address was changed ${MAX_ADDRESS_CHANGES_PER_COOLDOWN} times moments ago. Check it, or try again in ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
     }
   }
 
