@@ -236,3 +236,21 @@ t.test('the trials and leads filters, edited past their bounds in the address, c
   t.equal(filterError(leads.body, 'to'), 'Enter a date as YYYY-MM-DD.', 'the page’s own checks still apply');
   t.match(leads.body, /<option value="true" selected>/, 'the valid filter is kept');
 });
+
+t.test('an extension past the latest allowed trial end comes back as the form with the error on its days', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  await sql`update workspaces set trial_ends_at = now() + interval '1825 days' where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  const before = await trialEnd(ctx, owner.workspaceId);
+  const admin = await AdminBrowser.signIn(ctx.app, ctx.config.adminToken!);
+  const detail = (await admin.get(`/admin/workspaces/${owner.workspaceId}`)).body;
+  const answer = await admin.post(`/admin/workspaces/${owner.workspaceId}/extend-trial`, detail, { days: '7', reason: 'Long contract.', idempotencyKey: hiddenValue(detail, 'idempotencyKey') });
+  t.equal(answer.statusCode, 400);
+  t.notMatch(answer.body, 'Something went wrong');
+  t.match(answer.body, 'The trial was not changed.');
+  t.match(new RegExp('<p class="error" id="field-days-error">([^<]*)</p>').exec(answer.body)?.[1], /^This field would end the trial after \d{4}-\d\d-\d\dT[\d:.]+Z, the latest allowed end\.$/);
+  t.match(inputTag(answer.body, 'days')!, /aria-invalid="true"/);
+  t.match(inputTag(answer.body, 'reason')!, 'value="Long contract."', 'the reason typed is kept');
+  t.equal(await trialEnd(ctx, owner.workspaceId), before, 'the trial was not changed');
+  t.equal(await auditCount(ctx, owner.workspaceId, 'trial.extended'), 0);
+});

@@ -11,7 +11,7 @@ import type { App } from '../types.js';
 import { adminPageSessions } from './admin-session.js';
 import { csrfInput, field, html, layout, type FieldErrors, type Html } from './html.js';
 import type { PageDeps } from './index.js';
-import { typed, validFields, type PageFormRenderer } from './page-forms.js';
+import { formErrors, typed, validFields, type PageFormRenderer } from './page-forms.js';
 import { billingSection, leadFilterOf, leadsPage, LeadFilters, when, words } from './admin-views.js';
 
 const TRIAL_STATES = ['pending_verification', 'active', 'ending_soon', 'expired'] as const;
@@ -261,8 +261,8 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
       if (!actor) return reply;
       const { days, reason, extendDays, errors } = extensionOf(request.body);
       if (Object.keys(errors).length > 0) return detailPage(reply, actor, request.params.id, { errors, days, reason }, 400);
-      const changed = await actedOnce(() => services.admin.changeTrial(request.params.id, { type: 'admin', id: actor }, { extendDays, reason }, request.body.idempotencyKey));
-      if (!changed) return detailPage(reply, actor, request.params.id, { alert: ALREADY_SENT, days, reason }, 409);
+      const changed = await actedOnce(() => services.admin.changeTrial(request.params.id, { type: 'admin', id: actor }, { extendDays, reason }, request.body.idempotencyKey), { extendDays: 'days' });
+      if (changed !== true) return detailPage(reply, actor, request.params.id, changed ? { errors: changed, days, reason } : { alert: ALREADY_SENT, days, reason }, changed ? 400 : 409);
       return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?done=extended`);
     },
   );
@@ -319,13 +319,19 @@ const OnceKey = Type.Optional(Type.String({ minLength: 1, maxLength: 255 }));
 /** A form sent again with other values (back, edit, send): its one-time key already acted, so this change was not made. */
 const ALREADY_SENT = 'Nothing was changed: this form was already sent with other values, and the page below shows the result. Send the form again to make this change too.';
 
-/** Runs an admin form's action; false when its one-time key already acted on another request (the page says so instead of a 422). */
-async function actedOnce(act: () => Promise<unknown>): Promise<boolean> {
+/**
+ * Runs an admin form's action; false when its one-time key already acted on another request (the
+ * page says so instead of a 422); the service's refusal of an API field (`fields`: API field -> form
+ * field, e.g. extendDays -> days) as the errors of the form's fields.
+ */
+async function actedOnce(act: () => Promise<unknown>, fields: Record<string, string> = {}): Promise<true | false | FieldErrors> {
   try {
     await act();
     return true;
   } catch (error) {
     if (error instanceof AppError && error.code === 'idempotency_key_reused') return false;
+    const refused = error instanceof AppError && error.code === 'validation_failed' ? (error.options.fields ?? []).filter((f) => fields[f.field]) : [];
+    if (refused.length > 0) return formErrors(refused.map((f) => ({ ...f, field: fields[f.field]! })));
     throw error;
   }
 }
