@@ -318,3 +318,20 @@ t.test('trial: an end is in the future and at most 1826 days ahead, set or exten
   const events = await ctx.runtime.db.selectFrom('audit_events').select('data').where('action', '=', 'trial.extended').execute();
   t.equal(events.length, 2, 'only the changes made are audited');
 });
+
+t.test('a reason of spaces only is refused on trial changes and reopening', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  for (const [url, payload] of [
+    [`/v1/admin/workspaces/${owner.workspaceId}/trial`, { extendDays: 1, reason: '  ' }],
+    [`/v1/admin/workspaces/${owner.workspaceId}/reopen`, { reason: ' \t ' }],
+  ] as const) {
+    const answer = await admin(ctx, url, { method: 'POST', payload });
+    t.equal(answer.statusCode, 400, url);
+    t.match(answer.json(), { code: 'validation_failed', errors: [{ field: 'reason', message: 'must be 1 to 500 characters long, not counting spaces at either end' }] });
+  }
+  const trimmed = await admin(ctx, `/v1/admin/workspaces/${owner.workspaceId}/trial`, { method: 'POST', payload: { extendDays: 1, reason: '  on a call  ' } });
+  t.equal(trimmed.statusCode, 200);
+  const event = await ctx.runtime.db.selectFrom('audit_events').select('data').where('action', '=', 'trial.extended').executeTakeFirstOrThrow();
+  t.match(event.data, { reason: 'on a call' }, 'kept without the spaces');
+});

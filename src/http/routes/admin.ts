@@ -7,12 +7,12 @@ import type { BillingRow } from '../../repositories/billing/billing-repository.j
 import type { AdminWorkspaceView, Page } from '../../services/admin-service.js';
 import { parseTimestamp } from '../../services/opaque-input.js';
 import { invitationJson, iso, memberJson } from '../presenters.js';
-import { DateTime, IdempotencyKey, Invitation, Member, Nullable, NullableDateTime, problems, Uuid } from '../schemas/common.js';
+import { DateTime, IdempotencyKey, Invitation, Member, Nullable, NullableDateTime, problems, TrimmedString, Uuid } from '../schemas/common.js';
 import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
 
 const security = [{ adminToken: [] }];
-const Reason = Type.String({ minLength: 1, maxLength: 500, description: 'Why: kept in the audit log.' });
+const Reason = TrimmedString(1, 500, 'Why: kept in the audit log.');
 /** Page size and cursor of every keyset-paginated admin list. */
 export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
 export const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
