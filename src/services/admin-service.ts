@@ -271,10 +271,19 @@ export async function keysetPage<T extends { keysetAt: string; id: string }>(
 export function reportRange(range: { from?: Date; to?: Date }): { from: Date; to: Date } {
   const to = range.to ?? new Date();
   const from = range.from ?? new Date(to.getTime() - 30 * DAY_MS);
-  if (from >= to) {
-    throw new AppError('validation_failed', '`from` must be before `to`.', { fields: [{ field: 'from', message: 'must be before to' }] });
+  return orderedRange({ from, to });
+}
+
+/**
+ * A time range [from, to) as given (either end may be open); 400 naming the start field when both
+ * are given and from is not before to, a range nothing can fall in. `names` are the fields as the
+ * caller's query spells them (createdFrom, createdTo).
+ */
+export function orderedRange<R extends { from?: Date; to?: Date }>(range: R, names: { from: string; to: string } = { from: 'from', to: 'to' }): R {
+  if (range.from && range.to && range.from >= range.to) {
+    throw new AppError('validation_failed', `\`${names.from}\` must be before \`${names.to}\`.`, { fields: [{ field: names.from, message: `must be before ${names.to}` }] });
   }
-  return { from, to };
+  return range;
 }
 
 /** The keyset a page's cursor names: the last row's exact created_at text and id. */

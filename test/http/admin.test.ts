@@ -335,3 +335,26 @@ t.test('a reason of spaces only is refused on trial changes and reopening', asyn
   const event = await ctx.runtime.db.selectFrom('audit_events').select('data').where('action', '=', 'trial.extended').executeTakeFirstOrThrow();
   t.match(event.data, { reason: 'on a call' }, 'kept without the spaces');
 });
+
+t.test('a range whose start is not before its end is a 400 naming the start on every admin list and report', async (t) => {
+  const ctx = await testContext(t);
+  const later = encodeURIComponent(new Date(Date.now() + 60_000).toISOString());
+  const earlier = encodeURIComponent(new Date(Date.now() - 60_000).toISOString());
+  for (const [url, from, to] of [
+    ['/v1/admin/workspaces', 'createdFrom', 'createdTo'],
+    ['/v1/admin/audit-events', 'from', 'to'],
+    ['/v1/admin/events', 'from', 'to'],
+    ['/v1/admin/leads', 'from', 'to'],
+    ['/v1/admin/onboarding/funnel', 'from', 'to'],
+  ] as const) {
+    for (const [start, end] of [[later, earlier], [later, later]]) {
+      const answer = await admin(ctx, `${url}?${from}=${start}&${to}=${end}`);
+      t.equal(answer.statusCode, 400, `${url}: ${from} not before ${to}`);
+      t.match(answer.json(), { code: 'validation_failed', detail: `\`${from}\` must be before \`${to}\`.`, errors: [{ field: from, message: `must be before ${to}` }] });
+    }
+    t.equal((await admin(ctx, `${url}?${from}=${earlier}&${to}=${later}`)).statusCode, 200, `${url}: an ordered range`);
+    t.equal((await admin(ctx, `${url}?${to}=${earlier}`)).statusCode, 200, `${url}: an open start`);
+  }
+  const csv = await admin(ctx, `/v1/admin/workspaces?createdFrom=${later}&createdTo=${earlier}`, { headers: { accept: 'text/csv' } });
+  t.equal(csv.statusCode, 400, 'the CSV too, before it starts');
+});

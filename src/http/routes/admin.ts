@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { Actor } from '../../repositories/audit-repository.js';
 import type { AuditEventRow, WorkspaceFilter } from '../../repositories/admin-repository.js';
 import type { BillingRow } from '../../repositories/billing/billing-repository.js';
-import type { AdminWorkspaceView, Page } from '../../services/admin-service.js';
+import { orderedRange, type AdminWorkspaceView, type Page } from '../../services/admin-service.js';
 import { parseTimestamp } from '../../services/opaque-input.js';
 import { invitationJson, iso, memberJson } from '../presenters.js';
 import { DateTime, IdempotencyKey, Invitation, Member, Nullable, NullableDateTime, problems, TrimmedString, Uuid } from '../schemas/common.js';
@@ -234,7 +234,8 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
     },
     async (request, reply) => {
       const { limit: _limit, cursor: _cursor, createdFrom, createdTo, ...rest } = request.query;
-      return keysetList(request, reply, { ...rest, createdFrom: toDate(createdFrom), createdTo: toDate(createdTo) }, workspaceList);
+      const created = orderedRange({ from: toDate(createdFrom), to: toDate(createdTo) }, { from: 'createdFrom', to: 'createdTo' });
+      return keysetList(request, reply, { ...rest, createdFrom: created.from, createdTo: created.to }, workspaceList);
     },
   );
 
@@ -390,7 +391,7 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
     },
     async (request) => {
       const { limit = 25, cursor, from, to, ...rest } = request.query;
-      const page = await services.admin.auditEvents({ ...rest, from: toDate(from), to: toDate(to) }, { limit, cursor });
+      const page = await services.admin.auditEvents({ ...rest, ...orderedRange({ from: toDate(from), to: toDate(to) }) }, { limit, cursor });
       return { items: page.items.map(auditEventJson), nextCursor: page.nextCursor };
     },
   );
