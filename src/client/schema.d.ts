@@ -6227,7 +6227,8 @@ export interface operations {
         parameters: {
             query?: {
                 trialState?: "pending_verification" | "active" | "ending_soon" | "expired";
-                plan?: string;
+                /** @description a plan id from PLANS */
+                plan?: "trial" | "pro";
                 status?: "active" | "closed";
                 onboarding?: "in_progress" | "completed";
                 /** @description substring of the workspace name or the owner email */

@@ -68,6 +68,9 @@ export interface AuditFilter {
   to?: Date;
 }
 
+/** A trial end's move: the old and new ends, or, refused, whether the asked end was not in the future and the latest allowed end. */
+export type TrialEndMove = { moved: true; from: Date; to: Date } | { moved: false; notFuture: boolean; latest: Date };
+
 /** Counts for the admin dashboard. */
 export interface StatsRow {
   byTrialState: Record<string, number>;
@@ -199,17 +202,32 @@ export class AdminRepository extends Repository {
     return rows[0]!;
   }
 
-  /** Moves the trial end of a started trial; returns the old and new ends, or undefined when it has not started. */
-  async setTrialEnd(workspaceId: string, change: { extendDays: number } | { trialEndsAt: Date }): Promise<{ from: Date; to: Date } | undefined> {
-    const newEnd =
+  /**
+   * Moves the trial end of a started trial to the asked end, only when that end lies in (now, now +
+   * `maxDaysAhead` days]. The bound is checked on the end this statement computes from the locked
+   * row, so a concurrent change cannot push an extension past it. Undefined when the trial has not
+   * started (or there is no such workspace); else the move, or why it was refused and the latest end.
+   */
+  async setTrialEnd(workspaceId: string, change: { extendDays: number } | { trialEndsAt: Date }, maxDaysAhead: number): Promise<TrialEndMove | undefined> {
+    const asked =
       'extendDays' in change
-        ? sql`greatest(w.trial_ends_at, now()) + make_interval(days => ${change.extendDays})`
+        ? sql`greatest(old.trial_ends_at, now()) + make_interval(days => ${change.extendDays})`
         : sql`${change.trialEndsAt}::timestamptz`;
-    const { rows } = await sql<{ from: Date; to: Date }>`
-      update workspaces w set trial_ends_at = ${newEnd}
-      from (select id, trial_ends_at from workspaces where id = ${workspaceId} for update) old
-      where w.id = old.id and old.trial_ends_at is not null
-      returning old.trial_ends_at as "from", w.trial_ends_at as "to"`.execute(this.db);
-    return rows[0];
+    const { rows } = await sql<{ from: Date; to: Date | null; latest: Date; moved: boolean; notFuture: boolean }>`
+      with old as (
+        select id, trial_ends_at from workspaces where id = ${workspaceId} and trial_ends_at is not null for update
+      ), asked as (
+        select id, trial_ends_at as "from", ${asked} as "to", now() + make_interval(days => ${maxDaysAhead}) as latest from old
+      ), moved as (
+        update workspaces w set trial_ends_at = asked."to" from asked
+        where w.id = asked.id and asked."to" > now() and asked."to" <= asked.latest
+        returning w.id
+      )
+      select asked."from", case when asked."to" <= asked.latest then asked."to" end as "to", asked.latest,
+             exists (select from moved) as moved, asked."to" <= now() as "notFuture"
+      from asked`.execute(this.db);
+    const row = rows[0];
+    if (!row) return undefined;
+    return row.moved ? { moved: true, from: row.from, to: row.to! } : { moved: false, notFuture: row.notFuture, latest: row.latest };
   }
 }

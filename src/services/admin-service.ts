@@ -46,6 +46,20 @@ export interface Page<T> {
 
 const DAY_MS = 86_400_000;
 
+/**
+ * How far ahead of now an admin may set or extend a trial end: 5 years (1826 days). Further is no
+ * longer a trial, and unbounded it reached past year 9999, which no RFC 3339 timestamp can write.
+ */
+export const TRIAL_END_MAX_DAYS_AHEAD = 1826;
+
+/** The 400 of a trial end outside (now, now + TRIAL_END_MAX_DAYS_AHEAD days], on the field that asked for it. */
+function trialEndRefused(field: 'extendDays' | 'trialEndsAt', refusal: { notFuture: boolean; latest: Date }): AppError {
+  if (refusal.notFuture) return new AppError('validation_failed', `${field} must be in the future.`, { fields: [{ field, message: 'must be in the future' }] });
+  const latest = refusal.latest.toISOString();
+  const message = field === 'extendDays' ? `would end the trial after ${latest}, the latest allowed end` : `must be no later than ${latest}, the latest allowed end`;
+  return new AppError('validation_failed', `${field} ${message}: a trial ends at most ${TRIAL_END_MAX_DAYS_AHEAD} days (5 years) from now.`, { fields: [{ field, message }] });
+}
+
 /** An admin action's idempotency key, where it applies, and what was asked (a reused key must ask the same). */
 interface AdminIdempotency {
   key: string;
@@ -120,26 +134,25 @@ export class AdminService {
   }
 
   /**
-   * Extends (by days, from the later of its end and now) or sets the trial end; audited with the
-   * reason. With an idempotency key, a repeat (a double submit, a retry) within 24 hours changes
-   * nothing and answers with the workspace as it is.
+   * Extends (by days, from the later of its end and now) or sets the trial end, to an end in the
+   * future and at most TRIAL_END_MAX_DAYS_AHEAD days ahead (else 400); audited with the reason.
+   * With an idempotency key, a repeat (a double submit, a retry) within 24 hours changes nothing
+   * and answers with the workspace as it is.
    */
   async changeTrial(workspaceId: string, actor: Actor, input: { extendDays?: number; trialEndsAt?: Date; reason: string }, idempotencyKey?: string): Promise<AdminWorkspaceView> {
     const { extendDays, trialEndsAt, reason } = input;
     if ((extendDays === undefined) === (trialEndsAt === undefined)) {
       throw new AppError('validation_failed', 'Send either extendDays or trialEndsAt.', { fields: [{ field: 'extendDays', message: 'or trialEndsAt is required, not both' }] });
     }
-    if (trialEndsAt && trialEndsAt.getTime() <= Date.now()) {
-      throw new AppError('validation_failed', 'trialEndsAt must be in the future.', { fields: [{ field: 'trialEndsAt', message: 'must be in the future' }] });
-    }
     const request = { extendDays: extendDays ?? null, trialEndsAt: trialEndsAt?.toISOString() ?? null, reason };
     await this.once(idempotencyKey ? { key: idempotencyKey, scope: `admin:trial:${workspaceId}`, request } : undefined, (claim) => this.deps.db.transaction().execute(async (trx) => {
       await claim(trx);
-      const change = await this.deps.admin.withTx(trx).setTrialEnd(workspaceId, extendDays !== undefined ? { extendDays } : { trialEndsAt: trialEndsAt! });
+      const change = await this.deps.admin.withTx(trx).setTrialEnd(workspaceId, extendDays !== undefined ? { extendDays } : { trialEndsAt: trialEndsAt! }, TRIAL_END_MAX_DAYS_AHEAD);
       if (!change) {
         if (!(await this.deps.workspaces.withTx(trx).findById(workspaceId))) throw new AppError('not_found', 'No workspace with this id exists.');
         throw new AppError('trial_not_started', 'The trial has not started: it starts when the owner verifies their email.');
       }
+      if (!change.moved) throw trialEndRefused(extendDays !== undefined ? 'extendDays' : 'trialEndsAt', change);
       await this.deps.audit.withTx(trx).insert({
         actor,
         action: 'trial.extended',
@@ -258,10 +271,19 @@ export async function keysetPage<T extends { keysetAt: string; id: string }>(
 export function reportRange(range: { from?: Date; to?: Date }): { from: Date; to: Date } {
   const to = range.to ?? new Date();
   const from = range.from ?? new Date(to.getTime() - 30 * DAY_MS);
-  if (from >= to) {
-    throw new AppError('validation_failed', '`from` must be before `to`.', { fields: [{ field: 'from', message: 'must be before to' }] });
+  return orderedRange({ from, to });
+}
+
+/**
+ * A time range [from, to) as given (either end may be open); 400 naming the start field when both
+ * are given and from is not before to, a range nothing can fall in. `names` are the fields as the
+ * caller's query spells them (createdFrom, createdTo).
+ */
+export function orderedRange<R extends { from?: Date; to?: Date }>(range: R, names: { from: string; to: string } = { from: 'from', to: 'to' }): R {
+  if (range.from && range.to && range.from >= range.to) {
+    throw new AppError('validation_failed', `\`${names.from}\` must be before \`${names.to}\`.`, { fields: [{ field: names.from, message: `must be before ${names.to}` }] });
   }
-  return { from, to };
+  return range;
 }
 
 /** The keyset a page's cursor names: the last row's exact created_at text and id. */

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import t from 'tap';
+import { TRIAL_END_MAX_DAYS_AHEAD } from '../../src/services/admin-service.js';
 import { testContext, type TestContext } from '../helpers/app.js';
 import { acceptInvitation, addMember, invite, latestToken, PASSWORD, signUp, signUpVerified, uniqueEmail, type Owner } from '../helpers/factories.js';
 
@@ -277,4 +278,95 @@ t.test('the audit log: one event per action, filters, pagination, and never a se
   } while (cursor);
   t.equal(seen.length, events.length, 'pages cover the log');
   t.equal(new Set(seen).size, seen.length, 'no repeats');
+});
+
+t.test('trial: an end is in the future and at most 1826 days ahead, set or extended, even by concurrent extensions', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  const trial = (payload: Record<string, unknown>) => admin(ctx, `/v1/admin/workspaces/${owner.workspaceId}/trial`, { method: 'POST', payload });
+  const stored = async () => (await ctx.runtime.db.selectFrom('workspaces').select('trial_ends_at').where('id', '=', owner.workspaceId).executeTakeFirstOrThrow()).trial_ends_at!;
+  const latestNow = () => Date.now() + TRIAL_END_MAX_DAYS_AHEAD * 86_400_000;
+  const latestOf = (answer: { json(): { detail: string } }) => Date.parse(/(\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(answer.json().detail)![1]!);
+
+  const farBefore = latestNow();
+  const far = await trial({ trialEndsAt: '9999-12-31T23:59:59Z', reason: 'x' });
+  t.equal(far.statusCode, 400);
+  t.match(far.json(), { code: 'validation_failed', errors: [{ field: 'trialEndsAt', message: /^must be no later than \S+Z, the latest allowed end$/ }] });
+  t.match(far.json().detail, /a trial ends at most 1826 days \(5 years\) from now/);
+  t.ok(latestOf(far) >= farBefore - 1000 && latestOf(far) <= latestNow() + 1000, 'the detail says the latest allowed end');
+  t.match((await trial({ trialEndsAt: '2000-01-01T00:00:00Z', reason: 'past' })).json(), { errors: [{ field: 'trialEndsAt', message: 'must be in the future' }] });
+
+  const nearBound = new Date(latestNow() - 86_400_000 / 2).toISOString();
+  const set = await trial({ trialEndsAt: nearBound, reason: 'five-year contract' });
+  t.equal(set.statusCode, 200, 'an end within the bound is set');
+  t.equal(set.json().trialEndsAt, nearBound);
+  const extended = await trial({ extendDays: 1, reason: 'x' });
+  t.equal(extended.statusCode, 400, 'extending past the bound is refused');
+  t.match(extended.json(), { code: 'validation_failed', errors: [{ field: 'extendDays', message: /^would end the trial after \S+Z, the latest allowed end$/ }] });
+  t.equal((await stored()).toISOString(), nearBound, 'the end is unchanged');
+
+  // An end stored before the bound existed (year 9999) cannot be extended into year 10000.
+  await sql`update workspaces set trial_ends_at = '9999-12-31T23:59:59Z' where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  t.match((await trial({ extendDays: 1, reason: 'x' })).json(), { errors: [{ field: 'extendDays' }] });
+  t.equal((await stored()).toISOString(), '9999-12-31T23:59:59.000Z');
+
+  // Two extensions at once that each fit alone but not together: the second sees the first's end.
+  await sql`update workspaces set trial_ends_at = now() + make_interval(days => ${TRIAL_END_MAX_DAYS_AHEAD - 300}) where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  const answers = await Promise.all([1, 2].map(() => trial({ extendDays: 200, reason: 'at once' })));
+  t.same(answers.map((a) => a.statusCode).sort(), [200, 400], 'one extends, the other is refused');
+  t.ok((await stored()).getTime() <= latestNow(), 'the end stays within the bound');
+  const events = await ctx.runtime.db.selectFrom('audit_events').select('data').where('action', '=', 'trial.extended').execute();
+  t.equal(events.length, 2, 'only the changes made are audited');
+});
+
+t.test('a reason of spaces only is refused on trial changes and reopening', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  for (const [url, payload] of [
+    [`/v1/admin/workspaces/${owner.workspaceId}/trial`, { extendDays: 1, reason: '  ' }],
+    [`/v1/admin/workspaces/${owner.workspaceId}/reopen`, { reason: ' \t ' }],
+  ] as const) {
+    const answer = await admin(ctx, url, { method: 'POST', payload });
+    t.equal(answer.statusCode, 400, url);
+    t.match(answer.json(), { code: 'validation_failed', errors: [{ field: 'reason', message: 'must be 1 to 500 characters long, not counting spaces at either end' }] });
+  }
+  const trimmed = await admin(ctx, `/v1/admin/workspaces/${owner.workspaceId}/trial`, { method: 'POST', payload: { extendDays: 1, reason: '  on a call  ' } });
+  t.equal(trimmed.statusCode, 200);
+  const event = await ctx.runtime.db.selectFrom('audit_events').select('data').where('action', '=', 'trial.extended').executeTakeFirstOrThrow();
+  t.match(event.data, { reason: 'on a call' }, 'kept without the spaces');
+});
+
+t.test('a range whose start is not before its end is a 400 naming the start on every admin list and report', async (t) => {
+  const ctx = await testContext(t);
+  const later = encodeURIComponent(new Date(Date.now() + 60_000).toISOString());
+  const earlier = encodeURIComponent(new Date(Date.now() - 60_000).toISOString());
+  for (const [url, from, to] of [
+    ['/v1/admin/workspaces', 'createdFrom', 'createdTo'],
+    ['/v1/admin/audit-events', 'from', 'to'],
+    ['/v1/admin/events', 'from', 'to'],
+    ['/v1/admin/leads', 'from', 'to'],
+    ['/v1/admin/onboarding/funnel', 'from', 'to'],
+  ] as const) {
+    for (const [start, end] of [[later, earlier], [later, later]]) {
+      const answer = await admin(ctx, `${url}?${from}=${start}&${to}=${end}`);
+      t.equal(answer.statusCode, 400, `${url}: ${from} not before ${to}`);
+      t.match(answer.json(), { code: 'validation_failed', detail: `\`${from}\` must be before \`${to}\`.`, errors: [{ field: from, message: `must be before ${to}` }] });
+    }
+    t.equal((await admin(ctx, `${url}?${from}=${earlier}&${to}=${later}`)).statusCode, 200, `${url}: an ordered range`);
+    t.equal((await admin(ctx, `${url}?${to}=${earlier}`)).statusCode, 200, `${url}: an open start`);
+  }
+  const csv = await admin(ctx, `/v1/admin/workspaces?createdFrom=${later}&createdTo=${earlier}`, { headers: { accept: 'text/csv' } });
+  t.equal(csv.statusCode, 400, 'the CSV too, before it starts');
+});
+
+t.test('the plan filter takes only a configured plan, and a 400 lists them', async (t) => {
+  const ctx = await testContext(t, { env: { PLANS: JSON.stringify([{ id: 'starter', name: 'Starter', priceId: null, trialDays: 14, requiresPaymentMethod: false }, { id: 'scale', name: 'Scale', priceId: 'price_scale', trialDays: 14, requiresPaymentMethod: true }]) } });
+  const owner = await signUp(ctx.app);
+  await sql`update workspaces set plan = 'starter' where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  const bogus = await admin(ctx, '/v1/admin/workspaces?plan=bogus');
+  t.equal(bogus.statusCode, 400);
+  t.match(bogus.json(), { code: 'validation_failed', errors: [{ field: 'querystring.plan', message: 'must be one of: "starter", "scale"' }] });
+  t.equal((await admin(ctx, '/v1/admin/workspaces?plan=trial')).statusCode, 400, 'a plan that is not configured');
+  t.same(ids(await admin(ctx, '/v1/admin/workspaces?plan=starter')), [owner.workspaceId]);
+  t.same(ids(await admin(ctx, '/v1/admin/workspaces?plan=scale')), []);
 });

@@ -98,7 +98,6 @@ t.test('every admin form input announces the bounds the server enforces', async 
     [signIn, 'field-actor', [/ maxlength="100"/, / required/]],
     [signIn, 'field-token', [/ maxlength="500"/, / required/]],
     [list, 'filter-q', [/ maxlength="200"/]],
-    [list, 'filter-plan', [/ maxlength="50"/]],
     [detail, 'field-days', [/ min="1"/, / max="365"/, / required/]],
     [detail, 'field-reason', [/ maxlength="500"/, / required/]],
     [detail, 'field-reopenReason', [/ maxlength="500"/, / required/]],
@@ -222,7 +221,7 @@ t.test('the trials and leads filters, edited past their bounds in the address, c
   t.equal(filterError(list.body, 'q'), 'This field must be at most 200 characters long.');
   t.match(list.body, /<input id="filter-q"[^>]*aria-invalid="true" aria-describedby="filter-q-error"/);
   t.notMatch(list.body, 'q'.repeat(201), 'the over-long value is not echoed');
-  t.match(list.body, /<input id="filter-plan"[^>]*value="trial"/, 'the valid filter is kept and applied');
+  t.match(list.body, /<select id="filter-plan"[^>]*>.*<option value="trial" selected>/, 'the valid filter is kept and applied');
   t.match(list.body, owner.email, 'the list is shown');
 
   const signedOut = await new AdminBrowser(ctx.app).get(`/admin?q=${'q'.repeat(201)}`);
@@ -235,4 +234,65 @@ t.test('the trials and leads filters, edited past their bounds in the address, c
   t.equal(filterError(leads.body, 'from'), 'This field must be at most 50 characters long.');
   t.equal(filterError(leads.body, 'to'), 'Enter a date as YYYY-MM-DD.', 'the page’s own checks still apply');
   t.match(leads.body, /<option value="true" selected>/, 'the valid filter is kept');
+});
+
+t.test('the trials filters, a choice no select offers or a broken page link in the address, come back as the list with that field marked', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx, { workspaceName: 'Chosen Trial' });
+  const admin = await AdminBrowser.signIn(ctx.app, ctx.config.adminToken!);
+  const filterError = (body: string, name: string) => new RegExp(`<p class="error" id="filter-${name}-error">([^<]*)</p>`).exec(body)?.[1];
+  const marked = (body: string, tag: string, name: string) => new RegExp(`<${tag} id="filter-${name}"[^>]*aria-invalid="true" aria-describedby="filter-${name}-error"`).test(body);
+
+  for (const [query, name, message] of [
+    ['trialState=bogus', 'trialState', 'Choose one of the options: any, pending verification, active, ending soon, expired.'],
+    ['status=open', 'status', 'Choose one of the options: any, active, closed.'],
+    ['onboarding=done', 'onboarding', 'Choose one of the options: any, in progress, completed.'],
+    ['plan=bogus', 'plan', 'Choose one of the options: any, trial, pro.'],
+  ] as const) {
+    const list = await admin.get(`/admin?${query}&q=Chosen`);
+    t.equal(list.statusCode, 400, query);
+    t.notMatch(list.body, 'Something went wrong', 'not the generic error page');
+    t.match(list.body, 'Some filters need attention');
+    t.equal(filterError(list.body, name), message, `${query}: the error names the options`);
+    t.ok(marked(list.body, 'select', name), `${query}: the select is marked`);
+    t.match(list.body, /<input id="filter-q"[^>]*value="Chosen"/, 'the valid filter is kept');
+    t.match(list.body, owner.email, 'the list is shown');
+  }
+  const chosen = await admin.get('/admin?plan=trial&trialState=active');
+  t.equal(chosen.statusCode, 200, 'a value the select offers is applied');
+  t.match(chosen.body, /<select id="filter-plan"[^>]*>.*<option value="trial" selected>/);
+  t.match((await admin.get('/admin?plan=pro')).body, 'No workspace matches.');
+
+  const broken = await admin.get('/admin?cursor=abc&plan=trial');
+  t.equal(broken.statusCode, 400, 'a broken page link');
+  t.notMatch(broken.body, 'Something went wrong');
+  t.equal(filterError(broken.body, 'cursor'), 'This page link is broken or was edited: the list below starts at its first page.');
+  t.ok(marked(broken.body, 'input', 'cursor'), 'the page field is marked');
+  t.match(broken.body, /<input id="filter-cursor"[^>]*value=""/, 'and emptied, so filtering again starts at the first page');
+  t.match(broken.body, owner.email, 'the first page is shown');
+  const tooLong = await admin.get(`/admin?cursor=${'c'.repeat(501)}`);
+  t.equal(tooLong.statusCode, 400);
+  t.ok(marked(tooLong.body, 'input', 'cursor'), 'a page link past its bound is marked too');
+
+  const csv = await admin.get('/admin/workspaces.csv?trialState=bogus');
+  t.equal(csv.statusCode, 400, 'the CSV of an edited link is refused, not every workspace');
+  t.notMatch(csv.body, owner.email);
+});
+
+t.test('an extension past the latest allowed trial end comes back as the form with the error on its days', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUpVerified(ctx);
+  await sql`update workspaces set trial_ends_at = now() + interval '1825 days' where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  const before = await trialEnd(ctx, owner.workspaceId);
+  const admin = await AdminBrowser.signIn(ctx.app, ctx.config.adminToken!);
+  const detail = (await admin.get(`/admin/workspaces/${owner.workspaceId}`)).body;
+  const answer = await admin.post(`/admin/workspaces/${owner.workspaceId}/extend-trial`, detail, { days: '7', reason: 'Long contract.', idempotencyKey: hiddenValue(detail, 'idempotencyKey') });
+  t.equal(answer.statusCode, 400);
+  t.notMatch(answer.body, 'Something went wrong');
+  t.match(answer.body, 'The trial was not changed.');
+  t.match(new RegExp('<p class="error" id="field-days-error">([^<]*)</p>').exec(answer.body)?.[1], /^This field would end the trial after \d{4}-\d\d-\d\dT[\d:.]+Z, the latest allowed end\.$/);
+  t.match(inputTag(answer.body, 'days')!, /aria-invalid="true"/);
+  t.match(inputTag(answer.body, 'reason')!, 'value="Long contract."', 'the reason typed is kept');
+  t.equal(await trialEnd(ctx, owner.workspaceId), before, 'the trial was not changed');
+  t.equal(await auditCount(ctx, owner.workspaceId, 'trial.extended'), 0);
 });

@@ -11,7 +11,7 @@ import type { App } from '../types.js';
 import { adminPageSessions } from './admin-session.js';
 import { csrfInput, field, html, layout, type FieldErrors, type Html } from './html.js';
 import type { PageDeps } from './index.js';
-import { typed, validFields, type PageFormRenderer } from './page-forms.js';
+import { formErrors, typed, validFields, type PageFormRenderer } from './page-forms.js';
 import { billingSection, leadFilterOf, leadsPage, LeadFilters, when, words } from './admin-views.js';
 
 const TRIAL_STATES = ['pending_verification', 'active', 'ending_soon', 'expired'] as const;
@@ -19,7 +19,7 @@ const STATUSES = ['active', 'closed'] as const;
 const ONBOARDING = ['in_progress', 'completed'] as const;
 
 /** The bounds the forms' inputs announce and the handlers enforce. */
-const MAX = { q: 200, plan: 50, actor: 100, token: 500, reason: 500 } as const;
+const MAX = { q: 200, actor: 100, token: 500, reason: 500, cursor: 500 } as const;
 /** The name recorded in the audit log: one printable line of at most 100 characters after trimming, as a person's name ("Enter your name" is the handler's). */
 const Actor = PersonName(undefined, 0);
 /** An audit reason: at most 500 characters after trimming (an empty one is the handler's to explain). */
@@ -29,24 +29,35 @@ const DAYS = { min: 1, max: 365 } as const;
 const Filters = Type.Object({
   q: Type.Optional(Type.String({ maxLength: MAX.q })),
   trialState: Type.Optional(Type.String({ maxLength: 50 })),
-  plan: Type.Optional(Type.String({ maxLength: MAX.plan })),
+  plan: Type.Optional(Type.String({ maxLength: 50 })),
   status: Type.Optional(Type.String({ maxLength: 50 })),
   onboarding: Type.Optional(Type.String({ maxLength: 50 })),
-  cursor: Type.Optional(Type.String({ maxLength: 500 })),
+  cursor: Type.Optional(Type.String({ maxLength: MAX.cursor })),
 });
 type FilterQuery = Static<typeof Filters>;
 
-
-/** Only the values the admin API accepts; anything else is ignored rather than an error page. */
-function filterOf(query: FilterQuery) {
-  const pick = <T extends string>(value: string | undefined, allowed: readonly T[]) => (allowed.includes(value as T) ? (value as T) : undefined);
-  return {
-    q: query.q?.trim() || undefined,
-    plan: query.plan?.trim() || undefined,
-    trialState: pick(query.trialState, TRIAL_STATES),
-    status: pick(query.status, STATUSES),
-    onboarding: pick(query.onboarding, ONBOARDING),
+/**
+ * The filter a query asks for, with only the values the admin API accepts (`plans`: the configured
+ * plan ids), and what was wrong: a choice no select offers (an edited address) is an error on that
+ * select, not silently dropped. Empty is "Any".
+ */
+function filterOf(query: FilterQuery, plans: readonly string[]) {
+  const errors: FieldErrors = {};
+  const pick = <T extends string>(name: keyof FilterQuery, allowed: readonly T[]): T | undefined => {
+    const value = query[name]?.trim();
+    if (!value) return undefined;
+    if (allowed.includes(value as T)) return value as T;
+    errors[name] = `Choose one of the options: ${['any', ...allowed.map(words)].join(', ')}.`;
+    return undefined;
   };
+  const filter = {
+    q: query.q?.trim() || undefined,
+    plan: pick('plan', plans),
+    trialState: pick('trialState', TRIAL_STATES),
+    status: pick('status', STATUSES),
+    onboarding: pick('onboarding', ONBOARDING),
+  };
+  return Object.keys(errors).length ? { filter, errors } : { filter };
 }
 
 function filterInput(name: string, label: string, type: string, maxlength: number, value: string | undefined, errors: FieldErrors | undefined): Html {
@@ -56,9 +67,11 @@ function filterInput(name: string, label: string, type: string, maxlength: numbe
 <input id="${id}" name="${name}" type="${type}" maxlength="${maxlength}" value="${value ?? ''}"${error ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}></div>`;
 }
 
-function select(name: string, label: string, options: readonly string[], value: string | undefined): Html {
-  return html`<div class="field"><label for="filter-${name}">${label}</label>
-<select id="filter-${name}" name="${name}"><option value="">Any</option>${options.map((o) => html`<option value="${o}"${o === value ? html` selected` : ''}>${words(o)}</option>`)}</select></div>`;
+function select(name: string, label: string, options: readonly string[], value: string | undefined, errors: FieldErrors | undefined): Html {
+  const id = `filter-${name}`;
+  const error = errors?.[name];
+  return html`<div class="field"><label for="${id}">${label}</label>${error ? html`<p class="error" id="${id}-error">${error}</p>` : ''}
+<select id="${id}" name="${name}"${error ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}><option value="">Any</option>${options.map((o) => html`<option value="${o}"${o === value ? html` selected` : ''}>${words(o)}</option>`)}</select></div>`;
 }
 
 /**
@@ -70,6 +83,7 @@ function select(name: string, label: string, options: readonly string[], value: 
  */
 export async function adminPages(app: App, { services, config, secure }: PageDeps): Promise<void> {
   const sessions = adminPageSessions(services.adminPageSessions, secure);
+  const plans = config.plans.map((plan) => plan.id);
   const send = (reply: FastifyReply, status: number, title: string, body: Html) =>
     reply.code(status).type('text/html; charset=utf-8').header('x-robots-tag', 'noindex').send(layout({ title, body }));
 
@@ -146,19 +160,22 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
     return listPage(reply, actor, request.query);
   });
 
-  async function listPage(reply: FastifyReply, actor: string, query: FilterQuery, errors?: FieldErrors) {
-    const filter = filterOf(query);
-    const page = await pageOrFirst(query.cursor, (cursor) => services.admin.listWorkspaces(filter, { limit: 25, cursor }));
+  async function listPage(reply: FastifyReply, actor: string, query: FilterQuery, schemaErrors?: FieldErrors) {
+    const { filter, errors: filterErrors } = filterOf(query, plans);
+    const { page, badCursor } = await pageOrFirst(query.cursor, (cursor) => services.admin.listWorkspaces(filter, { limit: 25, cursor }));
+    const cursorError = badCursor ? { cursor: 'This page link is broken or was edited: the list below starts at its first page.' } : undefined;
+    const errors = schemaErrors || filterErrors || cursorError ? { ...schemaErrors, ...filterErrors, ...cursorError } : undefined;
     const params = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined) as [string, string][]);
     const next = page.nextCursor ? `/admin?${new URLSearchParams([...params, ['cursor', page.nextCursor]])}` : undefined;
     return send(reply, errors ? 400 : 200, 'Trials', html`<h1>Trials</h1>${header(reply, actor)}
 ${errors ? html`<p class="alert" role="alert" id="form-alert" data-autofocus>Some filters need attention; the list below is not filtered by them.</p>` : ''}
 <form method="get" action="/admin" class="filters" role="search" aria-label="Filter workspaces">
 ${filterInput('q', 'Workspace name or owner email', 'search', MAX.q, filter.q, errors)}
-${select('trialState', 'Trial', TRIAL_STATES, filter.trialState)}
-${select('status', 'Status', STATUSES, filter.status)}
-${select('onboarding', 'Onboarding', ONBOARDING, filter.onboarding)}
-${filterInput('plan', 'Plan', 'text', MAX.plan, filter.plan, errors)}
+${select('trialState', 'Trial', TRIAL_STATES, filter.trialState, errors)}
+${select('status', 'Status', STATUSES, filter.status, errors)}
+${select('onboarding', 'Onboarding', ONBOARDING, filter.onboarding, errors)}
+${select('plan', 'Plan', plans, filter.plan, errors)}
+${errors?.cursor ? filterInput('cursor', 'Page (from a Next page link)', 'text', MAX.cursor, '', errors) : ''}
 <button type="submit">Filter</button>
 </form>
 <p><a href="/admin/workspaces.csv${params.size > 0 ? `?${params}` : ''}" download>Download CSV</a> of every matching workspace</p>
@@ -177,7 +194,9 @@ ${next ? html`<p><a href="${next}">Next page</a></p>` : ''}`);
 
   app.get('/admin/workspaces.csv', { schema: { hide: true, querystring: Filters } }, async (request, reply) => {
     if (!(await requireAdmin(request, reply))) return reply;
-    return sendCsv(reply, 'workspaces.csv', CSV_COLUMNS, services.admin.allWorkspaces(filterOf(request.query)));
+    const { filter, errors } = filterOf(request.query, plans);
+    if (errors) throw new AppError('validation_failed', `The download link was edited: ${Object.entries(errors).map(([name, error]) => `${name}: ${error}`).join(' ')}`);
+    return sendCsv(reply, 'workspaces.csv', CSV_COLUMNS, services.admin.allWorkspaces(filter));
   });
 
   const Params = Type.Object({ id: Type.String({ format: 'uuid' }) });
@@ -261,8 +280,8 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
       if (!actor) return reply;
       const { days, reason, extendDays, errors } = extensionOf(request.body);
       if (Object.keys(errors).length > 0) return detailPage(reply, actor, request.params.id, { errors, days, reason }, 400);
-      const changed = await actedOnce(() => services.admin.changeTrial(request.params.id, { type: 'admin', id: actor }, { extendDays, reason }, request.body.idempotencyKey));
-      if (!changed) return detailPage(reply, actor, request.params.id, { alert: ALREADY_SENT, days, reason }, 409);
+      const changed = await actedOnce(() => services.admin.changeTrial(request.params.id, { type: 'admin', id: actor }, { extendDays, reason }, request.body.idempotencyKey), { extendDays: 'days' });
+      if (changed !== true) return detailPage(reply, actor, request.params.id, changed ? { errors: changed, days, reason } : { alert: ALREADY_SENT, days, reason }, changed ? 400 : 409);
       return reply.code(303).redirect(`/admin/workspaces/${request.params.id}?done=extended`);
     },
   );
@@ -301,7 +320,7 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
 
   async function leadsList(reply: FastifyReply, actor: string, query: Static<typeof LeadFilters>, schemaErrors?: FieldErrors) {
     const { filter, params, errors } = leadFilterOf(query);
-    const page = await pageOrFirst(query.cursor, (cursor) => services.signupLeads.list(filter, { limit: 25, cursor }));
+    const { page } = await pageOrFirst(query.cursor, (cursor) => services.signupLeads.list(filter, { limit: 25, cursor }));
     const allErrors = errors || schemaErrors ? { ...schemaErrors, ...errors } : undefined;
     return send(reply, allErrors ? 400 : 200, 'Leads', leadsPage(header(reply, actor), query, params, page, allErrors));
   }
@@ -319,13 +338,19 @@ const OnceKey = Type.Optional(Type.String({ minLength: 1, maxLength: 255 }));
 /** A form sent again with other values (back, edit, send): its one-time key already acted, so this change was not made. */
 const ALREADY_SENT = 'Nothing was changed: this form was already sent with other values, and the page below shows the result. Send the form again to make this change too.';
 
-/** Runs an admin form's action; false when its one-time key already acted on another request (the page says so instead of a 422). */
-async function actedOnce(act: () => Promise<unknown>): Promise<boolean> {
+/**
+ * Runs an admin form's action; false when its one-time key already acted on another request (the
+ * page says so instead of a 422); the service's refusal of an API field (`fields`: API field -> form
+ * field, e.g. extendDays -> days) as the errors of the form's fields.
+ */
+async function actedOnce(act: () => Promise<unknown>, fields: Record<string, string> = {}): Promise<true | false | FieldErrors> {
   try {
     await act();
     return true;
   } catch (error) {
     if (error instanceof AppError && error.code === 'idempotency_key_reused') return false;
+    const refused = error instanceof AppError && error.code === 'validation_failed' ? (error.options.fields ?? []).filter((f) => fields[f.field]) : [];
+    if (refused.length > 0) return formErrors(refused.map((f) => ({ ...f, field: fields[f.field]! })));
     throw error;
   }
 }
@@ -353,12 +378,12 @@ function returnPath(value: string | undefined): string | undefined {
   return /^\/admin(?:[/?]|$)/.test(value) && !/[\\\s]|\/\//.test(value) ? value : undefined;
 }
 
-/** The page a cursor names, or the first page when the cursor is stale or tampered with. */
-async function pageOrFirst<T>(cursor: string | undefined, load: (cursor?: string) => Promise<T>): Promise<T> {
+/** The page a cursor names, or the first page when the cursor is stale or tampered with (`badCursor`: the trials list says so). */
+async function pageOrFirst<T>(cursor: string | undefined, load: (cursor?: string) => Promise<T>): Promise<{ page: T; badCursor: boolean }> {
   try {
-    return await load(cursor || undefined);
+    return { page: await load(cursor || undefined), badCursor: false };
   } catch (error) {
-    if (cursor && error instanceof AppError && error.code === 'invalid_cursor') return load(undefined);
+    if (cursor && error instanceof AppError && error.code === 'invalid_cursor') return { page: await load(undefined), badCursor: true };
     throw error;
   }
 }

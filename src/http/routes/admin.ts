@@ -4,15 +4,15 @@ import { Type } from 'typebox';
 import type { Actor } from '../../repositories/audit-repository.js';
 import type { AuditEventRow, WorkspaceFilter } from '../../repositories/admin-repository.js';
 import type { BillingRow } from '../../repositories/billing/billing-repository.js';
-import type { AdminWorkspaceView, Page } from '../../services/admin-service.js';
+import { orderedRange, type AdminWorkspaceView, type Page } from '../../services/admin-service.js';
 import { parseTimestamp } from '../../services/opaque-input.js';
 import { invitationJson, iso, memberJson } from '../presenters.js';
-import { DateTime, IdempotencyKey, Invitation, Member, Nullable, NullableDateTime, problems, Uuid } from '../schemas/common.js';
+import { DateTime, IdempotencyKey, Invitation, Member, Nullable, NullableDateTime, problems, TrimmedString, Uuid } from '../schemas/common.js';
 import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
 
 const security = [{ adminToken: [] }];
-const Reason = Type.String({ minLength: 1, maxLength: 500, description: 'Why: kept in the audit log.' });
+const Reason = TrimmedString(1, 500, 'Why: kept in the audit log.');
 /** Page size and cursor of every keyset-paginated admin list. */
 export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
 export const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
@@ -77,9 +77,10 @@ const AuditEvent = Type.Object({
   data: Type.Record(Type.String(), Type.Unknown()),
 }, { title: 'AuditEvent', examples: [examples.auditEvent] });
 
-const WorkspaceFilters = Type.Object({
+/** The workspace list's filters; `plan` is one of the configured plans (PLANS), so a typo is a 400 naming them rather than an empty list. */
+const workspaceFilters = (planIds: readonly string[]) => Type.Object({
   trialState: Type.Optional(Type.Enum(['pending_verification', 'active', 'ending_soon', 'expired'])),
-  plan: Type.Optional(Type.String({ maxLength: 50 })),
+  plan: Type.Optional(Type.Enum([...planIds], { description: 'a plan id from PLANS' })),
   status: Type.Optional(Type.Enum(['active', 'closed'])),
   onboarding: Type.Optional(Type.Enum(['in_progress', 'completed'])),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'substring of the workspace name or the owner email' })),
@@ -189,7 +190,7 @@ const IDEMPOTENT = ' Send an `Idempotency-Key` header to make retries safe: the 
 export const toDate = (value: string | undefined) => (value ? parseTimestamp(value) : undefined);
 
 /** The back office, behind the admin bearer token (a session cookie never works here). */
-export async function adminRoutes(app: App, { services, guards }: RouteDeps): Promise<void> {
+export async function adminRoutes(app: App, { services, guards, config }: RouteDeps): Promise<void> {
   app.addHook('preHandler', guards.requireAdmin);
   const workspaceList: KeysetListSource<WorkspaceFilter, AdminWorkspaceView, ReturnType<typeof adminWorkspaceJson>> = {
     page: (filter, page) => services.admin.listWorkspaces(filter, page),
@@ -210,7 +211,7 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
           'With `Accept: text/csv` the answer is instead a CSV file (RFC 4180, header row, `Content-Disposition: attachment`) of every matching workspace, streamed; ' +
           'cells starting with = + - @ are prefixed with a quote so spreadsheets do not run them.',
         security,
-        querystring: WorkspaceFilters,
+        querystring: workspaceFilters(config.plans.map((plan) => plan.id)),
         response: {
           200: {
             description: 'A page of workspaces as JSON, or every match as CSV (Accept: text/csv).',
@@ -234,7 +235,8 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
     },
     async (request, reply) => {
       const { limit: _limit, cursor: _cursor, createdFrom, createdTo, ...rest } = request.query;
-      return keysetList(request, reply, { ...rest, createdFrom: toDate(createdFrom), createdTo: toDate(createdTo) }, workspaceList);
+      const created = orderedRange({ from: toDate(createdFrom), to: toDate(createdTo) }, { from: 'createdFrom', to: 'createdTo' });
+      return keysetList(request, reply, { ...rest, createdFrom: created.from, createdTo: created.to }, workspaceList);
     },
   );
 
@@ -390,7 +392,7 @@ export async function adminRoutes(app: App, { services, guards }: RouteDeps): Pr
     },
     async (request) => {
       const { limit = 25, cursor, from, to, ...rest } = request.query;
-      const page = await services.admin.auditEvents({ ...rest, from: toDate(from), to: toDate(to) }, { limit, cursor });
+      const page = await services.admin.auditEvents({ ...rest, ...orderedRange({ from: toDate(from), to: toDate(to) }) }, { limit, cursor });
       return { items: page.items.map(auditEventJson), nextCursor: page.nextCursor };
     },
   );

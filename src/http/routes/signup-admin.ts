@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { LeadFilter, LeadRow } from '../../repositories/signup/signup-lead-repository.js';
+import { orderedRange } from '../../services/admin-service.js';
 import { iso } from '../presenters.js';
 import { DateTime, Nullable, NullableDateTime, problems, Uuid } from '../schemas/common.js';
 import type { App, RouteDeps } from '../types.js';
@@ -95,7 +96,7 @@ export async function signupAdminRoutes(app: App, { services, guards }: RouteDep
     },
     async (request, reply) => {
       const { from, to, verified } = request.query;
-      return keysetList(request, reply, { from: toDate(from), to: toDate(to), verified }, leadList);
+      return keysetList(request, reply, { ...orderedRange({ from: toDate(from), to: toDate(to) }), verified }, leadList);
     },
   );
 

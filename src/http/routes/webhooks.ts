@@ -1,11 +1,12 @@
 import { Type } from 'typebox';
 import type { AttemptRow } from '../../repositories/events/webhook-repository.js';
 import type { DeliveryView, EndpointView } from '../../services/events/webhook-service.js';
+import { orderedRange } from '../../services/admin-service.js';
 import { parseTimestamp } from '../../services/opaque-input.js';
 import { iso } from '../presenters.js';
 import { DateTime, Nullable, NullableDateTime, problems, Uuid } from '../schemas/common.js';
 import type { App, RouteDeps } from '../types.js';
-import { adminActor } from './admin.js';
+import { adminActor, toDate } from './admin.js';
 
 const security = [{ adminToken: [] }];
 const tags = ['admin'];
@@ -342,7 +343,7 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
     },
     async (request) => {
       const { limit = 25, cursor, from, to, ...filter } = request.query;
-      const page = await webhooks.events({ ...filter, from: from ? parseTimestamp(from) : undefined, to: to ? parseTimestamp(to) : undefined }, { limit, cursor });
+      const page = await webhooks.events({ ...filter, ...orderedRange({ from: toDate(from), to: toDate(to) }) }, { limit, cursor });
       return { items: page.items.map((e) => ({ ...e, occurredAt: iso(e.occurredAt) })), nextCursor: page.nextCursor };
     },
   );
