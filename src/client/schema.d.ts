@@ -6227,8 +6227,8 @@ export interface operations {
         parameters: {
             query?: {
                 trialState?: "pending_verification" | "active" | "ending_soon" | "expired";
-                /** @description a plan id from PLANS */
-                plan?: "trial" | "pro";
+                /** @description a plan id from PLANS; another answers 400 listing them */
+                plan?: string;
                 status?: "active" | "closed";
                 onboarding?: "in_progress" | "completed";
                 /** @description substring of the workspace name or the owner email */
