@@ -15,6 +15,8 @@ export interface SignupRows {
   name: string;
   passwordHash: string;
   workspaceName: string;
+  /** The workspace's plan id (one of PLANS). */
+  plan: string;
   /** Settings to initialise the workspace with right here (initialized_at set); undefined leaves that to its job. */
   initialSettings: Record<string, unknown> | undefined;
   verificationTokenHash: Buffer;
@@ -42,8 +44,8 @@ export class RegistrationRepository extends Repository {
           values (${rows.accountId}, ${rows.email}, ${rows.name}, ${rows.passwordHash})
           returning id, email, name, password_hash as "passwordHash", email_verified_at as "emailVerifiedAt", created_at as "createdAt"
         ), workspace as (
-          insert into workspaces (id, name, settings, initialized_at)
-          values (${rows.workspaceId}, ${rows.workspaceName}, ${rows.initialSettings ? JSON.stringify(rows.initialSettings) : null}::jsonb,
+          insert into workspaces (id, name, plan, settings, initialized_at)
+          values (${rows.workspaceId}, ${rows.workspaceName}, ${rows.plan}, ${rows.initialSettings ? JSON.stringify(rows.initialSettings) : null}::jsonb,
                   ${rows.initialSettings ? sql`now()` : null})
           returning id, name, plan, trial_ends_at as "trialEndsAt", initialized_at as "initializedAt", status,
                     closed_at as "closedAt", created_at as "createdAt"

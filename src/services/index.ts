@@ -175,6 +175,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       provisioning,
       tokens,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
+      plans: config.plans,
     }),
     verifications: new VerificationService({
       db,

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { Plan } from '../config.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { AccountRepository } from '../repositories/account-repository.js';
@@ -13,6 +14,7 @@ import { emailedTokens } from './emailed-tokens.js';
 import type { TokenDeriver } from './token-deriver.js';
 import { toAccountView, toWorkspaceView, type AccountView, type WorkspaceView } from './views.js';
 import { IDEMPOTENCY_TTL_SECONDS, KeyAlreadyUsed } from './idempotency.js';
+import { defaultPlan } from './workspace-creation-service.js';
 
 /** What a person gives to sign up; names arrive trimmed. */
 export interface RegistrationInput {
@@ -43,6 +45,8 @@ export class RegistrationService {
       provisioning: Pick<ProvisioningService, 'inlineSettings'>;
       tokens: TokenDeriver;
       emailVerificationTtlSeconds: number;
+      /** PLANS: a registration's workspace is on the first free one (defaultPlan). */
+      plans: readonly Plan[];
     },
   ) {}
 
@@ -77,10 +81,10 @@ export class RegistrationService {
     const session = this.deps.sessions.mint();
     const [accountId, workspaceId, verificationId] = [randomUUID(), randomUUID(), randomUUID()];
     const settings = this.deps.provisioning.inlineSettings();
+    const plan = defaultPlan(this.deps.plans).id;
     const events: NewEvent[] = [
       { type: 'account.registered', workspaceId, data: { accountId, email: input.email, name: input.name, emailVerified: false, via: 'registration' } },
-      // plan: what the insert gives a new workspace (the column default).
-      { type: 'workspace.created', workspaceId, data: { workspaceId, name: input.workspaceName, plan: 'trial', ownerAccountId: accountId } },
+      { type: 'workspace.created', workspaceId, data: { workspaceId, name: input.workspaceName, plan, ownerAccountId: accountId } },
       ...(settings ? [{ type: 'workspace.initialized' as const, workspaceId, data: { workspaceId } }] : []),
     ];
     const rows: SignupRows = {
@@ -91,6 +95,7 @@ export class RegistrationService {
       name: input.name,
       passwordHash,
       workspaceName: input.workspaceName,
+      plan,
       initialSettings: settings,
       verificationTokenHash: emailedTokens.verification(this.deps.tokens, verificationId).hash,
       verificationExpiresAt: new Date(Date.now() + this.deps.emailVerificationTtlSeconds * 1000),

@@ -151,3 +151,16 @@ t.test('a failure mid-transaction leaves no row, no job and no email, and the 50
   await ctx.runJobs();
   t.equal(ctx.smtp.to(email).length, 0, 'no email');
 });
+
+t.test('a one-call registration puts the workspace on the first free plan of PLANS', async (t) => {
+  const plans = [
+    { id: 'scale', name: 'Scale', priceId: 'price_scale', trialDays: 14, requiresPaymentMethod: true },
+    { id: 'starter', name: 'Starter', priceId: null, trialDays: 14, requiresPaymentMethod: false },
+  ];
+  const ctx = await testContext(t, { env: { PLANS: JSON.stringify(plans) } });
+  const answer = await register(ctx.app, {});
+  t.equal(answer.statusCode, 201);
+  t.equal(answer.json().workspace.plan, 'starter', 'not the column default "trial", which this deployment does not offer');
+  const event = await ctx.runtime.db.selectFrom('events').select('data').where('type', '=', 'workspace.created').executeTakeFirstOrThrow();
+  t.equal((event.data as { plan: string }).plan, 'starter', 'and its workspace.created event says so');
+});
