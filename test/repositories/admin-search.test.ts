@@ -100,13 +100,15 @@ t.test('admin search', async (t) => {
         t.same(scans, [], 'no sequential scan of a growing table');
         const indexes = used.map((node) => node['Index Name'] ?? '').filter((name) => name.startsWith('workspaces_'));
         t.ok(indexes.length > 0, `workspaces read through ${indexes.join(' and ')}`);
-        if (index) {
+        // The expected index is cheapest through index-only scans, which need pages that vacuum marked
+        // all-visible; with other test files' transactions open on the same server vacuum may not be
+        // able to, and the planner then rightly costs heap visits and may start elsewhere (at 10,000
+        // workspaces the trigram index is close). So the choice is checked when the pages are all-visible.
+        const { rows: [visibility] } = await sql<{ allVisible: boolean }>`select relallvisible >= relpages as "allVisible" from pg_class where relname = 'workspaces'`.execute(db);
+        if (index && visibility?.allVisible) {
           const scan = used.find((node) => node['Index Name'] === index);
           t.ok(scan, `the page is picked through ${index} (used: ${indexes.join(', ')})`);
-          // Index-only needs pages that vacuum marked all-visible; with other test files' transactions open
-          // on the same server, vacuum may not be able to, and the planner then visits the heap.
-          const { rows: [visibility] } = await sql<{ allVisible: boolean }>`select relallvisible >= relpages as "allVisible" from pg_class where relname = 'workspaces'`.execute(db);
-          if (visibility?.allVisible) t.equal(scan?.['Node Type'], 'Index Only Scan', 'candidates are tested on index entries, without a heap visit each');
+          t.equal(scan?.['Node Type'], 'Index Only Scan', 'candidates are tested on index entries, without a heap visit each');
         }
         t.notOk(used.some((node) => node['Relation Name'] === 'subscriptions'), 'the subscription status is read from the workspace row, never from subscriptions');
         const ownerLookups = Math.max(...used.filter((node) => node['Relation Name'] === 'accounts').map((node) => node['Actual Loops'] ?? 0));
