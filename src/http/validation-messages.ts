@@ -25,6 +25,9 @@ function noun(schema: Schema): string {
   return 'a valid value';
 }
 
+/** The properties an object schema names. */
+const propertyNames = (schema: Schema) => Object.keys((schema.properties as Schema | undefined) ?? {});
+
 /** `from 1 to 365`, `at least 8`, `at most 100`. */
 function bounds(min: unknown, max: unknown): string {
   if (typeof min === 'number' && typeof max === 'number') return `from ${min} to ${max}`;
@@ -51,6 +54,8 @@ function describe(error: ErrorObject): string {
     case 'minimum':
     case 'maximum':
       return `must be ${bounds(parent.minimum, parent.maximum)}`;
+    case 'minProperties':
+      return `must give at least one of: ${propertyNames(parent).join(', ')}`;
     case 'uniqueItems':
       return 'must not list the same value twice';
     case 'minItems':
@@ -69,7 +74,7 @@ function describe(error: ErrorObject): string {
     }
     case 'additionalProperties': {
       // The error's field is the unknown property itself (see the error handler).
-      const known = Object.keys((parent.properties as Schema | undefined) ?? {});
+      const known = propertyNames(parent);
       return known.length > 0 ? `is not a known field here; the fields are: ${known.join(', ')}` : 'is not a known field here';
     }
     default:

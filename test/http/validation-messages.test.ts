@@ -171,3 +171,13 @@ t.test('a compressed body is a 415 that says so, not "not valid JSON"', async (t
   const plain = await ctx.app.inject({ method: 'POST', url: '/v1/sessions', headers: { 'content-encoding': 'identity' }, payload: { email: 'a@example.com', password: 'long enough' } });
   t.equal(plain.statusCode, 401, 'identity is no coding at all: the request goes on (and these credentials are wrong)');
 });
+
+t.test('a webhook PATCH with nothing to change is a 400 listing what it can change', async (t) => {
+  const ctx = await testContext(t);
+  const created = await ctx.app.inject({ method: 'POST', url: '/v1/admin/webhooks', headers: ADMIN, payload: { url: 'https://hooks.example.com/empty-patch' } });
+  const empty = await ctx.app.inject({ method: 'PATCH', url: `/v1/admin/webhooks/${created.json().id}`, headers: ADMIN, payload: {} });
+  t.equal(empty.statusCode, 400);
+  t.same(empty.json().errors, [{ field: 'body', message: 'must give at least one of: url, eventTypes, description, enabled' }]);
+  const after = await ctx.app.inject({ url: `/v1/admin/webhooks/${created.json().id}`, headers: ADMIN });
+  t.equal(after.json().updatedAt, created.json().updatedAt, 'nothing was touched');
+});

@@ -207,7 +207,7 @@ export async function webhookRoutes(app: App, { services, guards }: RouteDeps): 
         params: EndpointParams,
         body: Type.Object(
           { url: Type.Optional(Url), eventTypes: Type.Optional(EventTypes), description: Type.Optional(Description), enabled: Type.Optional(Type.Boolean()) },
-          { additionalProperties: false, examples: [{ eventTypes: ['member.*'], enabled: true }] },
+          { additionalProperties: false, minProperties: 1, examples: [{ eventTypes: ['member.*'], enabled: true }] },
         ),
         response: { 200: Endpoint, ...problems(400, 401, 404, 409) },
       },
