@@ -431,6 +431,10 @@ class EnvReader {
       plans.push(Object.freeze({ id: plan.id, name: plan.name, priceId: plan.priceId, trialDays: plan.trialDays, requiresPaymentMethod: plan.requiresPaymentMethod } as Plan));
     }
     if (new Set(plans.map((plan) => plan.id)).size !== plans.length) return fail('two plans share an id.');
+    // One-call registrations and new workspaces start on the first free plan (defaultPlan).
+    if (!plans.some((plan) => plan.priceId === null && !plan.requiresPaymentMethod)) {
+      return fail('none is free (priceId null, requiresPaymentMethod false), and one-call registrations and new workspaces start on the first free one.');
+    }
     return plans;
   }
 
