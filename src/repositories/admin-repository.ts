@@ -145,6 +145,12 @@ export class AdminRepository extends Repository {
     return rows;
   }
 
+  /** Whether any workspace is on `plan` (a plan since removed from PLANS keeps its workspaces). */
+  async planInUse(plan: string): Promise<boolean> {
+    const row = await this.db.selectFrom('workspaces').select('id').where('plan', '=', plan).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Audit events matching the filter, newest first, after the keyset position. */
   async listAuditEvents(filter: AuditFilter, after: Keyset | undefined, limit: number): Promise<AuditEventRow[]> {
     let query = this.db

@@ -87,8 +87,21 @@ export class AdminService {
       sagas: SagaRepository;
       steps: readonly string[];
       endingSoonDays: number;
+      /** PLANS, for the plan filter. */
+      plans: readonly { id: string }[];
     },
   ) {}
+
+  /**
+   * Refuses a plan filter that names no plan a workspace can be on, as a schema enum would (400
+   * listing PLANS), so a typo is not an empty list; a plan since removed from PLANS still filters
+   * the workspaces on it.
+   */
+  async checkPlanFilter(plan: string | undefined): Promise<void> {
+    if (plan === undefined || this.deps.plans.some((known) => known.id === plan) || (await this.deps.admin.planInUse(plan))) return;
+    const message = `must be one of: ${this.deps.plans.map((known) => JSON.stringify(known.id)).join(', ')}`;
+    throw new AppError('validation_failed', `The request is not valid: querystring.plan ${message}.`, { fields: [{ field: 'querystring.plan', message }] });
+  }
 
   /** One page of workspaces matching the filter, newest first. */
   async listWorkspaces(filter: WorkspaceFilter, page: { limit: number; cursor?: string }): Promise<Page<AdminWorkspaceView>> {

@@ -215,6 +215,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
     adminPageSessions,
     admin: new AdminService({
       db,
+      plans: config.plans,
       idempotency,
       admin: new AdminRepository(db),
       reports: new ReportRepository(db),

@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { AppError } from '../../errors.js';
 import type { Actor } from '../../repositories/audit-repository.js';
 import type { AuditEventRow, WorkspaceFilter } from '../../repositories/admin-repository.js';
 import type { BillingRow } from '../../repositories/billing/billing-repository.js';
@@ -80,7 +79,7 @@ const AuditEvent = Type.Object({
 
 /**
  * The workspace list's filters. `plan` must be one of the configured plans (PLANS), so a typo is a 400
- * naming them rather than an empty list; checked in the handler (planFilter), not as a schema enum, so
+ * naming them rather than an empty list; checked by AdminService.checkPlanFilter, not as a schema enum, so
  * the typed client generated here keeps `plan: string` for deployments with other plans.
  */
 const WorkspaceFilters = Type.Object({
@@ -195,7 +194,7 @@ const IDEMPOTENT = ' Send an `Idempotency-Key` header to make retries safe: the 
 export const toDate = (value: string | undefined) => (value ? parseTimestamp(value) : undefined);
 
 /** The back office, behind the admin bearer token (a session cookie never works here). */
-export async function adminRoutes(app: App, { services, guards, config }: RouteDeps): Promise<void> {
+export async function adminRoutes(app: App, { services, guards }: RouteDeps): Promise<void> {
   app.addHook('preHandler', guards.requireAdmin);
   const workspaceList: KeysetListSource<WorkspaceFilter, AdminWorkspaceView, ReturnType<typeof adminWorkspaceJson>> = {
     page: (filter, page) => services.admin.listWorkspaces(filter, page),
@@ -240,7 +239,7 @@ export async function adminRoutes(app: App, { services, guards, config }: RouteD
     },
     async (request, reply) => {
       const { limit: _limit, cursor: _cursor, createdFrom, createdTo, ...rest } = request.query;
-      planFilter(rest.plan, config.plans);
+      await services.admin.checkPlanFilter(rest.plan);
       const created = orderedRange({ from: toDate(createdFrom), to: toDate(createdTo) }, { from: 'createdFrom', to: 'createdTo' });
       return keysetList(request, reply, { ...rest, createdFrom: created.from, createdTo: created.to }, workspaceList);
     },
@@ -441,9 +440,3 @@ export async function adminRoutes(app: App, { services, guards, config }: RouteD
   );
 }
 
-/** Refuses a plan filter that names no configured plan, as a schema enum would: 400 listing them. */
-function planFilter(plan: string | undefined, plans: readonly { id: string }[]): void {
-  if (plan === undefined || plans.some((known) => known.id === plan)) return;
-  const message = `must be one of: ${plans.map((known) => JSON.stringify(known.id)).join(', ')}`;
-  throw new AppError('validation_failed', `The request is not valid: querystring.plan ${message}.`, { fields: [{ field: 'querystring.plan', message }] });
-}
