@@ -175,7 +175,8 @@ export function loadConfig(env: Env = process.env): Config {
   const directDatabaseUrl = read.url('DIRECT_DATABASE_URL', ['postgres:', 'postgresql:']);
   const config: Config = {
     port: read.int('PORT', 3000, 0, 65535),
-    nodeEnv: read.string('NODE_ENV', 'development'),
+    // Any spelling (Production, PRODUCTION) is production: its safeguards must not hang on letter case.
+    nodeEnv: read.string('NODE_ENV', 'development').trim().toLowerCase(),
     host: read.string('HOST', '127.0.0.1'),
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     smtpUrl: read.url('SMTP_URL', ['smtp:', 'smtps:']),
@@ -225,7 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
     workerConcurrency: read.int('WORKER_CONCURRENCY', 5, 1, 100),
     runWorker: read.bool('RUN_WORKER', true),
     onboardingStepEvents: read.stepEvents('ONBOARDING_STEP_EVENTS', onboardingSteps),
-    webhookAllowPrivate: read.bool('WEBHOOK_ALLOW_PRIVATE', env.NODE_ENV?.trim() !== 'production'),
+    webhookAllowPrivate: read.bool('WEBHOOK_ALLOW_PRIVATE', env.NODE_ENV?.trim().toLowerCase() !== 'production'),
     webhookTimeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 60_000),
     webhookLogRetentionDays: read.int('WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
     workerHeartbeatSeconds: read.int('WORKER_HEARTBEAT_SECONDS', 10, 1, 600),

@@ -21,8 +21,12 @@ const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u;
  * Text Spoofing"), so a name could read as something else in an email or the back office.
  */
 const DIRECTION_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
-/** Anything a reader sees: not a space of any kind, not an invisible format character (ZWSP, ZWJ, BOM). */
-const VISIBLE = /[^\p{Z}\p{Cf}]/u;
+/**
+ * Anything a reader sees: not a space of any kind, not an invisible format character (ZWSP, ZWJ,
+ * BOM), not a mark alone (combining accents, variation selectors), not a blank that Unicode counts
+ * as a letter or symbol (the Hangul fillers U+115F, U+1160, U+3164, U+FFA0; the braille blank U+2800).
+ */
+const VISIBLE = /[^\p{Z}\p{Cf}\p{M}\u115F\u1160\u3164\uFFA0\u2800]/u;
 
 /**
  * Why `text` (trimmed) is not one line of visible text, or undefined when it is: names, company and

@@ -153,7 +153,8 @@ export async function buildServer(deps: { config: Config; services: Services; lo
  */
 async function refuseContentEncoding(request: FastifyRequest): Promise<void> {
   const coding = request.headers['content-encoding'];
-  if (coding && coding.trim().toLowerCase() !== 'identity') {
+  const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
+  if (hasBody && coding && coding.trim().toLowerCase() !== 'identity') {
     throw new AppError('unsupported_media_type', `A request body with Content-Encoding ${coding} is not accepted: send it uncompressed.`);
   }
 }

@@ -111,6 +111,9 @@ t.test('names, company and address lines are one line of visible text', async (t
     ['Evil\tCo\u001b[31m', 'must not contain control characters such as line breaks or tabs'],
     ['\u202eevil', 'must not contain direction override characters'],
     ['\u200b\u200b', 'must contain visible characters, not only spaces or invisible ones'],
+    ['\u3164', 'must contain visible characters, not only spaces or invisible ones'],
+    ['\u2800\ufe0f', 'must contain visible characters, not only spaces or invisible ones'],
+    ['\u0301\u0301', 'must contain visible characters, not only spaces or invisible ones'],
   ];
   for (const [name, message] of cases) {
     const answer = await registered(name);
@@ -170,6 +173,8 @@ t.test('a compressed body is a 415 that says so, not "not valid JSON"', async (t
   t.equal(answer.json().detail, 'A request body with Content-Encoding gzip is not accepted: send it uncompressed.');
   const plain = await ctx.app.inject({ method: 'POST', url: '/v1/sessions', headers: { 'content-encoding': 'identity' }, payload: { email: 'a@example.com', password: 'long enough' } });
   t.equal(plain.statusCode, 401, 'identity is no coding at all: the request goes on (and these credentials are wrong)');
+  const noBody = await ctx.app.inject({ url: '/healthz', headers: { 'content-encoding': 'gzip' } });
+  t.equal(noBody.statusCode, 200, 'a request without a body is not refused for the header');
 });
 
 t.test('a webhook PATCH with nothing to change is a 400 listing what it can change', async (t) => {

@@ -102,6 +102,7 @@ t.test('TRUST_PROXY: false, a hop count, or the proxies; never true, which would
 t.test('production needs STRIPE_SECRET_KEY, unless PAYMENT_GATEWAY=local opts in to the local gateway', async (t) => {
   const error = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as ConfigError;
   t.match(error.problems, [/^STRIPE_SECRET_KEY is required with NODE_ENV=production: .*Set PAYMENT_GATEWAY=local/]);
+  t.throws(() => loadConfig({ NODE_ENV: ' Production ' }), ConfigError, 'NODE_ENV in any letter case is production');
   t.equal(loadConfig({ NODE_ENV: 'production', PAYMENT_GATEWAY: 'local' }).billing.stripeSecretKey, undefined, 'the opt-in runs the local gateway');
   t.ok(loadConfig({ NODE_ENV: 'production', STRIPE_SECRET_KEY: 'sk_test_12345678', STRIPE_WEBHOOK_SECRET: 'whsec_12345678' }), 'Stripe needs no opt-in');
   for (const nodeEnv of [undefined, 'development', 'test']) t.equal(loadConfig({ NODE_ENV: nodeEnv }).billing.stripeSecretKey, undefined, `${nodeEnv}: the local gateway without an opt-in`);

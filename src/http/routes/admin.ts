@@ -34,7 +34,8 @@ const AdminWorkspace = Type.Object({
   subscriptionStatus: Nullable(Type.String()),
 }, { title: 'AdminWorkspace', examples: [examples.adminWorkspace] });
 
-const SubscriptionStatusFilter = Type.Union(['trialing', 'active', 'past_due', 'canceled', 'none'].map((v) => Type.Literal(v)), {
+const SubscriptionStatusFilter = Type.Enum(['trialing', 'active', 'past_due', 'canceled', 'none'], {
+  type: 'string',
   description: "the current subscription's status; none: never subscribed",
 });
 
