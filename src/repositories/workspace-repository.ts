@@ -3,6 +3,13 @@ import type { Role, WorkspaceStatus } from '../db/schema.js';
 import { Repository } from './repository.js';
 
 /** A workspace as the services see it. */
+
+/** A trial's length in days by the workspace's plan id (PLANS), and for a plan not listed there. */
+export interface TrialDays {
+  byPlan: Record<string, number>;
+  otherwise: number;
+}
+
 export interface WorkspaceRow {
   id: string;
   name: string;
@@ -206,10 +213,12 @@ export class WorkspaceRepository extends Repository {
    * Starts the trial on every workspace the account owns whose trial has not started yet; a second
    * call finds none, so the clock is never reset. Returns the workspaces whose trial started now.
    */
-  async startTrialsOwnedBy(accountId: string, trialDays: number): Promise<{ id: string; trialEndsAt: Date }[]> {
+  async startTrialsOwnedBy(accountId: string, trialDays: number | TrialDays): Promise<{ id: string; trialEndsAt: Date }[]> {
+    const days =
+      typeof trialDays === 'number' ? sql`${trialDays}::int` : sql`coalesce((${JSON.stringify(trialDays.byPlan)}::jsonb ->> plan)::int, ${trialDays.otherwise}::int)`;
     return this.db
       .updateTable('workspaces')
-      .set({ trial_ends_at: sql`now() + make_interval(days => ${trialDays})` })
+      .set({ trial_ends_at: sql`now() + make_interval(days => ${days})` })
       .where('trial_ends_at', 'is', null)
       .where('id', 'in', (qb) =>
         qb

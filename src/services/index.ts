@@ -116,6 +116,8 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
   });
   const sagas = new SagaRepository(db);
   const gatewayEvents = new GatewayEventRepository(db);
+  // A verified owner's trial lasts as long as its workspace's plan says (PLANS), TRIAL_DAYS otherwise.
+  const trialDays = { byPlan: Object.fromEntries(config.plans.map((plan) => [plan.id, plan.trialDays])), otherwise: config.trialDays };
   const billingConfig = config.billing;
   const sagaRunner = new SagaRunner(
     { db, pool: deps.billing.sessionPool, sagas },
@@ -185,7 +187,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       audit,
       events,
       tokens,
-      trialDays: config.trialDays,
+      trialDays,
       emailVerificationTtlSeconds: config.emailVerificationTtlSeconds,
       resendCooldownSeconds: config.resendCooldownSeconds,
       rateLimits: rateLimitService,
@@ -208,7 +210,7 @@ export function createServices(deps: { db: Db; pool: pg.Pool; config: Config; ma
       tokens,
       invitationTtlSeconds: config.invitationTtlSeconds,
       resendCooldownSeconds: config.resendCooldownSeconds,
-      trialDays: config.trialDays,
+      trialDays,
     }),
     members: new MembershipService({ db, workspaces, onboarding, audit, events, access }),
     onboarding: onboardingService,

@@ -8,7 +8,7 @@ import type { InvitationRepository, InvitationRow } from '../repositories/invita
 import { enqueueJob } from '../repositories/job-queue.js';
 import type { OnboardingRepository } from '../repositories/onboarding-repository.js';
 import type { SessionRepository } from '../repositories/session-repository.js';
-import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { TrialDays, WorkspaceRepository } from '../repositories/workspace-repository.js';
 import type { EventRecorder } from './events/event-recorder.js';
 import { hashPassword } from './passwords.js';
 import { normalizeEmail } from './registration-service.js';
@@ -74,7 +74,8 @@ export class InvitationService {
       tokens: TokenDeriver;
       invitationTtlSeconds: number;
       resendCooldownSeconds: number;
-      trialDays: number;
+      /** By the workspace's plan (PLANS), TRIAL_DAYS for others. */
+      trialDays: TrialDays;
     },
   ) {}
 

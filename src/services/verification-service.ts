@@ -5,7 +5,7 @@ import type { AccountRepository } from '../repositories/account-repository.js';
 import type { AuditRepository } from '../repositories/audit-repository.js';
 import { enqueueJob } from '../repositories/job-queue.js';
 import type { VerificationRepository } from '../repositories/verification-repository.js';
-import type { WorkspaceRepository } from '../repositories/workspace-repository.js';
+import type { TrialDays, WorkspaceRepository } from '../repositories/workspace-repository.js';
 import type { EventRecorder } from './events/event-recorder.js';
 import type { RateLimitService } from './rate-limit-service.js';
 import { normalizeEmail, verificationJobKey } from './registration-service.js';
@@ -19,7 +19,8 @@ interface VerifyDeps {
   workspaces: WorkspaceRepository;
   audit: AuditRepository;
   events: EventRecorder;
-  trialDays: number;
+  /** By the workspace's plan (PLANS), TRIAL_DAYS for others. */
+  trialDays: TrialDays;
 }
 
 /**
@@ -54,7 +55,8 @@ export class VerificationService {
       audit: AuditRepository;
       events: EventRecorder;
       tokens: TokenDeriver;
-      trialDays: number;
+      /** By the workspace's plan (PLANS), TRIAL_DAYS for others. */
+      trialDays: TrialDays;
       emailVerificationTtlSeconds: number;
       resendCooldownSeconds: number;
       rateLimits: RateLimitService;

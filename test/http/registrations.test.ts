@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import t from 'tap';
 import { testContext } from '../helpers/app.js';
-import { concurrently, PASSWORD, register, sessionCookie, statusCounts, uniqueEmail } from '../helpers/factories.js';
+import { concurrently, PASSWORD, register, sessionCookie, signUpVerified, statusCounts, uniqueEmail } from '../helpers/factories.js';
 
 t.test('a registration creates account, initialised workspace, owner membership, progress, token and the email job, and signs in', async (t) => {
   const ctx = await testContext(t);
@@ -152,10 +152,10 @@ t.test('a failure mid-transaction leaves no row, no job and no email, and the 50
   t.equal(ctx.smtp.to(email).length, 0, 'no email');
 });
 
-t.test('a one-call registration puts the workspace on the first free plan of PLANS', async (t) => {
+t.test('a one-call registration puts the workspace on the first free plan of PLANS, and verifying starts that plan\'s trial', async (t) => {
   const plans = [
     { id: 'scale', name: 'Scale', priceId: 'price_scale', trialDays: 14, requiresPaymentMethod: true },
-    { id: 'starter', name: 'Starter', priceId: null, trialDays: 14, requiresPaymentMethod: false },
+    { id: 'starter', name: 'Starter', priceId: null, trialDays: 21, requiresPaymentMethod: false },
   ];
   const ctx = await testContext(t, { env: { PLANS: JSON.stringify(plans) } });
   const answer = await register(ctx.app, {});
@@ -163,4 +163,8 @@ t.test('a one-call registration puts the workspace on the first free plan of PLA
   t.equal(answer.json().workspace.plan, 'starter', 'not the column default "trial", which this deployment does not offer');
   const event = await ctx.runtime.db.selectFrom('events').select('data').where('type', '=', 'workspace.created').executeTakeFirstOrThrow();
   t.equal((event.data as { plan: string }).plan, 'starter', 'and its workspace.created event says so');
+  const verified = await signUpVerified(ctx);
+  const { trial_ends_at: ends, created_at: created } = await ctx.runtime.db.selectFrom('workspaces').select(['trial_ends_at', 'created_at']).where('id', '=', verified.workspaceId).executeTakeFirstOrThrow();
+  const days = (ends!.getTime() - created.getTime()) / 86_400_000;
+  t.ok(days > 20.9 && days < 21.1, `the starter plan's 21-day trial, not TRIAL_DAYS (${days.toFixed(2)} days)`);
 });

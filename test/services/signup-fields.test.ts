@@ -60,6 +60,7 @@ t.test('a postal code typed without its separator, or with another one, is kept 
   t.equal(stored('NL', '1012 ab'), '1012 ab', 'a code that fits as typed is kept as typed');
   t.equal(stored('AQ', 'anything'), 'anything', 'a country without a known format keeps any code');
   t.same(sectionErrors(address('JP', undefined, '10000011'), plans).map((error) => error.field), ['address.postalCode'], 'one digit too many still fits no shape');
+  t.same(sectionErrors(address('US', 'NY', '\u0661\u0662\u0663\u0664\u0665 12345'), plans).map((error) => error.field), ['address.postalCode'], 'characters of another script are never dropped to make a code fit');
 });
 
 t.test('plans come from configuration', async (t) => {

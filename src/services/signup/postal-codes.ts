@@ -29,7 +29,10 @@ export function postalCodeProblem(postalCode: string, country: string): string |
 export function normalizePostalCode(postalCode: string, country: string): string | undefined {
   if (!postcodeValidatorExistsForCountry(country) || postcodeValidator(postalCode.toUpperCase(), country)) return postalCode;
   // NFKC first: full-width digits and letters (１００-０００１, as Japanese input methods type them) become ASCII.
-  const characters = postalCode.normalize('NFKC').replace(/[^0-9A-Za-z]/g, '').toUpperCase();
+  const normalized = postalCode.normalize('NFKC');
+  // Only separators may go: a character of another script (Arabic-Indic digits, say) is not dropped.
+  if (/[^0-9A-Za-z\s\-./]/.test(normalized)) return undefined;
+  const characters = normalized.replace(/[^0-9A-Za-z]/g, '').toUpperCase();
   for (const shape of formatShapes(country)) {
     if (shape.replace(/[^0-9A-Za-z]/g, '').length !== characters.length) continue;
     let next = 0;
