@@ -186,3 +186,12 @@ t.test('a webhook PATCH with nothing to change is a 400 listing what it can chan
   const after = await ctx.app.inject({ url: `/v1/admin/webhooks/${created.json().id}`, headers: ADMIN });
   t.equal(after.json().updatedAt, created.json().updatedAt, 'nothing was touched');
 });
+
+t.test('admin reasons and the X-Admin-Actor name are one line of visible text', async (t) => {
+  const ctx = await testContext(t);
+  const owner = await signUp(ctx.app);
+  const trial = (reason: string, actor?: string) =>
+    ctx.app.inject({ method: 'POST', url: `/v1/admin/workspaces/${owner.workspaceId}/trial`, headers: { ...ADMIN, ...(actor ? { 'x-admin-actor': actor } : {}) }, payload: { extendDays: 3, reason } });
+  t.same((await trial('\u200b')).json().errors, [{ field: 'reason', message: 'must contain visible characters, not only spaces or invisible ones' }]);
+  t.same((await trial('Support ticket 42', 'Olivia\tOps')).json().errors, [{ field: 'headers.x-admin-actor', message: 'must not contain control characters such as line breaks or tabs' }]);
+});

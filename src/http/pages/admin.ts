@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../errors.js';
-import { PersonName, TrimmedString } from '../schemas/common.js';
+import { PersonName, SingleLine } from '../schemas/common.js';
 import type { AdminWorkspaceView } from '../../services/admin-service.js';
 import { perIpLimit } from '../rate-limit-store.js';
 import { CSV_COLUMNS, sendCsv } from '../routes/admin.js';
@@ -23,7 +23,7 @@ const MAX = { q: 200, actor: 100, token: 500, reason: 500, cursor: 500 } as cons
 /** The name recorded in the audit log: one printable line of at most 100 characters after trimming, as a person's name ("Enter your name" is the handler's). */
 const Actor = PersonName(undefined, 0);
 /** An audit reason: at most 500 characters after trimming (an empty one is the handler's to explain). */
-const Reason = TrimmedString(0, MAX.reason);
+const Reason = SingleLine(0, MAX.reason);
 const DAYS = { min: 1, max: 365 } as const;
 
 const Filters = Type.Object({

@@ -7,12 +7,12 @@ import type { BillingRow } from '../../repositories/billing/billing-repository.j
 import { orderedRange, type AdminWorkspaceView, type Page } from '../../services/admin-service.js';
 import { parseTimestamp } from '../../services/opaque-input.js';
 import { invitationJson, iso, memberJson } from '../presenters.js';
-import { DateTime, IdempotencyKey, Invitation, Member, Nullable, NullableDateTime, problems, TrimmedString, Uuid } from '../schemas/common.js';
+import { DateTime, IdempotencyKey, Invitation, Member, Nullable, NullableDateTime, problems, SingleLine, Uuid } from '../schemas/common.js';
 import * as examples from '../schemas/examples.js';
 import type { App, RouteDeps } from '../types.js';
 
 const security = [{ adminToken: [] }];
-const Reason = TrimmedString(1, 500, 'Why: kept in the audit log.');
+const Reason = SingleLine(1, 500, 'Why: kept in the audit log.');
 /** Page size and cursor of every keyset-paginated admin list. */
 export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 25 });
 export const Cursor = Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' });
@@ -186,7 +186,7 @@ export function adminActor(request: FastifyRequest): Actor {
   return { type: 'admin', id: typeof named === 'string' && named.trim() ? named.trim().slice(0, 100) : 'admin' };
 }
 
-const AdminActorHeaders = Type.Object({ 'x-admin-actor': Type.Optional(Type.String({ maxLength: 100, description: 'Who acted (a name or email), for the audit log.' })) });
+const AdminActorHeaders = Type.Object({ 'x-admin-actor': Type.Optional(SingleLine(1, 100, 'Who acted (a name or email), for the audit log.')) });
 /** An admin action's headers: who acted, and a key that makes a retry (or a double submit) act once. */
 const AdminActionHeaders = Type.Object({ ...AdminActorHeaders.properties, 'idempotency-key': Type.Optional(IdempotencyKey) });
 const IDEMPOTENT = ' Send an `Idempotency-Key` header to make retries safe: the same key and body within 24 hours act once and answer with the workspace as it is; the same key with another body is 422 idempotency_key_reused.';

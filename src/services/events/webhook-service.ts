@@ -295,8 +295,20 @@ export class WebhookService {
   private async checkUrl(url: string): Promise<string> {
     const reason = await refuseUrl(url, this.deps.allowPrivate);
     if (reason) throw new AppError('validation_failed', `The webhook URL ${reason}.`, { fields: [{ field: 'url', message: reason }] });
-    return new URL(url).href;
+    return canonicalUrl(url);
   }
+}
+
+/**
+ * The form an endpoint's URL is kept and compared in: as the WHATWG URL parser writes it (lower-case
+ * scheme and host, no default port), without an empty query (`/h?` is `/h`) or the root-zone dot of
+ * a fully qualified host (`example.com.` is `example.com`): each of those reaches the same receiver.
+ */
+function canonicalUrl(raw: string): string {
+  const url = new URL(raw);
+  if (url.search === '') url.search = '';
+  url.hostname = url.hostname.replace(/\.$/, '');
+  return url.href;
 }
 
 /** 409 `endpoint_exists` when another endpoint already has `url` (checked under the URL's lock). */
