@@ -274,9 +274,19 @@ t.test('the trials filters, a choice no select offers or a broken page link in t
   t.equal(tooLong.statusCode, 400);
   t.ok(marked(tooLong.body, 'input', 'cursor'), 'a page link past its bound is marked too');
 
+  t.match(broken.body, /role="alert"[^>]*>This page link is broken/, 'the alert says what is wrong: only the page link, the filters still apply');
+  t.notMatch(broken.body, 'Some filters need attention');
+
   const csv = await admin.get('/admin/workspaces.csv?trialState=bogus');
   t.equal(csv.statusCode, 400, 'the CSV of an edited link is refused, not every workspace');
   t.notMatch(csv.body, owner.email);
+
+  // The leads list and its CSV the same way.
+  const leads = await admin.get('/admin/leads?cursor=garbage');
+  t.equal(leads.statusCode, 400, 'a broken leads page link');
+  t.equal(filterError(leads.body, 'cursor'), 'This page link is broken or was edited: the list below starts at its first page.');
+  t.ok(marked(leads.body, 'input', 'cursor'), 'its page field is marked');
+  t.equal((await admin.get('/admin/leads.csv?from=junk')).statusCode, 400, 'the leads CSV of an edited link is refused, not every lead');
 });
 
 t.test('an extension past the latest allowed trial end comes back as the form with the error on its days', async (t) => {

@@ -62,6 +62,31 @@ export function leadFilterOf(query: LeadQuery): { filter: LeadFilter; params: UR
   return Object.keys(errors).length ? { filter, params, errors } : { filter, params };
 }
 
+/** A list's text filter with its label and, when it failed, its error (aria-invalid, aria-describedby). */
+export function filterInput(name: string, label: string, type: string, maxlength: number, value: string | undefined, errors: FieldErrors | undefined): Html {
+  const id = `filter-${name}`;
+  const error = errors?.[name];
+  return html`<div class="field"><label for="${id}">${label}</label>${error ? html`<p class="error" id="${id}-error">${error}</p>` : ''}
+<input id="${id}" name="${name}" type="${type}" maxlength="${maxlength}" value="${value ?? ''}"${error ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}></div>`;
+}
+
+/** The alert above a list whose filters or page link failed: what the list below shows instead. */
+export function filterAlert(errors: FieldErrors | undefined): Html | string {
+  if (!errors) return '';
+  const onlyCursor = Object.keys(errors).every((name) => name === 'cursor');
+  const text = onlyCursor ? CURSOR_BROKEN : 'Some filters need attention; the list below is not filtered by them.';
+  return html`<p class="alert" role="alert" id="form-alert" data-autofocus>${text}</p>`;
+}
+
+export const CURSOR_BROKEN = 'This page link is broken or was edited: the list below starts at its first page.';
+/** The longest cursor a list takes. */
+const MAX_CURSOR = 500;
+
+/** A list's page field, shown only with its error: the cursor of a Next page link that failed. */
+export function cursorField(errors: FieldErrors | undefined): Html | string {
+  return errors?.cursor ? filterInput('cursor', 'Page (from a Next page link)', 'text', MAX_CURSOR, '', errors) : '';
+}
+
 function dateField(name: 'from' | 'to', label: string, value: string | undefined, errors: FieldErrors | undefined): Html {
   const id = `filter-${name}`;
   const error = errors?.[name];
@@ -75,10 +100,11 @@ export function leadsPage(header: Html, query: LeadQuery, params: URLSearchParam
   const verified = params.get('verified') ?? '';
   return html`<h1>Leads</h1>${header}
 <p>People who started signing up, agreed to be contacted, and did not finish.</p>
-${errors ? html`<p class="alert" role="alert" id="form-alert" data-autofocus>Some filters need attention; the list below is not filtered by them.</p>` : ''}
+${filterAlert(errors)}
 <form method="get" action="/admin/leads" class="filters" role="search" aria-label="Filter leads">
 ${dateField('from', 'Abandoned from', query.from, errors)}
 ${dateField('to', 'Abandoned until', query.to, errors)}
+${cursorField(errors)}
 <div class="field"><label for="filter-verified">Email address</label><select id="filter-verified" name="verified">
 <option value="">Any</option><option value="true"${verified === 'true' ? html` selected` : ''}>verified</option><option value="false"${verified === 'false' ? html` selected` : ''}>not verified</option></select></div>
 <button type="submit">Filter</button>

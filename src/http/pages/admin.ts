@@ -12,7 +12,7 @@ import { adminPageSessions } from './admin-session.js';
 import { csrfInput, field, html, layout, type FieldErrors, type Html } from './html.js';
 import type { PageDeps } from './index.js';
 import { formErrors, typed, validFields, type PageFormRenderer } from './page-forms.js';
-import { billingSection, leadFilterOf, leadsPage, LeadFilters, when, words } from './admin-views.js';
+import { billingSection, CURSOR_BROKEN, cursorField, filterAlert, filterInput, leadFilterOf, leadsPage, LeadFilters, when, words } from './admin-views.js';
 
 const TRIAL_STATES = ['pending_verification', 'active', 'ending_soon', 'expired'] as const;
 const STATUSES = ['active', 'closed'] as const;
@@ -58,13 +58,6 @@ function filterOf(query: FilterQuery, plans: readonly string[]) {
     onboarding: pick('onboarding', ONBOARDING),
   };
   return Object.keys(errors).length ? { filter, errors } : { filter };
-}
-
-function filterInput(name: string, label: string, type: string, maxlength: number, value: string | undefined, errors: FieldErrors | undefined): Html {
-  const id = `filter-${name}`;
-  const error = errors?.[name];
-  return html`<div class="field"><label for="${id}">${label}</label>${error ? html`<p class="error" id="${id}-error">${error}</p>` : ''}
-<input id="${id}" name="${name}" type="${type}" maxlength="${maxlength}" value="${value ?? ''}"${error ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}></div>`;
 }
 
 function select(name: string, label: string, options: readonly string[], value: string | undefined, errors: FieldErrors | undefined): Html {
@@ -163,19 +156,19 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
   async function listPage(reply: FastifyReply, actor: string, query: FilterQuery, schemaErrors?: FieldErrors) {
     const { filter, errors: filterErrors } = filterOf(query, plans);
     const { page, badCursor } = await pageOrFirst(query.cursor, (cursor) => services.admin.listWorkspaces(filter, { limit: 25, cursor }));
-    const cursorError = badCursor ? { cursor: 'This page link is broken or was edited: the list below starts at its first page.' } : undefined;
+    const cursorError = badCursor ? { cursor: CURSOR_BROKEN } : undefined;
     const errors = schemaErrors || filterErrors || cursorError ? { ...schemaErrors, ...filterErrors, ...cursorError } : undefined;
     const params = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined) as [string, string][]);
     const next = page.nextCursor ? `/admin?${new URLSearchParams([...params, ['cursor', page.nextCursor]])}` : undefined;
     return send(reply, errors ? 400 : 200, 'Trials', html`<h1>Trials</h1>${header(reply, actor)}
-${errors ? html`<p class="alert" role="alert" id="form-alert" data-autofocus>Some filters need attention; the list below is not filtered by them.</p>` : ''}
+${filterAlert(errors)}
 <form method="get" action="/admin" class="filters" role="search" aria-label="Filter workspaces">
 ${filterInput('q', 'Workspace name or owner email', 'search', MAX.q, filter.q, errors)}
 ${select('trialState', 'Trial', TRIAL_STATES, filter.trialState, errors)}
 ${select('status', 'Status', STATUSES, filter.status, errors)}
 ${select('onboarding', 'Onboarding', ONBOARDING, filter.onboarding, errors)}
 ${select('plan', 'Plan', plans, filter.plan, errors)}
-${errors?.cursor ? filterInput('cursor', 'Page (from a Next page link)', 'text', MAX.cursor, '', errors) : ''}
+${cursorField(errors)}
 <button type="submit">Filter</button>
 </form>
 <p><a href="/admin/workspaces.csv${params.size > 0 ? `?${params}` : ''}" download>Download CSV</a> of every matching workspace</p>
@@ -195,7 +188,7 @@ ${next ? html`<p><a href="${next}">Next page</a></p>` : ''}`);
   app.get('/admin/workspaces.csv', { schema: { hide: true, querystring: Filters } }, async (request, reply) => {
     if (!(await requireAdmin(request, reply))) return reply;
     const { filter, errors } = filterOf(request.query, plans);
-    if (errors) throw new AppError('validation_failed', `The download link was edited: ${Object.entries(errors).map(([name, error]) => `${name}: ${error}`).join(' ')}`);
+    if (errors) throw editedDownloadLink(errors);
     return sendCsv(reply, 'workspaces.csv', CSV_COLUMNS, services.admin.allWorkspaces(filter));
   });
 
@@ -320,14 +313,17 @@ ${detail.pendingInvitations.length ? html`<ul>${detail.pendingInvitations.map((i
 
   async function leadsList(reply: FastifyReply, actor: string, query: Static<typeof LeadFilters>, schemaErrors?: FieldErrors) {
     const { filter, params, errors } = leadFilterOf(query);
-    const { page } = await pageOrFirst(query.cursor, (cursor) => services.signupLeads.list(filter, { limit: 25, cursor }));
-    const allErrors = errors || schemaErrors ? { ...schemaErrors, ...errors } : undefined;
+    const { page, badCursor } = await pageOrFirst(query.cursor, (cursor) => services.signupLeads.list(filter, { limit: 25, cursor }));
+    const cursorError = badCursor ? { cursor: CURSOR_BROKEN } : undefined;
+    const allErrors = errors || schemaErrors || cursorError ? { ...schemaErrors, ...errors, ...cursorError } : undefined;
     return send(reply, allErrors ? 400 : 200, 'Leads', leadsPage(header(reply, actor), query, params, page, allErrors));
   }
 
   app.get('/admin/leads.csv', { schema: { hide: true, querystring: LeadFilters } }, async (request, reply) => {
     if (!(await requireAdmin(request, reply))) return reply;
-    return sendCsv(reply, 'leads.csv', LEAD_CSV_COLUMNS, services.signupLeads.all(leadFilterOf(request.query).filter));
+    const { filter, errors } = leadFilterOf(request.query);
+    if (errors) throw editedDownloadLink(errors);
+    return sendCsv(reply, 'leads.csv', LEAD_CSV_COLUMNS, services.signupLeads.all(filter));
   });
 }
 
@@ -378,7 +374,12 @@ function returnPath(value: string | undefined): string | undefined {
   return /^\/admin(?:[/?]|$)/.test(value) && !/[\\\s]|\/\//.test(value) ? value : undefined;
 }
 
-/** The page a cursor names, or the first page when the cursor is stale or tampered with (`badCursor`: the trials list says so). */
+/** A CSV link whose filters fail their checks: 400, never an export of everything. */
+function editedDownloadLink(errors: FieldErrors): AppError {
+  return new AppError('validation_failed', `The download link was edited: ${Object.entries(errors).map(([name, error]) => `${name}: ${error}`).join(' ')}`);
+}
+
+/** The page a cursor names, or the first page when the cursor is stale or tampered with (`badCursor`: the lists say so). */
 async function pageOrFirst<T>(cursor: string | undefined, load: (cursor?: string) => Promise<T>): Promise<{ page: T; badCursor: boolean }> {
   try {
     return { page: await load(cursor || undefined), badCursor: false };
