@@ -239,6 +239,11 @@ t.test('saves: every bad field listed, ISO countries, regions for US and CA, pla
   t.equal(stale.statusCode, 409);
   t.match(stale.json(), { code: 'version_conflict', current: { version: 2, data: { address: { region: 'QC' } } } });
 
+  const nothing = await api.patch(flow, { version: 2 });
+  t.equal(nothing.statusCode, 200, 'a save with no section is answered with the flow');
+  t.equal(nothing.json().version, 2, 'and writes nothing: the version stays');
+  t.equal((await api.patch(flow, { version: 1 })).statusCode, 409, 'with a stale version it is a conflict like any save');
+
   const jp = await api.patch(flow, { version: 2, address: { line1: '1-1 Chiyoda', city: 'Tokyo', postalCode: '1000001', country: 'JP' } });
   t.equal(jp.json().data?.address?.postalCode, '100-0001', 'a postal code typed without its separator comes back in its country\'s format');
 });

@@ -161,6 +161,7 @@ export class SignupFlowService {
    */
   async save(token: string, input: FlowPatch & { version: number }): Promise<FlowView> {
     const { version, ...patch } = input;
+    if (Object.keys(patch).length === 0) return this.unchanged(token, version);
     const errors = sectionErrors(patch, this.plans);
     if (errors.length > 0) {
       throw new AppError('validation_failed', `The request is not valid: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}.`, { fields: errors });
@@ -178,6 +179,18 @@ export class SignupFlowService {
     const saved = batched === 'locked' ? (await this.deps.flows.saveMany([save], { wait: true }))[0] : batched;
     if (saved && saved !== 'locked') return this.view(saved);
     return this.refuseSave(save.tokenHash);
+  }
+
+  /**
+   * A save with no section: nothing is written and the version stays, so a client that sends one
+   * (after a reload, say) does not make another device's next save a conflict. The flow as stored
+   * when `version` is current; refused as any save is otherwise.
+   */
+  private async unchanged(token: string, version: number): Promise<FlowView> {
+    const flow = await this.deps.flows.findByToken(hashToken(token));
+    this.assertWritable(flow);
+    if (flow.version === version) return this.view(flow);
+    return this.refuseSave(hashToken(token));
   }
 
   /** Why a save was refused: no flow (401), completed (409), expired (410), or a stale version with the stored flow. */
