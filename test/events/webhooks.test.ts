@@ -269,7 +269,7 @@ t.test('endpoint URLs: a #fragment is refused, and one endpoint per URL compares
       t.match(refused.json(), { code: 'validation_failed', errors: [{ field: 'url', message: 'must not contain a #fragment (fragments are not sent over HTTP)' }] });
     }
   }
-  for (const url of ['HTTPS://DBL.Example:443/h', 'https://dbl.example:443/h', 'HTTPS://dbl.EXAMPLE/h', 'https://dbl.example/h?', 'https://dbl.example./h']) {
+  for (const url of ['HTTPS://DBL.Example:443/h', 'https://dbl.example:443/h', 'HTTPS://dbl.EXAMPLE/h', 'https://dbl.example/h?', 'https://dbl.example./h', 'https://dbl.example/%68']) {
     t.match((await call(ctx, 'POST', '/v1/admin/webhooks', { url })).json(), { status: 409, code: 'endpoint_exists', endpointId: created.json().id }, `POST ${url}`);
     t.match((await call(ctx, 'PATCH', `/v1/admin/webhooks/${other.json().id}`, { url })).json(), { status: 409, code: 'endpoint_exists' }, `PATCH ${url}`);
   }

@@ -302,13 +302,27 @@ export class WebhookService {
 /**
  * The form an endpoint's URL is kept and compared in: as the WHATWG URL parser writes it (lower-case
  * scheme and host, no default port), without an empty query (`/h?` is `/h`) or the root-zone dot of
- * a fully qualified host (`example.com.` is `example.com`): each of those reaches the same receiver.
+ * a fully qualified host (`example.com.` is `example.com`), with percent-encodings normalised
+ * (`/%68` is `/h`): each of those reaches the same receiver.
  */
 function canonicalUrl(raw: string): string {
   const url = new URL(raw);
   if (url.search === '') url.search = '';
   url.hostname = url.hostname.replace(/\.$/, '');
+  url.pathname = normalizePercentEncoding(url.pathname);
+  url.search = normalizePercentEncoding(url.search);
   return url.href;
+}
+
+/**
+ * Percent-encodings as RFC 3986 (section 6.2.2) compares them: an encoded unreserved character
+ * (letters, digits, - . _ ~) is the character itself, and hex digits are upper case.
+ */
+function normalizePercentEncoding(text: string): string {
+  return text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => {
+    const character = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(character) ? character : `%${hex.toUpperCase()}`;
+  });
 }
 
 /** 409 `endpoint_exists` when another endpoint already has `url` (checked under the URL's lock). */
