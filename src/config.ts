@@ -427,8 +427,10 @@ class EnvReader {
         (plan.priceId === null || (typeof plan.priceId === 'string' && plan.priceId !== '')) &&
         Number.isInteger(plan.trialDays) && (plan.trialDays as number) >= 0 && (plan.trialDays as number) <= 3650 &&
         typeof plan.requiresPaymentMethod === 'boolean' &&
-        !(plan.requiresPaymentMethod && plan.priceId === null);
-      if (!ok) return fail(`entry ${index} needs a snake_case id, a name, priceId (a string, or null for a free plan without a payment method), trialDays 0-3650 and requiresPaymentMethod.`);
+        !(plan.requiresPaymentMethod && plan.priceId === null) &&
+        // A free plan's trial is its whole life here: 0 days would end it the moment the address is verified.
+        !(plan.priceId === null && plan.trialDays === 0);
+      if (!ok) return fail(`entry ${index} needs a snake_case id, a name, priceId (a string, or null for a free plan without a payment method), trialDays 0-3650 (at least 1 for a free plan) and requiresPaymentMethod.`);
       plans.push(Object.freeze({ id: plan.id, name: plan.name, priceId: plan.priceId, trialDays: plan.trialDays, requiresPaymentMethod: plan.requiresPaymentMethod } as Plan));
     }
     if (new Set(plans.map((plan) => plan.id)).size !== plans.length) return fail('two plans share an id.');

@@ -6607,7 +6607,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Who acted (a name or email), for the audit log. */
+                /** @description Who acted (a name or email, UTF-8), for the audit log: one line of visible text, at most 100 characters. */
                 "x-admin-actor"?: string;
                 /**
                  * @description A unique key per intended request, e.g. a UUID.
@@ -6868,7 +6868,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Who acted (a name or email), for the audit log. */
+                /** @description Who acted (a name or email, UTF-8), for the audit log: one line of visible text, at most 100 characters. */
                 "x-admin-actor"?: string;
                 /**
                  * @description A unique key per intended request, e.g. a UUID.

@@ -2,14 +2,13 @@ import { sql } from 'kysely';
 import type { Role, WorkspaceStatus } from '../db/schema.js';
 import { Repository } from './repository.js';
 
-/** A workspace as the services see it. */
-
 /** A trial's length in days by the workspace's plan id (PLANS), and for a plan not listed there. */
 export interface TrialDays {
   byPlan: Record<string, number>;
   otherwise: number;
 }
 
+/** A workspace as the services see it. */
 export interface WorkspaceRow {
   id: string;
   name: string;

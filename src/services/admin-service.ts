@@ -98,9 +98,14 @@ export class AdminService {
    * the workspaces on it.
    */
   async checkPlanFilter(plan: string | undefined): Promise<void> {
-    if (plan === undefined || this.deps.plans.some((known) => known.id === plan) || (await this.deps.admin.planInUse(plan))) return;
+    if (plan === undefined || (await this.isFilterablePlan(plan))) return;
     const message = `must be one of: ${this.deps.plans.map((known) => JSON.stringify(known.id)).join(', ')}`;
     throw new AppError('validation_failed', `The request is not valid: querystring.plan ${message}.`, { fields: [{ field: 'querystring.plan', message }] });
+  }
+
+  /** Whether `plan` can filter the list: a configured plan, or one a workspace is still on. */
+  async isFilterablePlan(plan: string): Promise<boolean> {
+    return this.deps.plans.some((known) => known.id === plan) || this.deps.admin.planInUse(plan);
   }
 
   /** One page of workspaces matching the filter, newest first. */

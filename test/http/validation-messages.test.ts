@@ -194,4 +194,15 @@ t.test('admin reasons and the X-Admin-Actor name are one line of visible text', 
     ctx.app.inject({ method: 'POST', url: `/v1/admin/workspaces/${owner.workspaceId}/trial`, headers: { ...ADMIN, ...(actor ? { 'x-admin-actor': actor } : {}) }, payload: { extendDays: 3, reason } });
   t.same((await trial('\u200b')).json().errors, [{ field: 'reason', message: 'must contain visible characters, not only spaces or invisible ones' }]);
   t.same((await trial('Support ticket 42', 'Olivia\tOps')).json().errors, [{ field: 'headers.x-admin-actor', message: 'must not contain control characters such as line breaks or tabs' }]);
+  const webhook = await ctx.app.inject({ method: 'POST', url: '/v1/admin/webhooks', headers: { ...ADMIN, 'x-admin-actor': 'Olivia\tOps' }, payload: { url: 'https://hooks.example.com/actor' } });
+  t.same(webhook.json().errors, [{ field: 'headers.x-admin-actor', message: 'must not contain control characters such as line breaks or tabs' }], 'on every admin route that records who acted');
+
+  // Node reads header bytes as Latin-1; a UTF-8 name (as curl sends it) is decoded back, not refused for its bytes.
+  const utf8Name = Buffer.from('Łukasz Żółć', 'utf8').toString('latin1');
+  const named = await ctx.app.inject({ method: 'POST', url: '/v1/admin/webhooks', headers: { ...ADMIN, 'x-admin-actor': utf8Name }, payload: { url: 'https://hooks.example.com/named' } });
+  t.equal(named.statusCode, 201);
+  const blank = await ctx.app.inject({ method: 'POST', url: '/v1/admin/webhooks', headers: { ...ADMIN, 'x-admin-actor': '   ' }, payload: { url: 'https://hooks.example.com/blank' } });
+  t.equal(blank.statusCode, 201, 'a blank name is no name: the actor is "admin"');
+  const actors = await ctx.runtime.db.selectFrom('audit_events').select('actor_id').where('action', '=', 'webhook.created').orderBy('occurred_at').execute();
+  t.same(actors.map((row) => row.actor_id), ['Łukasz Żółć', 'admin']);
 });

@@ -262,6 +262,14 @@ t.test('the trials filters, a choice no select offers or a broken page link in t
   t.equal(chosen.statusCode, 200, 'a value the select offers is applied');
   t.match(chosen.body, /<select id="filter-plan"[^>]*>.*<option value="trial" selected>/);
   t.match((await admin.get('/admin?plan=pro')).body, 'No workspace matches.');
+  // A plan since removed from PLANS still filters the workspaces on it, as the API's filter does.
+  await sql`update workspaces set plan = 'legacy' where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
+  const legacy = await admin.get('/admin?plan=legacy');
+  t.equal(legacy.statusCode, 200, 'a plan workspaces are still on');
+  t.match(legacy.body, /<option value="legacy" selected>/);
+  t.match(legacy.body, owner.email);
+  t.equal((await admin.get('/admin/workspaces.csv?plan=legacy')).statusCode, 200, 'and its CSV');
+  await sql`update workspaces set plan = 'trial' where id = ${owner.workspaceId}`.execute(ctx.runtime.db);
 
   const broken = await admin.get('/admin?cursor=abc&plan=trial');
   t.equal(broken.statusCode, 400, 'a broken page link');
@@ -287,6 +295,11 @@ t.test('the trials filters, a choice no select offers or a broken page link in t
   t.equal(filterError(leads.body, 'cursor'), 'This page link is broken or was edited: the list below starts at its first page.');
   t.ok(marked(leads.body, 'input', 'cursor'), 'its page field is marked');
   t.equal((await admin.get('/admin/leads.csv?from=junk')).statusCode, 400, 'the leads CSV of an edited link is refused, not every lead');
+  t.equal((await admin.get('/admin/leads.csv?verified=yes')).statusCode, 400, 'a verified choice the select does not offer too');
+  const edited = await admin.get('/admin/leads?verified=yes');
+  t.equal(edited.statusCode, 400);
+  t.equal(filterError(edited.body, 'verified'), 'Choose one of the options: any, verified, not verified.');
+  t.ok(marked(edited.body, 'select', 'verified'), 'the select is marked');
 });
 
 t.test('an extension past the latest allowed trial end comes back as the form with the error on its days', async (t) => {

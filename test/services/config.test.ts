@@ -49,16 +49,17 @@ t.test('plans: a free trial and a paid plan by default, or PLANS as JSON', async
     { id: 'trial', name: 'Free trial', priceId: null, trialDays: 21, requiresPaymentMethod: false },
     { id: 'pro', name: 'Pro', priceId: 'price_pro_monthly', trialDays: 21, requiresPaymentMethod: true },
   ]);
-  const plans = loadConfig({ PLANS: '[{"id":"team","name":"Team","priceId":"price_1","trialDays":7,"requiresPaymentMethod":true},{"id":"free","name":"Free","priceId":null,"trialDays":0,"requiresPaymentMethod":false}]' }).plans;
+  const plans = loadConfig({ PLANS: '[{"id":"team","name":"Team","priceId":"price_1","trialDays":7,"requiresPaymentMethod":true},{"id":"free","name":"Free","priceId":null,"trialDays":30,"requiresPaymentMethod":false}]' }).plans;
   t.same(plans, [
     { id: 'team', name: 'Team', priceId: 'price_1', trialDays: 7, requiresPaymentMethod: true },
-    { id: 'free', name: 'Free', priceId: null, trialDays: 0, requiresPaymentMethod: false },
+    { id: 'free', name: 'Free', priceId: null, trialDays: 30, requiresPaymentMethod: false },
   ]);
   const paidOnly = t.throws(() => loadConfig({ PLANS: '[{"id":"team","name":"Team","priceId":"price_1","trialDays":7,"requiresPaymentMethod":true}]' })) as ConfigError;
   t.ok(paidOnly.problems.some((p) => p.includes('none is free')), 'plans with no free one are refused at start: one-call registrations start on it');
   t.ok(Object.isFrozen(plans[0]));
   for (const bad of ['nope', '[]', '[{"id":"Bad Id","name":"x","priceId":null,"trialDays":1,"requiresPaymentMethod":false}]',
     '[{"id":"paid","name":"Paid","priceId":null,"trialDays":1,"requiresPaymentMethod":true}]',
+    '[{"id":"free","name":"Free","priceId":null,"trialDays":0,"requiresPaymentMethod":false}]',
     '[{"id":"a","name":"A","priceId":null,"trialDays":1,"requiresPaymentMethod":false},{"id":"a","name":"B","priceId":null,"trialDays":1,"requiresPaymentMethod":false}]']) {
     const error = t.throws(() => loadConfig({ PLANS: bad })) as ConfigError;
     t.ok(error.problems.some((p) => p.startsWith('PLANS must be a JSON array')), `refuses ${bad}`);

@@ -54,6 +54,7 @@ export function leadFilterOf(query: LeadQuery): { filter: LeadFilter; params: UR
   if (from === null) errors.from = 'Enter a date as YYYY-MM-DD.';
   if (to === null) errors.to = 'Enter a date as YYYY-MM-DD.';
   if (from && to && to < from) errors.to = 'Pick a day on or after the first day.';
+  if (query.verified && verified === undefined) errors.verified = 'Choose one of the options: any, verified, not verified.';
   const params = new URLSearchParams();
   if (from) params.set('from', query.from!.trim());
   if (to) params.set('to', query.to!.trim());
@@ -105,7 +106,7 @@ ${filterAlert(errors)}
 ${dateField('from', 'Abandoned from', query.from, errors)}
 ${dateField('to', 'Abandoned until', query.to, errors)}
 ${cursorField(errors)}
-<div class="field"><label for="filter-verified">Email address</label><select id="filter-verified" name="verified">
+<div class="field"><label for="filter-verified">Email address</label>${errors?.verified ? html`<p class="error" id="filter-verified-error">${errors.verified}</p>` : ''}<select id="filter-verified" name="verified"${errors?.verified ? html` aria-invalid="true" aria-describedby="filter-verified-error"` : ''}>
 <option value="">Any</option><option value="true"${verified === 'true' ? html` selected` : ''}>verified</option><option value="false"${verified === 'false' ? html` selected` : ''}>not verified</option></select></div>
 <button type="submit">Filter</button>
 </form>

@@ -38,7 +38,7 @@ type FilterQuery = Static<typeof Filters>;
 
 /**
  * The filter a query asks for, with only the values the admin API accepts (`plans`: the configured
- * plan ids), and what was wrong: a choice no select offers (an edited address) is an error on that
+ * plan ids and one still in use, see plansOffered), and what was wrong: a choice no select offers (an edited address) is an error on that
  * select, not silently dropped. Empty is "Any".
  */
 function filterOf(query: FilterQuery, plans: readonly string[]) {
@@ -77,6 +77,11 @@ function select(name: string, label: string, options: readonly string[], value: 
 export async function adminPages(app: App, { services, config, secure }: PageDeps): Promise<void> {
   const sessions = adminPageSessions(services.adminPageSessions, secure);
   const plans = config.plans.map((plan) => plan.id);
+  /** The plan choices: PLANS, and the asked-for plan when workspaces are still on it (removed from PLANS since). */
+  const plansOffered = async (asked: string | undefined): Promise<readonly string[]> => {
+    const value = asked?.trim();
+    return value && !plans.includes(value) && (await services.admin.isFilterablePlan(value)) ? [...plans, value] : plans;
+  };
   const send = (reply: FastifyReply, status: number, title: string, body: Html) =>
     reply.code(status).type('text/html; charset=utf-8').header('x-robots-tag', 'noindex').send(layout({ title, body }));
 
@@ -154,7 +159,8 @@ ${field({ name: 'token', label: 'Admin token', type: 'password', autocomplete: '
   });
 
   async function listPage(reply: FastifyReply, actor: string, query: FilterQuery, schemaErrors?: FieldErrors) {
-    const { filter, errors: filterErrors } = filterOf(query, plans);
+    const offered = await plansOffered(query.plan);
+    const { filter, errors: filterErrors } = filterOf(query, offered);
     const { page, badCursor } = await pageOrFirst(query.cursor, (cursor) => services.admin.listWorkspaces(filter, { limit: 25, cursor }));
     const cursorError = badCursor ? { cursor: CURSOR_BROKEN } : undefined;
     const errors = schemaErrors || filterErrors || cursorError ? { ...schemaErrors, ...filterErrors, ...cursorError } : undefined;
@@ -167,7 +173,7 @@ ${filterInput('q', 'Workspace name or owner email', 'search', MAX.q, filter.q, e
 ${select('trialState', 'Trial', TRIAL_STATES, filter.trialState, errors)}
 ${select('status', 'Status', STATUSES, filter.status, errors)}
 ${select('onboarding', 'Onboarding', ONBOARDING, filter.onboarding, errors)}
-${select('plan', 'Plan', plans, filter.plan, errors)}
+${select('plan', 'Plan', offered, filter.plan, errors)}
 ${cursorField(errors)}
 <button type="submit">Filter</button>
 </form>
@@ -187,7 +193,7 @@ ${next ? html`<p><a href="${next}">Next page</a></p>` : ''}`);
 
   app.get('/admin/workspaces.csv', { schema: { hide: true, querystring: Filters } }, async (request, reply) => {
     if (!(await requireAdmin(request, reply))) return reply;
-    const { filter, errors } = filterOf(request.query, plans);
+    const { filter, errors } = filterOf(request.query, await plansOffered(request.query.plan));
     if (errors) throw editedDownloadLink(errors);
     return sendCsv(reply, 'workspaces.csv', CSV_COLUMNS, services.admin.allWorkspaces(filter));
   });

@@ -1,11 +1,13 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { AppError } from '../../errors.js';
 import type { Actor } from '../../repositories/audit-repository.js';
 import type { AuditEventRow, WorkspaceFilter } from '../../repositories/admin-repository.js';
 import type { BillingRow } from '../../repositories/billing/billing-repository.js';
 import { orderedRange, type AdminWorkspaceView, type Page } from '../../services/admin-service.js';
 import { parseTimestamp } from '../../services/opaque-input.js';
+import { lineProblem } from '../ajv-keywords.js';
 import { invitationJson, iso, memberJson } from '../presenters.js';
 import { DateTime, IdempotencyKey, Invitation, Member, Nullable, NullableDateTime, problems, SingleLine, Uuid } from '../schemas/common.js';
 import * as examples from '../schemas/examples.js';
@@ -180,13 +182,28 @@ export async function keysetList<F, R, J>(
   return { items: page.items.map((row) => source.json(row)), nextCursor: page.nextCursor };
 }
 
-/** Who acted: admins share one token, so an `X-Admin-Actor` header (a name or email) says who, for the audit log. */
+/**
+ * Who acted: admins share one token, so an `X-Admin-Actor` header (a name or email) says who, for the
+ * audit log; 'admin' without one. Node reads header bytes as Latin-1, so a name sent as UTF-8 (as
+ * curl and browsers send it) is decoded back; it must then be one line of visible text (lineProblem),
+ * else a 400 on the header. Every admin route that records an actor goes through here.
+ */
 export function adminActor(request: FastifyRequest): Actor {
-  const named = request.headers['x-admin-actor'];
-  return { type: 'admin', id: typeof named === 'string' && named.trim() ? named.trim().slice(0, 100) : 'admin' };
+  const raw = request.headers['x-admin-actor'];
+  const named = typeof raw === 'string' ? fromHeaderBytes(raw).trim() : '';
+  if (!named) return { type: 'admin', id: 'admin' };
+  const problem = named.length > 100 ? 'must be at most 100 characters long' : lineProblem(named);
+  if (problem) throw new AppError('validation_failed', `The request is not valid: headers.x-admin-actor ${problem}.`, { fields: [{ field: 'headers.x-admin-actor', message: problem }] });
+  return { type: 'admin', id: named };
 }
 
-const AdminActorHeaders = Type.Object({ 'x-admin-actor': Type.Optional(SingleLine(1, 100, 'Who acted (a name or email), for the audit log.')) });
+/** A header value as UTF-8 when its bytes are UTF-8, else as the Latin-1 Node read. */
+function fromHeaderBytes(value: string): string {
+  const utf8 = Buffer.from(value, 'latin1').toString('utf8');
+  return utf8.includes('\uFFFD') ? value : utf8;
+}
+
+const AdminActorHeaders = Type.Object({ 'x-admin-actor': Type.Optional(Type.String({ maxLength: 400, description: 'Who acted (a name or email, UTF-8), for the audit log: one line of visible text, at most 100 characters.' })) });
 /** An admin action's headers: who acted, and a key that makes a retry (or a double submit) act once. */
 const AdminActionHeaders = Type.Object({ ...AdminActorHeaders.properties, 'idempotency-key': Type.Optional(IdempotencyKey) });
 const IDEMPOTENT = ' Send an `Idempotency-Key` header to make retries safe: the same key and body within 24 hours act once and answer with the workspace as it is; the same key with another body is 422 idempotency_key_reused.';
