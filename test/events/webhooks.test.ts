@@ -146,7 +146,9 @@ t.test('a redirect is not followed and a dropped connection is an error: both re
   const log = await call(ctx, 'GET', `/v1/admin/webhooks/${id}/deliveries/${delivery!.id}`);
   const attempts = log.json().attemptLog as { statusCode: number | null; error: string | null }[];
   t.same(attempts.map((a) => a.statusCode), [307, null, 200]);
+  t.equal(attempts[0]!.error, `The endpoint redirected to ${receiver.url}?redirected; redirects are not followed: change the endpoint's URL if it moved.`, 'the log says where the receiver pointed');
   t.match(attempts[1]!.error, /ECONNRESET|socket hang up/);
+  t.equal(attempts[2]!.error, null);
 });
 
 t.test('an endpoint URL is stored as it will be called: trimmed, without line breaks, the host in punycode', async (t) => {

@@ -76,6 +76,17 @@ function guardedLookup(hostname: string, options: dns.LookupOptions, callback: L
 }
 
 /**
+ * What a redirect answer means for the admin reading the attempt log: where the receiver points, and
+ * that it is not followed (a signed body is not re-sent to an address nobody registered). Null for
+ * any other answer.
+ */
+function redirectNote(statusCode: number | undefined, location: string | undefined): string | null {
+  if (statusCode === undefined || statusCode < 300 || statusCode >= 400) return null;
+  const target = location ? ` to ${location.slice(0, 500)}` : '';
+  return `The endpoint redirected${target}; redirects are not followed: change the endpoint's URL if it moved.`;
+}
+
+/**
  * POSTs a signed body once: never follows a redirect, gives up after `timeoutMs` (connection, answer
  * and body together), keeps the first EXCERPT_BYTES of the answer. Never throws: every failure is an
  * outcome to log and retry.
@@ -126,7 +137,8 @@ export function postWebhook(
           }
           if (kept >= EXCERPT_BYTES) response.destroy();
         });
-        const done = () => settle({ statusCode: response.statusCode ?? null, error: null, excerpt: Buffer.concat(chunks).toString('utf8') });
+        const done = () =>
+          settle({ statusCode: response.statusCode ?? null, error: redirectNote(response.statusCode, response.headers.location), excerpt: Buffer.concat(chunks).toString('utf8') });
         response.on('end', done);
         response.on('close', done);
         response.on('error', done);
