@@ -132,6 +132,11 @@ export interface Plan {
   readonly requiresPaymentMethod: boolean;
 }
 
+/** A plan with no price and no card: what one-call registrations and new workspaces start on. */
+export function isFreePlan(plan: Pick<Plan, 'priceId' | 'requiresPaymentMethod'>): boolean {
+  return plan.priceId === null && !plan.requiresPaymentMethod;
+}
+
 /** What TRUST_PROXY may say; never `true` (which would believe the client-supplied leftmost entry). */
 export type TrustProxy = false | { readonly hops: number } | { readonly addresses: readonly string[] };
 
@@ -173,10 +178,11 @@ export function loadConfig(env: Env = process.env): Config {
   const onboardingSteps = read.list('ONBOARDING_STEPS', ['profile_complete', 'first_integration', 'invited_teammate', 'first_data_import']);
   const appBaseUrl = (read.url('APP_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, '');
   const directDatabaseUrl = read.url('DIRECT_DATABASE_URL', ['postgres:', 'postgresql:']);
+  // Any spelling (Production, PRODUCTION) is production: its safeguards must not hang on letter case.
+  const nodeEnv = read.string('NODE_ENV', 'development').trim().toLowerCase();
   const config: Config = {
     port: read.int('PORT', 3000, 0, 65535),
-    // Any spelling (Production, PRODUCTION) is production: its safeguards must not hang on letter case.
-    nodeEnv: read.string('NODE_ENV', 'development').trim().toLowerCase(),
+    nodeEnv,
     host: read.string('HOST', '127.0.0.1'),
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     smtpUrl: read.url('SMTP_URL', ['smtp:', 'smtps:']),
@@ -226,7 +232,7 @@ export function loadConfig(env: Env = process.env): Config {
     workerConcurrency: read.int('WORKER_CONCURRENCY', 5, 1, 100),
     runWorker: read.bool('RUN_WORKER', true),
     onboardingStepEvents: read.stepEvents('ONBOARDING_STEP_EVENTS', onboardingSteps),
-    webhookAllowPrivate: read.bool('WEBHOOK_ALLOW_PRIVATE', env.NODE_ENV?.trim().toLowerCase() !== 'production'),
+    webhookAllowPrivate: read.bool('WEBHOOK_ALLOW_PRIVATE', nodeEnv !== 'production'),
     webhookTimeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 60_000),
     webhookLogRetentionDays: read.int('WEBHOOK_LOG_RETENTION_DAYS', 30, 1, 3650),
     workerHeartbeatSeconds: read.int('WORKER_HEARTBEAT_SECONDS', 10, 1, 600),
@@ -435,7 +441,7 @@ class EnvReader {
     }
     if (new Set(plans.map((plan) => plan.id)).size !== plans.length) return fail('two plans share an id.');
     // One-call registrations and new workspaces start on the first free plan (defaultPlan).
-    if (!plans.some((plan) => plan.priceId === null && !plan.requiresPaymentMethod)) {
+    if (!plans.some(isFreePlan)) {
       return fail('none is free (priceId null, requiresPaymentMethod false), and one-call registrations and new workspaces start on the first free one.');
     }
     return plans;

@@ -71,6 +71,16 @@ export class AppError extends Error {
   }
 }
 
+/** The detail of a 400 validation_failed: every bad field and what is allowed, in one sentence. */
+export function validationDetail(fields: FieldError[]): string {
+  return `The request is not valid: ${fields.map((e) => `${e.field} ${e.message}`).join('; ')}.`;
+}
+
+/** A 400 validation_failed for fields that break a rule the schema cannot state, worded as the schema's errors are. */
+export function invalidFields(fields: FieldError[]): AppError {
+  return new AppError('validation_failed', validationDetail(fields), { fields });
+}
+
 /** The one "not found" for a workspace and everything under it, so a non-member learns nothing. */
 export function workspaceNotFound(): AppError {
   return new AppError('not_found', 'No workspace with this id exists, or you are not a member of it.');

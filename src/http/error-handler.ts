@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type ErrorCode, type FieldError } from '../errors.js';
+import { AppError, validationDetail, type ErrorCode, type FieldError } from '../errors.js';
 
 /** The one map from domain error codes to HTTP statuses. */
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -104,7 +104,7 @@ export function toProblem(error: FastifyError | AppError, log: FastifyRequest['l
   }
   if (error.validation) {
     const errors = fieldErrors(error);
-    return problem('validation_failed', `The request is not valid: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}.`, errors);
+    return problem('validation_failed', validationDetail(errors), errors);
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {

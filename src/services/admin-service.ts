@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db, Tx } from '../db/database.js';
-import { AppError } from '../errors.js';
+import { AppError, invalidFields } from '../errors.js';
 import type { AdminRepository, AdminWorkspaceRow, AuditEventRow, AuditFilter, Keyset, StatsRow, WorkspaceFilter } from '../repositories/admin-repository.js';
 import type { Actor, AuditRepository } from '../repositories/audit-repository.js';
 import type { BillingRepository, BillingRow } from '../repositories/billing/billing-repository.js';
@@ -99,8 +99,7 @@ export class AdminService {
    */
   async checkPlanFilter(plan: string | undefined): Promise<void> {
     if (plan === undefined || (await this.isFilterablePlan(plan))) return;
-    const message = `must be one of: ${this.deps.plans.map((known) => JSON.stringify(known.id)).join(', ')}`;
-    throw new AppError('validation_failed', `The request is not valid: querystring.plan ${message}.`, { fields: [{ field: 'querystring.plan', message }] });
+    throw invalidFields([{ field: 'querystring.plan', message: `must be one of: ${this.deps.plans.map((known) => JSON.stringify(known.id)).join(', ')}` }]);
   }
 
   /** Whether `plan` can filter the list: a configured plan, or one a workspace is still on. */

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Plan } from '../config.js';
+import { isFreePlan, type Plan } from '../config.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { AccountRepository } from '../repositories/account-repository.js';
@@ -13,7 +13,7 @@ import { IDEMPOTENCY_TTL_SECONDS, KeyAlreadyUsed } from './idempotency.js';
 
 /** The plan a workspace gets without choosing: the first free plan on offer. */
 export function defaultPlan(plans: readonly Plan[]): Plan {
-  const free = plans.find((plan) => plan.priceId === null && !plan.requiresPaymentMethod);
+  const free = plans.find(isFreePlan);
   if (!free) throw new AppError('internal_error', 'No free plan is configured (PLANS).');
   return free;
 }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { AppError } from '../../errors.js';
+import { invalidFields } from '../../errors.js';
 import type { Actor } from '../../repositories/audit-repository.js';
 import type { AuditEventRow, WorkspaceFilter } from '../../repositories/admin-repository.js';
 import type { BillingRow } from '../../repositories/billing/billing-repository.js';
@@ -193,7 +193,7 @@ export function adminActor(request: FastifyRequest): Actor {
   const named = typeof raw === 'string' ? fromHeaderBytes(raw).trim() : '';
   if (!named) return { type: 'admin', id: 'admin' };
   const problem = named.length > 100 ? 'must be at most 100 characters long' : lineProblem(named);
-  if (problem) throw new AppError('validation_failed', `The request is not valid: headers.x-admin-actor ${problem}.`, { fields: [{ field: 'headers.x-admin-actor', message: problem }] });
+  if (problem) throw invalidFields([{ field: 'headers.x-admin-actor', message: problem }]);
   return { type: 'admin', id: named };
 }
 

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Config, Plan } from '../../config.js';
 import type { Db, Tx } from '../../db/database.js';
 import type { SignupCodeKind } from '../../db/schema.js';
-import { AppError } from '../../errors.js';
+import { AppError, invalidFields } from '../../errors.js';
 import { emailTaken, type AccountRepository } from '../../repositories/account-repository.js';
 import { enqueueJob } from '../../repositories/job-queue.js';
 import type { FlowData, FlowLifetime, FlowRow, FlowSave, SignupFlowRepository, TokenFlowRow } from '../../repositories/signup/signup-flow-repository.js';
@@ -164,7 +164,7 @@ export class SignupFlowService {
     if (Object.keys(patch).length === 0) return this.unchanged(token, version);
     const errors = sectionErrors(patch, this.plans);
     if (errors.length > 0) {
-      throw new AppError('validation_failed', `The request is not valid: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}.`, { fields: errors });
+      throw invalidFields(errors);
     }
     const password = patch.profile?.password;
     const save: FlowSave = {
