@@ -27,12 +27,15 @@ ${sagas.length === 0 ? '' : html`<div class="table-wrap"><table id="billing-saga
 </table></div>`}`;
 }
 
+/** The longest page cursor a list takes (the lists' schemas and their page field). */
+export const MAX_CURSOR = 500;
+
 /** The leads list's query: dates as the date inputs send them (YYYY-MM-DD), and a verified choice. */
 export const LeadFilters = Type.Object({
   from: Type.Optional(Type.String({ maxLength: 50 })),
   to: Type.Optional(Type.String({ maxLength: 50 })),
   verified: Type.Optional(Type.String({ maxLength: 10 })),
-  cursor: Type.Optional(Type.String({ maxLength: 500 })),
+  cursor: Type.Optional(Type.String({ maxLength: MAX_CURSOR })),
 });
 type LeadQuery = Static<typeof LeadFilters>;
 
@@ -80,8 +83,6 @@ export function filterAlert(errors: FieldErrors | undefined): Html | string {
 }
 
 export const CURSOR_BROKEN = 'This page link is broken or was edited: the list below starts at its first page.';
-/** The longest cursor a list takes. */
-const MAX_CURSOR = 500;
 
 /** A list's page field, shown only with its error: the cursor of a Next page link that failed. */
 export function cursorField(errors: FieldErrors | undefined): Html | string {

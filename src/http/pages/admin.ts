@@ -12,14 +12,14 @@ import { adminPageSessions } from './admin-session.js';
 import { csrfInput, field, html, layout, type FieldErrors, type Html } from './html.js';
 import type { PageDeps } from './index.js';
 import { formErrors, typed, validFields, type PageFormRenderer } from './page-forms.js';
-import { billingSection, CURSOR_BROKEN, cursorField, filterAlert, filterInput, leadFilterOf, leadsPage, LeadFilters, when, words } from './admin-views.js';
+import { billingSection, CURSOR_BROKEN, cursorField, filterAlert, filterInput, leadFilterOf, leadsPage, LeadFilters, MAX_CURSOR, when, words } from './admin-views.js';
 
 const TRIAL_STATES = ['pending_verification', 'active', 'ending_soon', 'expired'] as const;
 const STATUSES = ['active', 'closed'] as const;
 const ONBOARDING = ['in_progress', 'completed'] as const;
 
 /** The bounds the forms' inputs announce and the handlers enforce. */
-const MAX = { q: 200, actor: 100, token: 500, reason: 500, cursor: 500 } as const;
+const MAX = { q: 200, actor: 100, token: 500, reason: 500 } as const;
 /** The name recorded in the audit log: one printable line of at most 100 characters after trimming, as a person's name ("Enter your name" is the handler's). */
 const Actor = PersonName(undefined, 0);
 /** An audit reason: at most 500 characters after trimming (an empty one is the handler's to explain). */
@@ -32,7 +32,7 @@ const Filters = Type.Object({
   plan: Type.Optional(Type.String({ maxLength: 50 })),
   status: Type.Optional(Type.String({ maxLength: 50 })),
   onboarding: Type.Optional(Type.String({ maxLength: 50 })),
-  cursor: Type.Optional(Type.String({ maxLength: MAX.cursor })),
+  cursor: Type.Optional(Type.String({ maxLength: MAX_CURSOR })),
 });
 type FilterQuery = Static<typeof Filters>;
 
